@@ -1,0 +1,158 @@
+/**
+ * The composition root: builds everything from the config and returns the
+ * request handler and a `close()`. No module-level state, so tests build as
+ * many apps as they like.
+ *
+ * @module
+ */
+import type { Config } from "./config/env.ts";
+import { compose } from "./http/compose.ts";
+import type { Handler, RequestContext } from "./http/context.ts";
+import { auth } from "./http/middleware/auth.ts";
+import { hostOrigin } from "./http/middleware/host_origin.ts";
+import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
+import { errorResponse } from "./http/responses.ts";
+import { restDoor } from "./http/rest_door.ts";
+import { createRouter } from "./http/router.ts";
+import { routes } from "./http/routes.ts";
+import { mcpDoor } from "./mcp/door.ts";
+import { healthHandlers } from "./observability/health.ts";
+import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
+import type { SqlSource } from "./sources/db/sql_source.ts";
+import { BUILTIN_TOOLS } from "./tools/builtin/mod.ts";
+import type { Tool } from "./tools/define.ts";
+import { internalError, ToolError } from "./tools/errors.ts";
+import { invokeTool } from "./tools/invoke.ts";
+import { createRegistry, type Registry } from "./tools/registry.ts";
+import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
+
+/** What {@linkcode createApp} takes. */
+export interface AppOptions {
+  readonly config: Config;
+  /** Where log records go (the process's stdout sink, or a test's memory sink). */
+  readonly logSinks: readonly Sink[];
+  /** A ready SQL source (the app does not close it); default: from config. */
+  readonly sql?: SqlSource;
+  /** The tools to serve; default: the built-ins. */
+  readonly tools?: readonly Tool[];
+}
+
+/** A built server. */
+export interface App {
+  readonly handler: (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly sql: SqlSource;
+  close(): Promise<void>;
+}
+
+/** Opens the SQL source the config asks for. */
+async function openSqlSource(config: Config): Promise<SqlSource> {
+  if (config.db.url !== undefined) {
+    throw new Error(
+      "Cannot start: DB_URL is set, but this build serves only the embedded database; unset DB_URL",
+    );
+  }
+  // Loaded only when used: the embedded database carries ~20 MB of WASM and data.
+  const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
+  return await openEmbeddedDatabase();
+}
+
+/** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
+  const registry = createRegistry(options.tools ?? BUILTIN_TOOLS);
+  const ownsSql = options.sql === undefined;
+  const sql = options.sql ?? await openSqlSource(config);
+
+  const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds };
+  const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
+    invokeTool(deps, tool, input, call);
+
+  const table = routes({
+    guard: {
+      hostOrigin: hostOrigin({
+        bindHost: config.host,
+        allowedHosts: config.allowedHosts,
+        allowedOrigins: config.allowedOrigins,
+        trustProxy: config.trustProxy,
+      }),
+      auth: auth({ keys: config.apiKeys }),
+    },
+    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes }),
+    mcp: mcpDoor({
+      registry,
+      invoke,
+      maxBodyBytes: config.maxBodyBytes,
+      serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+    }),
+    health: healthHandlers({ sql, upstreamConfigured: config.upstream.baseUrl !== undefined }),
+  });
+  const composed = new Map<(typeof table)[number], Handler>(
+    table.map((route) => [route, compose(route.middleware, route.handler)]),
+  );
+  const match = createRouter(table);
+
+  async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
+    const url = new URL(req.url);
+    const remote = info?.remoteAddr;
+    const ctx: RequestContext = {
+      requestId,
+      startedAt: performance.now(),
+      url,
+      remoteAddress: remote && "hostname" in remote ? remote.hostname : undefined,
+      log: log.with({ request_id: requestId }),
+      principal: undefined,
+      audited: false,
+    };
+    let response: Response;
+    let fault: unknown;
+    try {
+      const found = match(req.method, url.pathname);
+      if (found.kind === "not_found") {
+        throw new ToolError("not_found", "Not found");
+      }
+      if (found.kind === "method_not_allowed") {
+        throw new ToolError("invalid_input", "Method not allowed", {
+          httpStatus: 405,
+          headers: { allow: found.allow.join(", ") },
+        });
+      }
+      response = await composed.get(found.route)!(req, ctx, found.params);
+    } catch (error) {
+      const safe = error instanceof ToolError ? error : internalError(error);
+      if (!(error instanceof ToolError)) fault = error;
+      response = errorResponse(safe, requestId);
+    }
+    response.headers.set(REQUEST_ID_HEADER, requestId);
+    if (response.status >= 400 && !ctx.audited) {
+      const props = {
+        method: req.method,
+        status_code: response.status,
+        principal: ctx.principal?.id,
+        latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+      };
+      if (fault === undefined) ctx.log.info("request error", props);
+      else ctx.log.error("request failed", { ...props, error: describe(fault) });
+    }
+    return response;
+  }
+
+  return {
+    handler,
+    registry,
+    log,
+    sql,
+    async close() {
+      if (ownsSql) await sql.close();
+    },
+  };
+}
+
+function describe(error: unknown): unknown {
+  return error instanceof Error
+    ? { name: error.name, message: error.message, stack: error.stack }
+    : String(error);
+}

@@ -1,0 +1,271 @@
+/**
+ * The server's configuration: every environment variable it reads, parsed and
+ * validated once at start into one frozen, typed object that is passed down.
+ * Nothing else in the program reads `Deno.env`.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Deployment environment; `staging` and `production` refuse to start without a key. */
+export type Environment = "development" | "staging" | "production";
+/** Log levels, lowest first. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** One accepted API key. `id` is what logs and metrics name; `key` never leaves the auth check. */
+export interface ApiKey {
+  readonly id: "primary" | "secondary";
+  readonly key: string;
+}
+
+/** The parsed, validated configuration. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly environment: Environment;
+  readonly logLevel: LogLevel;
+  readonly logFormat: "json" | "text";
+  readonly logFile: string | undefined;
+  readonly apiKeys: readonly ApiKey[];
+  readonly db: {
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly poolMaxOverflow: number;
+    readonly poolRecycleSeconds: number;
+    readonly queryTimeoutSeconds: number;
+  };
+  readonly upstream: {
+    readonly baseUrl: string | undefined;
+    readonly timeoutSeconds: number;
+    readonly maxRetries: number;
+  };
+  readonly rateLimitRpm: number;
+  readonly enableRag: boolean;
+  readonly toolTimeoutSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly allowedOrigins: readonly string[];
+  readonly allowedHosts: readonly string[];
+  readonly trustProxy: boolean;
+}
+
+/** Thrown by {@linkcode parseConfig}; `problems` holds one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Names of variables whose values are secrets: never echoed in any message. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  "API_KEY_PRIMARY",
+  "API_KEY_SECONDARY",
+  "DB_URL",
+]);
+
+const int = (min: number, max: number, fallback: number) =>
+  z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected an integer from ${min} to ${max}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const seconds = (min: number, max: number, fallback: number) =>
+  z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a number of seconds from ${min} to ${max}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const bool = (fallback: boolean) =>
+  z.string().trim().toLowerCase().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    ctx.addIssue({ code: "custom", message: "expected true or false" });
+    return z.NEVER;
+  });
+
+const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
+  z.string().trim().toLowerCase().optional().transform((raw, ctx): T => {
+    if (raw === undefined || raw === "") return fallback;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    ctx.addIssue({ code: "custom", message: `expected one of ${values.join(", ")}` });
+    return z.NEVER;
+  });
+
+const optionalText = z.string().trim().optional().transform((v) => v === "" ? undefined : v);
+
+const list = z.string().optional().transform((raw) =>
+  (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+);
+
+// Keys shorter than this are guessable; the generated development key is 43 chars.
+const MIN_KEY_LENGTH = 16;
+const apiKey = z.string().optional().transform((raw, ctx) => {
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length < MIN_KEY_LENGTH || raw.length > 512 || !/^[\x21-\x7e]+$/.test(raw)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected ${MIN_KEY_LENGTH} to 512 printable ASCII characters without spaces`,
+    });
+    return z.NEVER;
+  }
+  return raw;
+});
+
+const url = (protocols: readonly string[], expected: string) =>
+  optionalText.transform((raw, ctx) => {
+    if (raw === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !protocols.includes(parsed.protocol)) {
+      ctx.addIssue({ code: "custom", message: `expected ${expected}` });
+      return z.NEVER;
+    }
+    return raw;
+  });
+
+const origins = list.transform((items, ctx) => {
+  for (const item of items) {
+    let ok = false;
+    try {
+      const u = new URL(item);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === item;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected a comma-separated list of origins like https://app.example.com",
+      });
+      return z.NEVER;
+    }
+  }
+  return items;
+});
+
+const EnvSchema = z.object({
+  HOST: optionalText.transform((v) => v ?? "127.0.0.1"),
+  PORT: int(0, 65535, 8000),
+  ENVIRONMENT: oneOf(["development", "staging", "production"], "development"),
+  LOG_LEVEL: oneOf(["debug", "info", "warning", "error"], "info"),
+  LOG_FORMAT: oneOf(["json", "text"], "json"),
+  LOG_FILE: optionalText,
+  API_KEY_PRIMARY: apiKey,
+  API_KEY_SECONDARY: apiKey,
+  DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
+  DB_POOL_SIZE: int(1, 1000, 10),
+  DB_POOL_MAX_OVERFLOW: int(0, 1000, 5),
+  DB_POOL_RECYCLE_SECONDS: int(0, 86_400, 1800),
+  DB_QUERY_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
+  API_BASE_URL: url(["http:", "https:"], "an http:// or https:// URL"),
+  API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
+  API_MAX_RETRIES: int(0, 10, 3),
+  RATE_LIMIT_RPM: int(1, 1_000_000, 100),
+  ENABLE_RAG: bool(false),
+  TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
+  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  ALLOWED_ORIGINS: origins,
+  ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
+  TRUST_PROXY: bool(false),
+});
+
+/**
+ * Parses the environment into a frozen {@linkcode Config}.
+ *
+ * Throws {@linkcode ConfigError} listing every bad variable at once (not just
+ * the first), each line naming the variable and what is expected. Values are
+ * never echoed, so a secret cannot leak through an error message.
+ *
+ * @example Defaults with no configuration at all
+ * ```ts
+ * import { parseConfig } from "./env.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = parseConfig({});
+ * assert.equal(config.port, 8000);
+ * assert.equal(config.environment, "development");
+ * ```
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const result = EnvSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`${issue.path.join(".") || "environment"}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const apiKeys: ApiKey[] = [];
+  if (e.API_KEY_PRIMARY) apiKeys.push({ id: "primary", key: e.API_KEY_PRIMARY });
+  if (e.API_KEY_SECONDARY) apiKeys.push({ id: "secondary", key: e.API_KEY_SECONDARY });
+
+  if (e.API_KEY_SECONDARY && !e.API_KEY_PRIMARY) {
+    problems.push("API_KEY_SECONDARY: set only together with API_KEY_PRIMARY");
+  }
+  if (e.API_KEY_PRIMARY && e.API_KEY_PRIMARY === e.API_KEY_SECONDARY) {
+    problems.push("API_KEY_SECONDARY: must differ from API_KEY_PRIMARY");
+  }
+  if (e.ENVIRONMENT !== "development" && !e.API_KEY_PRIMARY) {
+    problems.push(`API_KEY_PRIMARY: is required in "${e.ENVIRONMENT}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    host: e.HOST,
+    port: e.PORT,
+    environment: e.ENVIRONMENT,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    logFile: e.LOG_FILE,
+    apiKeys,
+    db: {
+      url: e.DB_URL,
+      poolSize: e.DB_POOL_SIZE,
+      poolMaxOverflow: e.DB_POOL_MAX_OVERFLOW,
+      poolRecycleSeconds: e.DB_POOL_RECYCLE_SECONDS,
+      queryTimeoutSeconds: e.DB_QUERY_TIMEOUT_SECONDS,
+    },
+    upstream: {
+      baseUrl: e.API_BASE_URL,
+      timeoutSeconds: e.API_TIMEOUT_SECONDS,
+      maxRetries: e.API_MAX_RETRIES,
+    },
+    rateLimitRpm: e.RATE_LIMIT_RPM,
+    enableRag: e.ENABLE_RAG,
+    toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    allowedHosts: e.ALLOWED_HOSTS,
+    trustProxy: e.TRUST_PROXY,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

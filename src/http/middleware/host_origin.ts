@@ -1,0 +1,80 @@
+/**
+ * Host and Origin checks against DNS rebinding and cross-site calls (the MCP
+ * spec requires servers to validate `Origin`).
+ *
+ * - `Origin` present: allowed when listed in `ALLOWED_ORIGINS`, or when it is
+ *   the server's own origin (same scheme-less host as an accepted `Host`).
+ *   Anything else, including `null`, is 403.
+ * - `Host`: with `ALLOWED_HOSTS` set, it must be listed. Without it, a server
+ *   bound to a loopback address accepts only loopback names (what a rebinding
+ *   attack cannot forge); a server bound elsewhere accepts any host.
+ * - Behind a reverse proxy (`TRUST_PROXY=true`) the first `X-Forwarded-Host`
+ *   stands for `Host`.
+ *
+ * @module
+ */
+import { ToolError } from "../../tools/errors.ts";
+import type { Middleware } from "../context.ts";
+
+/** Options of {@linkcode hostOrigin}. */
+export interface HostOriginOptions {
+  /** The address the server listens on. */
+  readonly bindHost: string;
+  /** `ALLOWED_HOSTS`: host names, or `host:port`, lower case. */
+  readonly allowedHosts: readonly string[];
+  /** `ALLOWED_ORIGINS`: exact origins. */
+  readonly allowedOrigins: readonly string[];
+  readonly trustProxy: boolean;
+}
+
+/** Whether `host` (a name or an address, brackets optional) is a loopback one. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Splits `Host` into host name and port: `[::1]:8000` → `["::1", "8000"]`. */
+function splitHost(value: string): [string, string] {
+  const v = value.trim().toLowerCase();
+  if (v.startsWith("[")) {
+    const end = v.indexOf("]");
+    return [v.slice(1, end), v.slice(end + 2)];
+  }
+  const colon = v.lastIndexOf(":");
+  return colon === -1 ? [v, ""] : [v.slice(0, colon), v.slice(colon + 1)];
+}
+
+/** Builds the middleware. */
+export function hostOrigin(options: HostOriginOptions): Middleware {
+  const allowedHosts = new Set(options.allowedHosts);
+  const allowedOrigins = new Set(options.allowedOrigins);
+  const loopbackOnly = allowedHosts.size === 0 && isLoopbackHost(options.bindHost);
+
+  function hostAllowed(hostHeader: string): boolean {
+    const [name, port] = splitHost(hostHeader);
+    if (allowedHosts.size > 0) {
+      return allowedHosts.has(name) || (port !== "" && allowedHosts.has(`${name}:${port}`));
+    }
+    return loopbackOnly ? isLoopbackHost(name) : true;
+  }
+
+  return function hostOriginCheck(req, ctx, next) {
+    const forwarded = options.trustProxy ? req.headers.get("x-forwarded-host") : null;
+    const host = (forwarded?.split(",", 1)[0] ?? req.headers.get("host") ?? ctx.url.host).trim();
+    if (!hostAllowed(host)) {
+      throw new ToolError("forbidden", "Forbidden: host not allowed");
+    }
+    const origin = req.headers.get("origin");
+    if (origin !== null && !allowedOrigins.has(origin)) {
+      let sameOrigin = false;
+      try {
+        sameOrigin = new URL(origin).host === host.toLowerCase();
+      } catch {
+        sameOrigin = false;
+      }
+      if (!sameOrigin) throw new ToolError("forbidden", "Forbidden: origin not allowed");
+    }
+    return next();
+  };
+}

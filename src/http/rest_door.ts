@@ -1,0 +1,52 @@
+/**
+ * The REST door: `POST /v1/mcp/<tool>` with the tool's input as the JSON
+ * body answers 200 with the tool's JSON result; `GET /v1/mcp` lists the tools.
+ *
+ * @module
+ */
+import type { Registry } from "../tools/registry.ts";
+import { TOOL_NAME_PATTERN } from "../tools/registry.ts";
+import type { CallContext, InvokeResult } from "../tools/invoke.ts";
+import type { Tool } from "../tools/define.ts";
+import { ToolError } from "../tools/errors.ts";
+import { readJsonBody } from "./body.ts";
+import type { Handler } from "./context.ts";
+import { jsonResponse } from "./responses.ts";
+
+/** What the REST door needs. */
+export interface RestDoorOptions {
+  readonly registry: Registry;
+  readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
+  readonly maxBodyBytes: number;
+}
+
+/** The 404 for a tool name that is not registered; echoes the name only when it is a valid one. */
+export function unknownTool(name: string): ToolError {
+  return new ToolError(
+    "not_found",
+    TOOL_NAME_PATTERN.test(name) ? `Unknown tool: ${name}` : "Unknown tool",
+  );
+}
+
+/** Builds the two handlers of the REST door. */
+export function restDoor(options: RestDoorOptions): { call: Handler; list: Handler } {
+  const listing = { tools: options.registry.descriptors };
+  return {
+    list: () => Promise.resolve(jsonResponse(listing)),
+    async call(req, ctx, params) {
+      const tool = options.registry.get(params.tool);
+      if (!tool) throw unknownTool(params.tool);
+      const input = await readJsonBody(req, options.maxBodyBytes);
+      const result = await options.invoke(tool, input, {
+        requestId: ctx.requestId,
+        principal: ctx.principal!,
+        log: ctx.log,
+        signal: req.signal,
+        door: "rest",
+      });
+      ctx.audited = true;
+      if (!result.ok) throw result.error;
+      return jsonResponse(result.value);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * THE route table: every path the server answers, its method, its middleware
+ * and its handler. The router's fallback owns 404 and 405.
+ *
+ * @module
+ */
+import type { Handler, Middleware } from "./context.ts";
+import type { Route } from "./router.ts";
+
+/** The handlers and middleware the table wires together. */
+export interface RouteDeps {
+  readonly guard: {
+    /** Host/Origin check. */
+    readonly hostOrigin: Middleware;
+    /** API-key check. */
+    readonly auth: Middleware;
+  };
+  readonly rest: { readonly call: Handler; readonly list: Handler };
+  readonly mcp: Handler;
+  readonly health: { readonly health: Handler; readonly live: Handler };
+}
+
+/** Builds the table. API routes pass the Host/Origin check and auth; health needs neither. */
+export function routes(deps: RouteDeps): Route[] {
+  const api = [deps.guard.hostOrigin, deps.guard.auth];
+  return [
+    { method: "POST", path: "/mcp", middleware: api, handler: deps.mcp },
+    { method: "GET", path: "/v1/mcp", middleware: api, handler: deps.rest.list },
+    { method: "POST", path: "/v1/mcp/:tool", middleware: api, handler: deps.rest.call },
+    // Probes and scrapers address the server by IP: no Host check here.
+    { method: "GET", path: "/health", middleware: [], handler: deps.health.health },
+    { method: "GET", path: "/health/live", middleware: [], handler: deps.health.live },
+  ];
+}

@@ -1,0 +1,121 @@
+/**
+ * Structured logging. The app depends on the small {@linkcode Logger}
+ * interface; records are built as logtape `LogRecord`s and handed to logtape
+ * sinks, so any logtape sink (stream, file, OpenTelemetry…) plugs in.
+ *
+ * We deliberately do not use logtape's global `configure()`: the logger is
+ * built from config and passed down, so two apps in one process (as in tests)
+ * never share or fight over logging state.
+ *
+ * @module
+ */
+import {
+  getLogfmtFormatter,
+  getStreamSink,
+  type LogRecord,
+  type Sink,
+  type TextFormatter,
+} from "@logtape/logtape";
+import type { LogLevel } from "../config/env.ts";
+
+export type { LogRecord, Sink };
+
+/** Properties attached to a log line; keys become top-level JSON fields. */
+export type LogProperties = Record<string, unknown>;
+
+/** What the rest of the program logs through. */
+export interface Logger {
+  debug(message: string, properties?: LogProperties): void;
+  info(message: string, properties?: LogProperties): void;
+  warn(message: string, properties?: LogProperties): void;
+  error(message: string, properties?: LogProperties): void;
+  /** A logger whose every line carries `properties` too. */
+  with(properties: LogProperties): Logger;
+  /** Whether a line at `level` would be written (lets hot paths skip work). */
+  isEnabled(level: LogLevel): boolean;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, error: 3 };
+const CATEGORY = ["mcp-tool-server"] as const;
+
+/** Builds a logger writing records at or above `level` to every sink. */
+export function createLogger(
+  options: { level: LogLevel; sinks: readonly Sink[] },
+): Logger {
+  const min = RANK[options.level];
+  const sinks = options.sinks;
+  function emit(level: LogLevel, message: string, bound: LogProperties, props?: LogProperties) {
+    if (RANK[level] < min) return;
+    const record: LogRecord = {
+      category: CATEGORY,
+      level,
+      message: [message],
+      rawMessage: message,
+      timestamp: Date.now(),
+      properties: props ? { ...bound, ...props } : bound,
+    };
+    for (const sink of sinks) sink(record);
+  }
+  function make(bound: LogProperties): Logger {
+    return {
+      debug: (m, p) => emit("debug", m, bound, p),
+      info: (m, p) => emit("info", m, bound, p),
+      warn: (m, p) => emit("warning", m, bound, p),
+      error: (m, p) => emit("error", m, bound, p),
+      with: (p) => make({ ...bound, ...p }),
+      isEnabled: (level) => RANK[level] >= min,
+    };
+  }
+  return make({});
+}
+
+/**
+ * One JSON object per line: `timestamp`, `level`, `message`, then the
+ * properties as top-level fields. `JSON.stringify` escapes control
+ * characters, so no value can forge a second line.
+ */
+export const jsonLineFormatter: TextFormatter = (record) =>
+  JSON.stringify({
+    timestamp: new Date(record.timestamp).toISOString(),
+    level: record.level,
+    message: record.rawMessage,
+    ...record.properties,
+  }, jsonSafe) + "\n";
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack };
+  }
+  return value;
+}
+
+/** `LOG_FORMAT=text`: logfmt lines (`level=INFO msg="…" request_id=…`), easy to read and grep. */
+export const textLineFormatter: TextFormatter = getLogfmtFormatter({ properties: "flatten" });
+
+/**
+ * A sink writing formatted lines to a byte stream without blocking the request
+ * that logged: records are buffered and flushed in the background (logtape's
+ * non-blocking stream sink). Dispose it (`await sink[Symbol.asyncDispose]()`)
+ * at shutdown to flush what is buffered.
+ */
+export function createStreamSink(
+  stream: WritableStream<Uint8Array>,
+  format: "json" | "text",
+): Sink & AsyncDisposable {
+  return getStreamSink(stream, {
+    formatter: format === "json" ? jsonLineFormatter : textLineFormatter,
+    nonBlocking: { bufferSize: 256, flushInterval: 50 },
+    closeStream: false,
+  });
+}
+
+/** A sink that keeps records in memory, for tests and for `--help`-style tooling. */
+export function createMemorySink(): Sink & { records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const sink = ((record: LogRecord) => {
+    records.push(record);
+  }) as Sink & { records: LogRecord[] };
+  sink.records = records;
+  return sink;
+}

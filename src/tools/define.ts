@@ -1,0 +1,70 @@
+/**
+ * How a tool is defined: once, with a name, a description, a zod input schema
+ * and a handler. Both doors (MCP and REST) serve the same definition.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import type { Logger } from "../observability/logger.ts";
+import type { SqlClient } from "../sources/db/sql_source.ts";
+
+/** MCP tool annotations (hints for clients; see the MCP spec). */
+export interface ToolAnnotations {
+  readonly title?: string;
+  readonly readOnlyHint?: boolean;
+  readonly destructiveHint?: boolean;
+  readonly idempotentHint?: boolean;
+  readonly openWorldHint?: boolean;
+}
+
+/** Who is calling: the key's id, never the key. */
+export interface Principal {
+  readonly id: string;
+}
+
+/** What a handler gets besides its input. */
+export interface ToolContext {
+  readonly requestId: string;
+  readonly principal: Principal;
+  /** Bound to the request id, tool name and principal. */
+  readonly log: Logger;
+  /** Aborts at the tool's deadline or when the caller goes away. */
+  readonly signal: AbortSignal;
+  /** The SQL source, bound to this call's signal. */
+  readonly sql: SqlClient;
+}
+
+/** A tool as its author writes it. */
+export interface ToolDefinition<I extends z.ZodObject, O> {
+  /** `^[a-z][a-z0-9_]{0,63}$`: the same on both doors and in metrics. */
+  readonly name: string;
+  /** What the model reads to decide when to call the tool. Required. */
+  readonly description: string;
+  /** Input schema; use `z.strictObject` so unknown fields are refused. */
+  readonly input: I;
+  /** Optional output schema; results are checked against it. */
+  readonly output?: z.ZodType<O>;
+  readonly annotations?: ToolAnnotations;
+  /** Deadline override for this tool, in seconds (default `TOOL_TIMEOUT_SECONDS`). */
+  readonly timeoutSeconds?: number;
+  readonly handler: (input: z.output<I>, ctx: ToolContext) => Promise<O>;
+}
+
+/** A tool with its types erased, as the registry holds it. */
+export interface Tool {
+  readonly name: string;
+  readonly description: string;
+  readonly input: z.ZodObject;
+  readonly output?: z.ZodType;
+  readonly annotations?: ToolAnnotations;
+  readonly timeoutSeconds?: number;
+  readonly handler: (input: unknown, ctx: ToolContext) => Promise<unknown>;
+}
+
+/**
+ * Defines a tool. The handler's input type is inferred from the schema; the
+ * returned value is what the registry takes.
+ */
+export function defineTool<I extends z.ZodObject, O>(definition: ToolDefinition<I, O>): Tool {
+  return Object.freeze({ ...definition }) as unknown as Tool;
+}

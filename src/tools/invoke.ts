@@ -1,0 +1,173 @@
+/**
+ * The one pipeline every tool call goes through, whichever door it came in
+ * by: validate the input, run the handler under its deadline, check the
+ * output, and write the audit line.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import type { Logger } from "../observability/logger.ts";
+import { bindSqlClient, type SqlSource } from "../sources/db/sql_source.ts";
+import type { Principal, Tool, ToolContext } from "./define.ts";
+import { type ErrorStatus, type FieldProblem, internalError, ToolError } from "./errors.ts";
+
+/** Outcome of one call: the result, or an error safe to show. */
+export type InvokeResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: ToolError };
+
+/** What every call shares, built once by the app. */
+export interface InvokeDeps {
+  readonly sql: SqlSource;
+  readonly defaultTimeoutSeconds: number;
+}
+
+/** Per-call facts from the door. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly principal: Principal;
+  /** Already bound to the request id. */
+  readonly log: Logger;
+  /** Aborts when the caller goes away. */
+  readonly signal?: AbortSignal;
+  /** Which door (`mcp` or `rest`), for the audit line. */
+  readonly door: "mcp" | "rest";
+}
+
+/** A deadline, told apart from other aborts. */
+class DeadlineExceeded extends Error {
+  constructor() {
+    super("Tool deadline exceeded");
+    this.name = "DeadlineExceeded";
+  }
+}
+
+/** Runs `tool` on `rawInput` through the whole pipeline; never throws. */
+export async function invokeTool(
+  deps: InvokeDeps,
+  tool: Tool,
+  rawInput: unknown,
+  call: CallContext,
+): Promise<InvokeResult> {
+  const started = performance.now();
+  const log = call.log.with({ tool_name: tool.name, principal: call.principal.id });
+  let result: InvokeResult;
+  try {
+    result = { ok: true, value: await run(deps, tool, rawInput, call, log) };
+  } catch (error) {
+    result = { ok: false, error: error instanceof ToolError ? error : internalError(error) };
+  }
+  const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+  audit(log, call.door, result, latencyMs);
+  return result;
+}
+
+async function run(
+  deps: InvokeDeps,
+  tool: Tool,
+  rawInput: unknown,
+  call: CallContext,
+  log: Logger,
+): Promise<unknown> {
+  const parsed = tool.input.safeParse(rawInput ?? {});
+  if (!parsed.success) {
+    throw new ToolError("invalid_input", "Invalid input", { details: fieldProblems(parsed.error) });
+  }
+
+  const controller = new AbortController();
+  const timeoutMs = (tool.timeoutSeconds ?? deps.defaultTimeoutSeconds) * 1000;
+  // A timer we clear ourselves: AbortSignal.timeout() would leave one pending
+  // timer per call alive until it fires.
+  const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), timeoutMs);
+  const onCallerGone = () => controller.abort(call.signal?.reason);
+  call.signal?.addEventListener("abort", onCallerGone, { once: true });
+  const ctx: ToolContext = {
+    requestId: call.requestId,
+    principal: call.principal,
+    log,
+    signal: controller.signal,
+    sql: bindSqlClient(deps.sql, controller.signal, tool.name),
+  };
+  try {
+    // The handler gets the signal to cancel its own work; the race makes sure
+    // the caller is answered at the deadline even if a handler ignores it.
+    const value = await Promise.race([
+      tool.handler(parsed.data, ctx),
+      rejectOnAbort(controller.signal),
+    ]);
+    if (tool.output) {
+      const checked = tool.output.safeParse(value);
+      if (!checked.success) {
+        throw new Error(`Tool "${tool.name}" returned output that does not match its schema`, {
+          cause: checked.error,
+        });
+      }
+    }
+    return value;
+  } catch (error) {
+    if (controller.signal.aborted && controller.signal.reason instanceof DeadlineExceeded) {
+      throw new ToolError("retry", `Tool did not finish within ${timeoutMs / 1000} s`, {
+        httpStatus: 504,
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    call.signal?.removeEventListener("abort", onCallerGone);
+  }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+/** Turns zod issues into one problem per field, in words safe to show. */
+export function fieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      return {
+        field: issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(", "),
+        message: "Unknown field",
+      };
+    }
+    return { field: path || "(input)", message: issue.message };
+  });
+}
+
+function audit(log: Logger, door: "mcp" | "rest", result: InvokeResult, latencyMs: number): void {
+  const status: ErrorStatus | "success" = result.ok ? "success" : result.error.status;
+  if (result.ok) {
+    log.info("tool call", { door, status, latency_ms: latencyMs });
+    return;
+  }
+  const error = result.error;
+  if (error.status === "error" || error.httpStatus >= 500) {
+    // The full detail goes to the log, with the request id; never to the caller.
+    log.error("tool call failed", {
+      door,
+      status,
+      http_status: error.httpStatus,
+      latency_ms: latencyMs,
+      error: error.message,
+      cause: describeCause(error.cause),
+    });
+  } else {
+    log.info("tool call", { door, status, http_status: error.httpStatus, latency_ms: latencyMs });
+  }
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause instanceof Error) {
+    return {
+      name: cause.name,
+      message: cause.message,
+      stack: cause.stack,
+      cause: cause.cause === undefined ? undefined : describeCause(cause.cause),
+    };
+  }
+  return cause === undefined ? undefined : String(cause);
+}

@@ -1,0 +1,102 @@
+/**
+ * The set of tools this server serves, checked at start and with each tool's
+ * JSON Schema built once (not per request).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Tool, ToolAnnotations } from "./define.ts";
+
+/** Tool names: the same rule on both doors, safe in URLs, logs and metric labels. */
+export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** What `tools/list` and `GET /v1/mcp` show of a tool. */
+export interface ToolDescriptor {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly outputSchema?: Record<string, unknown>;
+  readonly annotations?: ToolAnnotations;
+}
+
+/** A checked set of tools. */
+export interface Registry {
+  get(name: string): Tool | undefined;
+  /** Every tool, in registration order. */
+  readonly tools: readonly Tool[];
+  /** The listing, computed once. */
+  readonly descriptors: readonly ToolDescriptor[];
+}
+
+/** Thrown at start for a bad or duplicate tool; the message names the tool. */
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegistryError";
+  }
+}
+
+/** Checks every tool and builds the registry; throws {@linkcode RegistryError}. */
+export function createRegistry(tools: readonly Tool[]): Registry {
+  const byName = new Map<string, Tool>();
+  const descriptors: ToolDescriptor[] = [];
+  for (const tool of tools) {
+    const name = String(tool.name);
+    if (!TOOL_NAME_PATTERN.test(name)) {
+      throw new RegistryError(
+        `Cannot register tool "${
+          name.slice(0, 80)
+        }": the name must match ${TOOL_NAME_PATTERN.source}`,
+      );
+    }
+    if (byName.has(name)) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": a tool with that name is already registered`,
+      );
+    }
+    if (typeof tool.description !== "string" || tool.description.trim() === "") {
+      throw new RegistryError(`Cannot register tool "${name}": a description is required`);
+    }
+    if (!(tool.input instanceof z.ZodObject)) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": the input schema must be a zod object`,
+      );
+    }
+    if (typeof tool.handler !== "function") {
+      throw new RegistryError(`Cannot register tool "${name}": a handler function is required`);
+    }
+    if (
+      tool.timeoutSeconds !== undefined &&
+      !(tool.timeoutSeconds > 0 && tool.timeoutSeconds <= 3600)
+    ) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": timeoutSeconds must be in (0, 3600]`,
+      );
+    }
+    byName.set(name, tool);
+    descriptors.push(describe(tool));
+  }
+  return { get: (name) => byName.get(name), tools: [...tools], descriptors };
+}
+
+function describe(tool: Tool): ToolDescriptor {
+  const descriptor: {
+    -readonly [K in keyof ToolDescriptor]: ToolDescriptor[K];
+  } = {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: jsonSchema(tool.input, "input"),
+  };
+  if (tool.output) descriptor.outputSchema = jsonSchema(tool.output, "output");
+  if (tool.annotations) descriptor.annotations = tool.annotations;
+  return Object.freeze(descriptor);
+}
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  // `io: "input"` keeps fields with defaults optional; `$schema` is noise for clients.
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
