@@ -22,7 +22,10 @@ export function withDevKey(config: Config): { config: Config; generated: string 
   }
   const key = generateApiKey();
   return {
-    config: Object.freeze({ ...config, apiKeys: Object.freeze([{ id: "primary" as const, key }]) }),
+    config: Object.freeze({
+      ...config,
+      apiKeys: Object.freeze([Object.freeze({ id: "primary" as const, key })]),
+    }),
     generated: key,
   };
 }

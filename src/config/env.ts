@@ -61,6 +61,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "API_KEY_PRIMARY",
   "API_KEY_SECONDARY",
   "DB_URL",
+  "API_BASE_URL",
 ]);
 
 const int = (min: number, max: number, fallback: number) =>
@@ -214,23 +215,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     for (const issue of result.error.issues) {
       problems.push(`${issue.path.join(".") || "environment"}: ${issue.message}`);
     }
-    throw new ConfigError(problems);
   }
+  problems.push(...crossChecks(env));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   const apiKeys: ApiKey[] = [];
   if (e.API_KEY_PRIMARY) apiKeys.push({ id: "primary", key: e.API_KEY_PRIMARY });
   if (e.API_KEY_SECONDARY) apiKeys.push({ id: "secondary", key: e.API_KEY_SECONDARY });
-
-  if (e.API_KEY_SECONDARY && !e.API_KEY_PRIMARY) {
-    problems.push("API_KEY_SECONDARY: set only together with API_KEY_PRIMARY");
-  }
-  if (e.API_KEY_PRIMARY && e.API_KEY_PRIMARY === e.API_KEY_SECONDARY) {
-    problems.push("API_KEY_SECONDARY: must differ from API_KEY_PRIMARY");
-  }
-  if (e.ENVIRONMENT !== "development" && !e.API_KEY_PRIMARY) {
-    problems.push(`API_KEY_PRIMARY: is required in "${e.ENVIRONMENT}"`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
     host: e.HOST,
@@ -260,6 +251,27 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     allowedHosts: e.ALLOWED_HOSTS,
     trustProxy: e.TRUST_PROXY,
   });
+}
+
+/**
+ * Checks that relate variables to each other. They read the raw values so
+ * they are reported together with any single bad variable, not after it.
+ */
+function crossChecks(env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  const primary = env.API_KEY_PRIMARY || undefined;
+  const secondary = env.API_KEY_SECONDARY || undefined;
+  const environment = (env.ENVIRONMENT ?? "").trim().toLowerCase();
+  if (secondary && !primary) {
+    problems.push("API_KEY_SECONDARY: set only together with API_KEY_PRIMARY");
+  }
+  if (primary && primary === secondary) {
+    problems.push("API_KEY_SECONDARY: must differ from API_KEY_PRIMARY");
+  }
+  if ((environment === "staging" || environment === "production") && !primary) {
+    problems.push(`API_KEY_PRIMARY: is required in "${environment}"`);
+  }
+  return problems;
 }
 
 function deepFreeze<T>(value: T): T {

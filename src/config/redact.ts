@@ -19,6 +19,10 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...config,
     apiKeys: config.apiKeys.map((k) => ({ id: k.id, key: REDACTED })),
     db: { ...config.db, url: config.db.url && redactUrl(config.db.url) },
+    upstream: {
+      ...config.upstream,
+      baseUrl: config.upstream.baseUrl && redactUrl(config.upstream.baseUrl),
+    },
   };
 }
 

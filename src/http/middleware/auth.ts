@@ -27,7 +27,7 @@ export function unauthorized(): ToolError {
 /** Builds the middleware; on success it sets `ctx.principal` to the key's id. */
 export function auth(options: { keys: readonly ApiKey[] }): Middleware {
   const keys = options.keys.map((k) => ({ id: k.id, digest: digest(k.key) }));
-  return function authenticate(req, ctx, next) {
+  return async function authenticate(req, ctx, next) {
     const match = BEARER.exec(req.headers.get("authorization") ?? "");
     if (!match) throw unauthorized();
     const presented = digest(match[1]);
@@ -38,6 +38,6 @@ export function auth(options: { keys: readonly ApiKey[] }): Middleware {
     }
     if (principal === undefined) throw unauthorized();
     ctx.principal = { id: principal };
-    return next();
+    return await next();
   };
 }

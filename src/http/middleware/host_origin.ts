@@ -47,7 +47,11 @@ function splitHost(value: string): [string, string] {
 
 /** Builds the middleware. */
 export function hostOrigin(options: HostOriginOptions): Middleware {
-  const allowedHosts = new Set(options.allowedHosts);
+  // Entries are normalized like Host values, so "[::1]:8000" and "::1" both work.
+  const allowedHosts = new Set(options.allowedHosts.map((entry) => {
+    const [name, port] = splitHost(entry);
+    return port === "" ? name : `${name}:${port}`;
+  }));
   const allowedOrigins = new Set(options.allowedOrigins);
   const loopbackOnly = allowedHosts.size === 0 && isLoopbackHost(options.bindHost);
 
@@ -59,7 +63,7 @@ export function hostOrigin(options: HostOriginOptions): Middleware {
     return loopbackOnly ? isLoopbackHost(name) : true;
   }
 
-  return function hostOriginCheck(req, ctx, next) {
+  return async function hostOriginCheck(req, ctx, next) {
     const forwarded = options.trustProxy ? req.headers.get("x-forwarded-host") : null;
     const host = (forwarded?.split(",", 1)[0] ?? req.headers.get("host") ?? ctx.url.host).trim();
     if (!hostAllowed(host)) {
@@ -75,6 +79,6 @@ export function hostOrigin(options: HostOriginOptions): Middleware {
       }
       if (!sameOrigin) throw new ToolError("forbidden", "Forbidden: origin not allowed");
     }
-    return next();
+    return await next();
   };
 }

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+
+const KEY = "bundle-test-key-0123456789ab";
+
+Deno.test("the bundle runs from an empty directory with only the compile task's permissions", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-" });
+  try {
+    const bundle = `${dir}/mcp-tool-server.js`;
+    const built = await runDeno([
+      "bundle",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      "--platform=deno",
+      new URL("../main.ts", import.meta.url).pathname,
+      "-o",
+      bundle,
+    ], { HOME: Deno.env.get("HOME") ?? "/root", PATH: Deno.env.get("PATH") ?? "" });
+    assert.equal(built.code, 0, built.stderr);
+
+    const flags = await compilePermissionFlags();
+    assert.deepEqual(flags, ["--allow-net", "--allow-env"]);
+    // Nothing but the bundle in the working directory: no node_modules, no deno.json.
+    const server = await spawnServer(
+      ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
+      { API_KEY_PRIMARY: KEY },
+      { cwd: dir },
+    );
+    try {
+      const live = await fetch(`${server.url}/health/live`);
+      assert.equal(live.status, 200);
+      assert.deepEqual(await live.json(), { status: "alive" });
+      const res = await fetch(`${server.url}/v1/mcp/get_top_customers`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ limit: 2 }),
+      });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.customers.length, 2);
+      assert.equal(body.total_count, 1000);
+    } finally {
+      assert.equal((await server.stop()).code, 0, server.stderr());
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["mcp-tool-server.js"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,407 @@
+import assert from "node:assert/strict";
+import { type Config, ConfigError, parseConfig, SECRET_VARIABLES } from "../../src/config/env.ts";
+
+const KEY_A = "aaaaaaaaaaaaaaaa-primary-key";
+const KEY_B = "bbbbbbbbbbbbbbbb-secondary-key";
+
+/** Runs `parseConfig(env)`, asserts it throws a ConfigError, and returns it. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let caught: unknown;
+  try {
+    parseConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}`);
+  return caught;
+}
+
+/** Asserts `env` is refused with a problem line starting with `variable`. */
+function assertRefused(env: Record<string, string | undefined>, variable: string): ConfigError {
+  const error = configError(env);
+  assert.ok(
+    error.problems.some((p) => p.startsWith(`${variable}:`)),
+    `expected a problem line for ${variable}, got ${JSON.stringify(error.problems)}`,
+  );
+  return error;
+}
+
+Deno.test("parseConfig() gives the documented defaults for an empty environment", () => {
+  const config = parseConfig({});
+  const expected: Config = {
+    host: "127.0.0.1",
+    port: 8000,
+    environment: "development",
+    logLevel: "info",
+    logFormat: "json",
+    logFile: undefined,
+    apiKeys: [],
+    db: {
+      url: undefined,
+      poolSize: 10,
+      poolMaxOverflow: 5,
+      poolRecycleSeconds: 1800,
+      queryTimeoutSeconds: 10,
+    },
+    upstream: { baseUrl: undefined, timeoutSeconds: 10, maxRetries: 3 },
+    rateLimitRpm: 100,
+    enableRag: false,
+    toolTimeoutSeconds: 30,
+    maxBodyBytes: 1024 * 1024,
+    allowedOrigins: [],
+    allowedHosts: [],
+    trustProxy: false,
+  };
+  assert.deepEqual(config, expected);
+});
+
+Deno.test("parseConfig() treats empty and blank values as unset", () => {
+  const config = parseConfig({
+    HOST: "",
+    PORT: "  ",
+    ENVIRONMENT: "",
+    LOG_LEVEL: "",
+    LOG_FILE: "   ",
+    API_KEY_PRIMARY: "",
+    DB_URL: "",
+    ENABLE_RAG: "",
+    ALLOWED_ORIGINS: "",
+    ALLOWED_HOSTS: " , ",
+  });
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(config.port, 8000);
+  assert.equal(config.environment, "development");
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.logFile, undefined);
+  assert.deepEqual(config.apiKeys, []);
+  assert.equal(config.db.url, undefined);
+  assert.equal(config.enableRag, false);
+  assert.deepEqual(config.allowedOrigins, []);
+  assert.deepEqual(config.allowedHosts, []);
+});
+
+Deno.test("parseConfig() parses every variable", () => {
+  const config = parseConfig({
+    HOST: "0.0.0.0",
+    PORT: "9090",
+    ENVIRONMENT: "production",
+    LOG_LEVEL: "debug",
+    LOG_FORMAT: "text",
+    LOG_FILE: "/var/log/mcp.log",
+    API_KEY_PRIMARY: KEY_A,
+    API_KEY_SECONDARY: KEY_B,
+    DB_URL: "postgres://app:pw@db.internal:5432/app",
+    DB_POOL_SIZE: "20",
+    DB_POOL_MAX_OVERFLOW: "7",
+    DB_POOL_RECYCLE_SECONDS: "600",
+    DB_QUERY_TIMEOUT_SECONDS: "2.5",
+    API_BASE_URL: "https://api.example.com/v2",
+    API_TIMEOUT_SECONDS: "15",
+    API_MAX_RETRIES: "0",
+    RATE_LIMIT_RPM: "250",
+    ENABLE_RAG: "true",
+    TOOL_TIMEOUT_SECONDS: "0.25",
+    MAX_BODY_BYTES: "2048",
+    ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000",
+    ALLOWED_HOSTS: "API.Example.com,internal:8080",
+    TRUST_PROXY: "1",
+  });
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.port, 9090);
+  assert.equal(config.environment, "production");
+  assert.equal(config.logLevel, "debug");
+  assert.equal(config.logFormat, "text");
+  assert.equal(config.logFile, "/var/log/mcp.log");
+  assert.deepEqual(config.apiKeys, [
+    { id: "primary", key: KEY_A },
+    { id: "secondary", key: KEY_B },
+  ]);
+  assert.deepEqual(config.db, {
+    url: "postgres://app:pw@db.internal:5432/app",
+    poolSize: 20,
+    poolMaxOverflow: 7,
+    poolRecycleSeconds: 600,
+    queryTimeoutSeconds: 2.5,
+  });
+  assert.deepEqual(config.upstream, {
+    baseUrl: "https://api.example.com/v2",
+    timeoutSeconds: 15,
+    maxRetries: 0,
+  });
+  assert.equal(config.rateLimitRpm, 250);
+  assert.equal(config.enableRag, true);
+  assert.equal(config.toolTimeoutSeconds, 0.25);
+  assert.equal(config.maxBodyBytes, 2048);
+  assert.deepEqual(config.allowedOrigins, ["https://app.example.com", "http://localhost:3000"]);
+  assert.deepEqual(config.allowedHosts, ["api.example.com", "internal:8080"]);
+  assert.equal(config.trustProxy, true);
+});
+
+Deno.test("parseConfig() trims numbers and normalises enum and boolean case", () => {
+  const config = parseConfig({
+    PORT: " 8123 ",
+    ENVIRONMENT: "Development",
+    LOG_LEVEL: "WARNING",
+    LOG_FORMAT: " JSON ",
+    ENABLE_RAG: "TRUE",
+    TRUST_PROXY: "False",
+  });
+  assert.equal(config.port, 8123);
+  assert.equal(config.environment, "development");
+  assert.equal(config.logLevel, "warning");
+  assert.equal(config.logFormat, "json");
+  assert.equal(config.enableRag, true);
+  assert.equal(config.trustProxy, false);
+});
+
+Deno.test("parseConfig() accepts the integer range bounds", () => {
+  assert.equal(parseConfig({ PORT: "0" }).port, 0);
+  assert.equal(parseConfig({ PORT: "65535" }).port, 65535);
+  assert.equal(parseConfig({ MAX_BODY_BYTES: "1024" }).maxBodyBytes, 1024);
+  assert.equal(parseConfig({ MAX_BODY_BYTES: String(64 * 1024 * 1024) }).maxBodyBytes, 67108864);
+  assert.equal(parseConfig({ API_MAX_RETRIES: "10" }).upstream.maxRetries, 10);
+  assert.equal(parseConfig({ DB_QUERY_TIMEOUT_SECONDS: "3600" }).db.queryTimeoutSeconds, 3600);
+  assert.equal(parseConfig({ TOOL_TIMEOUT_SECONDS: "0.001" }).toolTimeoutSeconds, 0.001);
+  assert.equal(parseConfig({ ENABLE_RAG: "0" }).enableRag, false);
+  assert.equal(parseConfig({ DB_URL: "postgresql://h/db" }).db.url, "postgresql://h/db");
+  assert.equal(
+    parseConfig({ API_BASE_URL: "http://localhost:9000" }).upstream.baseUrl,
+    "http://localhost:9000",
+  );
+});
+
+const BAD_VALUES: readonly [string, string][] = [
+  ["PORT", "abc"],
+  ["PORT", "1.5"],
+  ["PORT", "65536"],
+  ["PORT", "-1"],
+  ["PORT", "0x1F"],
+  ["PORT", "1e3"],
+  ["PORT", "99999999999999999999"],
+  ["ENVIRONMENT", "prod"],
+  ["LOG_LEVEL", "verbose"],
+  ["LOG_LEVEL", "warn"],
+  ["LOG_FORMAT", "xml"],
+  ["DB_URL", "mysql://db.internal/app"],
+  ["DB_URL", "not a url"],
+  ["DB_POOL_SIZE", "0"],
+  ["DB_POOL_SIZE", "1001"],
+  ["DB_POOL_SIZE", "ten"],
+  ["DB_POOL_MAX_OVERFLOW", "-1"],
+  ["DB_POOL_MAX_OVERFLOW", "2.5"],
+  ["DB_POOL_RECYCLE_SECONDS", "86401"],
+  ["DB_POOL_RECYCLE_SECONDS", "1.5"],
+  ["DB_QUERY_TIMEOUT_SECONDS", "0"],
+  ["DB_QUERY_TIMEOUT_SECONDS", "-5"],
+  ["DB_QUERY_TIMEOUT_SECONDS", "3601"],
+  ["DB_QUERY_TIMEOUT_SECONDS", "ten"],
+  ["DB_QUERY_TIMEOUT_SECONDS", ".5"],
+  ["API_BASE_URL", "ftp://files.example.com"],
+  ["API_BASE_URL", "api.example.com"],
+  ["API_TIMEOUT_SECONDS", "0"],
+  ["API_TIMEOUT_SECONDS", "NaN"],
+  ["API_MAX_RETRIES", "11"],
+  ["API_MAX_RETRIES", "1.5"],
+  ["RATE_LIMIT_RPM", "0"],
+  ["RATE_LIMIT_RPM", "1000001"],
+  ["RATE_LIMIT_RPM", "fast"],
+  ["ENABLE_RAG", "yes"],
+  ["ENABLE_RAG", "2"],
+  ["TOOL_TIMEOUT_SECONDS", "0"],
+  ["TOOL_TIMEOUT_SECONDS", "Infinity"],
+  ["TOOL_TIMEOUT_SECONDS", "3600.5"],
+  ["MAX_BODY_BYTES", "1023"],
+  ["MAX_BODY_BYTES", String(64 * 1024 * 1024 + 1)],
+  ["MAX_BODY_BYTES", "1.5"],
+  ["ALLOWED_ORIGINS", "app.example.com"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/path"],
+  ["ALLOWED_ORIGINS", "https://ok.example.com,ftp://files.example.com"],
+  ["ALLOWED_ORIGINS", "*"],
+  ["ALLOWED_ORIGINS", "null"],
+  ["TRUST_PROXY", "on"],
+  ["API_KEY_PRIMARY", "short-key-123"],
+  ["API_KEY_SECONDARY", "x".repeat(513)],
+];
+
+for (const [variable, value] of BAD_VALUES) {
+  Deno.test(`parseConfig() refuses ${variable}=${JSON.stringify(value.slice(0, 40))}`, () => {
+    const env: Record<string, string> = { [variable]: value };
+    // A secondary key is only checked for its own shape when the schema runs.
+    if (variable === "API_KEY_SECONDARY") env.API_KEY_PRIMARY = KEY_A;
+    const error = assertRefused(env, variable);
+    assert.equal(error.problems.length, 1);
+  });
+}
+
+Deno.test("parseConfig() says what it expects for a bad integer", () => {
+  const error = assertRefused({ PORT: "1.5" }, "PORT");
+  assert.deepEqual(error.problems, ["PORT: expected an integer from 0 to 65535"]);
+});
+
+Deno.test("parseConfig() says what it expects for a bad enum and boolean", () => {
+  assert.deepEqual(configError({ LOG_FORMAT: "xml" }).problems, [
+    "LOG_FORMAT: expected one of json, text",
+  ]);
+  assert.deepEqual(configError({ TRUST_PROXY: "yes" }).problems, [
+    "TRUST_PROXY: expected true or false",
+  ]);
+});
+
+Deno.test("parseConfig() lists several bad variables at once", () => {
+  const error = configError({
+    PORT: "abc",
+    LOG_LEVEL: "loud",
+    ENABLE_RAG: "maybe",
+    DB_URL: "mysql://db/app",
+    ALLOWED_ORIGINS: "nope",
+  });
+  assert.equal(error.problems.length, 5);
+  for (const variable of ["PORT", "LOG_LEVEL", "ENABLE_RAG", "DB_URL", "ALLOWED_ORIGINS"]) {
+    assert.ok(
+      error.problems.some((p) => p.startsWith(`${variable}:`)),
+      `missing ${variable} in ${JSON.stringify(error.problems)}`,
+    );
+  }
+  // The message lists every problem, one per line.
+  for (const problem of error.problems) assert.ok(error.message.includes(`  ${problem}`));
+  assert.ok(error.message.startsWith("Invalid configuration:\n"));
+  assert.equal(error.name, "ConfigError");
+});
+
+// Regression test (found by review, fixed in src).
+Deno.test({
+  name: "parseConfig() lists a missing production key together with other bad variables",
+  fn() {
+    const error = configError({ ENVIRONMENT: "production", PORT: "abc" });
+    assert.ok(error.problems.some((p) => p.startsWith("PORT:")));
+    assert.ok(error.problems.some((p) => p.startsWith("API_KEY_PRIMARY:")));
+  },
+});
+
+for (const environment of ["staging", "production"]) {
+  Deno.test(`parseConfig() refuses ${environment} without API_KEY_PRIMARY`, () => {
+    const error = assertRefused({ ENVIRONMENT: environment }, "API_KEY_PRIMARY");
+    assert.deepEqual(error.problems, [`API_KEY_PRIMARY: is required in "${environment}"`]);
+  });
+
+  Deno.test(`parseConfig() accepts ${environment} with API_KEY_PRIMARY`, () => {
+    const config = parseConfig({ ENVIRONMENT: environment, API_KEY_PRIMARY: KEY_A });
+    assert.equal(config.environment, environment);
+    assert.deepEqual(config.apiKeys, [{ id: "primary", key: KEY_A }]);
+  });
+}
+
+Deno.test("parseConfig() accepts development without any key", () => {
+  assert.deepEqual(parseConfig({ ENVIRONMENT: "development" }).apiKeys, []);
+});
+
+Deno.test("parseConfig() refuses API_KEY_SECONDARY without API_KEY_PRIMARY", () => {
+  const error = configError({ API_KEY_SECONDARY: KEY_B });
+  assert.deepEqual(error.problems, ["API_KEY_SECONDARY: set only together with API_KEY_PRIMARY"]);
+});
+
+Deno.test("parseConfig() refuses a secondary key equal to the primary", () => {
+  const error = configError({ API_KEY_PRIMARY: KEY_A, API_KEY_SECONDARY: KEY_A });
+  assert.deepEqual(error.problems, ["API_KEY_SECONDARY: must differ from API_KEY_PRIMARY"]);
+  assert.ok(!error.message.includes(KEY_A));
+});
+
+Deno.test("parseConfig() refuses a key shorter than 16 characters and accepts 16", () => {
+  const error = assertRefused({ API_KEY_PRIMARY: "a".repeat(15) }, "API_KEY_PRIMARY");
+  assert.equal(error.problems.length, 1);
+  assert.deepEqual(parseConfig({ API_KEY_PRIMARY: "a".repeat(16) }).apiKeys, [
+    { id: "primary", key: "a".repeat(16) },
+  ]);
+});
+
+Deno.test("parseConfig() refuses a key with a space or a non-ASCII character", () => {
+  assertRefused({ API_KEY_PRIMARY: "abcdefgh ijklmnopq" }, "API_KEY_PRIMARY");
+  assertRefused({ API_KEY_PRIMARY: "abcdefghijklmnopqé" }, "API_KEY_PRIMARY");
+  assertRefused({ API_KEY_PRIMARY: "abcdefgh\nijklmnopq" }, "API_KEY_PRIMARY");
+});
+
+Deno.test("parseConfig() never echoes a secret value in an error message", () => {
+  const badKey = "TOPSECRET-KEY-with space-0123456789";
+  const badSecondary = "SHORT-SECRET";
+  const dbPassword = "hunter2-DB-PASSWORD";
+  const badDbUrl = `mysql://admin:${dbPassword}@db.internal:3306/app`;
+  const error = configError({
+    API_KEY_PRIMARY: badKey,
+    API_KEY_SECONDARY: badSecondary,
+    DB_URL: badDbUrl,
+    PORT: "nope",
+  });
+  assert.equal(error.problems.length, 4);
+  const everything = [
+    error.message,
+    String(error),
+    error.stack ?? "",
+    JSON.stringify(error.problems),
+    JSON.stringify(error),
+  ].join("\n");
+  for (const secret of [badKey, "TOPSECRET", badSecondary, badDbUrl, dbPassword, "hunter2"]) {
+    assert.ok(!everything.includes(secret), `error text leaks ${JSON.stringify(secret)}`);
+  }
+  assert.ok(error.problems.some((p) => p.startsWith("API_KEY_PRIMARY:")));
+  assert.ok(error.problems.some((p) => p.startsWith("API_KEY_SECONDARY:")));
+  assert.ok(error.problems.some((p) => p.startsWith("DB_URL:")));
+});
+
+Deno.test("parseConfig() never echoes an unparsable postgres URL with a password", () => {
+  const dbUrl = "postgres://admin:s3cr3t-PASS@[not-a-host/app";
+  const error = assertRefused({ DB_URL: dbUrl }, "DB_URL");
+  assert.ok(!error.message.includes("s3cr3t-PASS"));
+  assert.ok(!error.message.includes(dbUrl));
+});
+
+Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry credentials)", () => {
+  assert.deepEqual([...SECRET_VARIABLES].sort(), [
+    "API_BASE_URL",
+    "API_KEY_PRIMARY",
+    "API_KEY_SECONDARY",
+    "DB_URL",
+  ]);
+});
+
+Deno.test("parseConfig() returns a deeply frozen config", () => {
+  const config = parseConfig({
+    API_KEY_PRIMARY: KEY_A,
+    ALLOWED_ORIGINS: "https://app.example.com",
+    ALLOWED_HOSTS: "app.example.com",
+  });
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.db));
+  assert.ok(Object.isFrozen(config.upstream));
+  assert.ok(Object.isFrozen(config.apiKeys));
+  assert.ok(Object.isFrozen(config.apiKeys[0]));
+  assert.ok(Object.isFrozen(config.allowedOrigins));
+  assert.ok(Object.isFrozen(config.allowedHosts));
+
+  // Modules run in strict mode, so writing to a frozen object throws.
+  const mutable = config as unknown as {
+    port: number;
+    db: { poolSize: number };
+    apiKeys: { key: string }[];
+    allowedHosts: string[];
+  };
+  assert.throws(() => {
+    mutable.port = 1;
+  }, TypeError);
+  assert.throws(() => {
+    mutable.db.poolSize = 99;
+  }, TypeError);
+  assert.throws(() => {
+    mutable.apiKeys[0].key = "stolen";
+  }, TypeError);
+  assert.throws(() => {
+    mutable.apiKeys.push({ key: "extra" });
+  }, TypeError);
+  assert.throws(() => {
+    mutable.allowedHosts.push("evil.com");
+  }, TypeError);
+  assert.equal(config.port, 8000);
+  assert.equal(config.db.poolSize, 10);
+  assert.equal(config.apiKeys[0].key, KEY_A);
+  assert.deepEqual(config.allowedHosts, ["app.example.com"]);
+});

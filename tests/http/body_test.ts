@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { isJsonContentType, readJsonBody } from "../../src/http/body.ts";
+import { ToolError } from "../../src/tools/errors.ts";
+
+const URL_ = "http://localhost:8000/v1/mcp/tool";
+const CAP = 4096;
+const JSON_TYPE = { "content-type": "application/json" };
+
+function post(body: BodyInit | null, headers: Record<string, string> = JSON_TYPE): Request {
+  return new Request(URL_, { method: "POST", headers, body });
+}
+
+/** Asserts `readJsonBody` rejects with a ToolError and returns it. */
+async function bodyError(req: Request, maxBytes = CAP): Promise<ToolError> {
+  let caught: unknown;
+  try {
+    await readJsonBody(req, maxBytes);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ToolError, `expected a ToolError, got ${caught}`);
+  return caught;
+}
+
+/** An endless stream of `chunkSize`-byte chunks of spaces, counting pulls. */
+function endlessStream(chunkSize: number): {
+  stream: ReadableStream<Uint8Array>;
+  pulls: () => number;
+  cancelled: () => boolean;
+} {
+  let pulls = 0;
+  let cancelled = false;
+  const chunk = new Uint8Array(chunkSize).fill(0x20);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulls++;
+      controller.enqueue(chunk.slice());
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return { stream, pulls: () => pulls, cancelled: () => cancelled };
+}
+
+Deno.test("readJsonBody() gives {} for an empty body", async () => {
+  assert.deepEqual(await readJsonBody(post(""), CAP), {});
+});
+
+Deno.test("readJsonBody() gives {} for an empty body whatever its content type", async () => {
+  assert.deepEqual(await readJsonBody(post("", { "content-type": "text/plain" }), CAP), {});
+  assert.deepEqual(await readJsonBody(post("", {}), CAP), {});
+});
+
+Deno.test("readJsonBody() gives {} for a request without a body", async () => {
+  assert.deepEqual(await readJsonBody(new Request(URL_, { method: "POST" }), CAP), {});
+  assert.deepEqual(await readJsonBody(new Request(URL_), CAP), {});
+});
+
+Deno.test("readJsonBody() gives {} for an empty stream", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.close();
+    },
+  });
+  assert.deepEqual(await readJsonBody(post(stream), CAP), {});
+});
+
+Deno.test("readJsonBody() parses a JSON object", async () => {
+  const body = { limit: 3, name: "Ada", nested: { ok: true, list: [1, 2] } };
+  assert.deepEqual(await readJsonBody(post(JSON.stringify(body)), CAP), body);
+});
+
+Deno.test("readJsonBody() parses a JSON array, number, string and null as they are", async () => {
+  assert.deepEqual(await readJsonBody(post("[1,2,3]"), CAP), [1, 2, 3]);
+  assert.equal(await readJsonBody(post("42"), CAP), 42);
+  assert.equal(await readJsonBody(post('"text"'), CAP), "text");
+  assert.equal(await readJsonBody(post("null"), CAP), null);
+});
+
+Deno.test("readJsonBody() joins a body that arrives in several chunks", async () => {
+  const parts = ['{"na', 'me": "Ad', 'a", "n": 1', "2}"].map((s) => new TextEncoder().encode(s));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = parts.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+  assert.deepEqual(await readJsonBody(post(stream), CAP), { name: "Ada", n: 12 });
+});
+
+Deno.test("readJsonBody() decodes multi-byte UTF-8 split across chunks", async () => {
+  const bytes = new TextEncoder().encode('{"name":"Zoë ✓"}');
+  const cut = bytes.indexOf(0xc3) + 1; // inside the two-byte "ë"
+  const parts = [bytes.slice(0, cut), bytes.slice(cut)];
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = parts.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+  assert.deepEqual(await readJsonBody(post(stream), CAP), { name: "Zoë ✓" });
+});
+
+Deno.test("readJsonBody() accepts a body of exactly the cap", async () => {
+  const body = JSON.stringify({ pad: "x".repeat(CAP - 10) });
+  assert.equal(body.length, CAP);
+  assert.deepEqual(await readJsonBody(post(body), CAP), { pad: "x".repeat(CAP - 10) });
+});
+
+Deno.test("readJsonBody() refuses a body over the cap with 413", async () => {
+  const body = JSON.stringify({ pad: "x".repeat(CAP - 9) });
+  assert.equal(body.length, CAP + 1);
+  const error = await bodyError(post(body));
+  assert.equal(error.httpStatus, 413);
+  assert.equal(error.status, "invalid_input");
+  assert.equal(error.message, `Request body too large: the limit is ${CAP} bytes`);
+});
+
+Deno.test("readJsonBody() refuses a Content-Length over the cap with 413 without reading", async () => {
+  const { stream, pulls, cancelled } = endlessStream(1024);
+  const req = post(stream, { ...JSON_TYPE, "content-length": String(CAP + 1) });
+  const error = await bodyError(req);
+  assert.equal(error.httpStatus, 413);
+  assert.equal(error.status, "invalid_input");
+  // At most the one pull a ReadableStream makes on its own to fill its queue.
+  assert.ok(pulls() <= 1, `pulled ${pulls()} chunks`);
+  assert.equal(cancelled(), true);
+});
+
+Deno.test("readJsonBody() refuses a huge Content-Length with 413 even without a body", async () => {
+  const req = new Request(URL_, {
+    method: "POST",
+    headers: { ...JSON_TYPE, "content-length": "99999999999" },
+  });
+  const error = await bodyError(req);
+  assert.equal(error.httpStatus, 413);
+});
+
+Deno.test("readJsonBody() refuses a streamed body past the cap with 413 and stops reading", async () => {
+  const chunkSize = 1024;
+  const { stream, pulls, cancelled } = endlessStream(chunkSize);
+  const error = await bodyError(post(stream));
+  assert.equal(error.httpStatus, 413);
+  assert.equal(error.status, "invalid_input");
+  // The cap is passed on chunk 5; allow a little read-ahead, never much more.
+  const pulled = pulls();
+  assert.ok(pulled >= CAP / chunkSize + 1, `pulled only ${pulled}`);
+  assert.ok(pulled <= CAP / chunkSize + 3, `pulled ${pulled} chunks`);
+  // And it stays stopped: nothing pulls the stream afterwards.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(pulls(), pulled);
+  assert.equal(cancelled(), true);
+});
+
+Deno.test("readJsonBody() refuses a streamed body whose Content-Length understates it", async () => {
+  const { stream, pulls } = endlessStream(1024);
+  const req = post(stream, { ...JSON_TYPE, "content-length": "10" });
+  const error = await bodyError(req);
+  assert.equal(error.httpStatus, 413);
+  assert.ok(pulls() <= CAP / 1024 + 3, `pulled ${pulls()} chunks`);
+});
+
+Deno.test("readJsonBody() refuses a non-JSON content type with 415", async () => {
+  for (
+    const type of [
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+      "text/json",
+      "application/jsonp",
+    ]
+  ) {
+    const error = await bodyError(post('{"a":1}', { "content-type": type }));
+    assert.equal(error.httpStatus, 415, type);
+    assert.equal(error.status, "invalid_input", type);
+    assert.equal(error.message, "Unsupported media type: send Content-Type: application/json");
+  }
+});
+
+Deno.test("readJsonBody() refuses a non-empty body without a content type with 415", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"a":1}'));
+      controller.close();
+    },
+  });
+  const req = post(stream, {});
+  assert.equal(req.headers.get("content-type"), null);
+  const error = await bodyError(req);
+  assert.equal(error.httpStatus, 415);
+});
+
+Deno.test("readJsonBody() accepts JSON content types with parameters and +json", async () => {
+  for (
+    const type of [
+      "application/json; charset=utf-8",
+      "Application/JSON",
+      "application/vnd.api+json",
+      "application/merge-patch+json; charset=UTF-8",
+    ]
+  ) {
+    assert.deepEqual(
+      await readJsonBody(post('{"a":1}', { "content-type": type }), CAP),
+      { a: 1 },
+      type,
+    );
+  }
+});
+
+Deno.test("readJsonBody() refuses malformed JSON with 400 invalid_input", async () => {
+  for (const body of ['{"a":', "{a:1}", "undefined", "{'a':1}", '{"a":1}}', "\u0000"]) {
+    const error = await bodyError(post(body));
+    assert.equal(error.httpStatus, 400, body);
+    assert.equal(error.status, "invalid_input", body);
+    assert.equal(error.message, "Malformed request body: not valid JSON");
+  }
+});
+
+Deno.test("readJsonBody() refuses invalid UTF-8 with 400", async () => {
+  for (const bytes of [[0x7b, 0xff, 0x7d], [0x22, 0xc3, 0x22], [0xed, 0xa0, 0x80]]) {
+    const error = await bodyError(post(new Uint8Array(bytes)));
+    assert.equal(error.httpStatus, 400);
+    assert.equal(error.status, "invalid_input");
+    assert.equal(error.message, "Malformed request body: not valid UTF-8");
+  }
+});
+
+Deno.test("readJsonBody() never puts the body text in an error message", async () => {
+  const marker = "BODY-MARKER-7f3a";
+  const cases: [Request, number][] = [
+    [post(`{"secret": "${marker}"`), 400],
+    [post(`{"secret": "${marker}"}`, { "content-type": "text/plain" }), 415],
+    [post(`{"secret": "${marker}", "pad": "${"x".repeat(CAP)}"}`), 413],
+    [post(new Uint8Array([...new TextEncoder().encode(`"${marker}`), 0xff, 0x22])), 400],
+  ];
+  for (const [req, status] of cases) {
+    const error = await bodyError(req);
+    assert.equal(error.httpStatus, status);
+    assert.ok(!error.message.includes(marker), error.message);
+    assert.ok(!String(error.stack).includes(marker));
+    assert.equal(error.details, undefined);
+  }
+});
+
+Deno.test("isJsonContentType() recognises JSON media types only", () => {
+  assert.equal(isJsonContentType(null), false);
+  assert.equal(isJsonContentType(""), false);
+  assert.equal(isJsonContentType("application/json"), true);
+  assert.equal(isJsonContentType(" application/json ; charset=utf-8"), true);
+  assert.equal(isJsonContentType("APPLICATION/JSON"), true);
+  assert.equal(isJsonContentType("application/vnd.api+json"), true);
+  assert.equal(isJsonContentType("application/problem+json; charset=utf-8"), true);
+  assert.equal(isJsonContentType("text/json"), false);
+  assert.equal(isJsonContentType("text/plain"), false);
+  assert.equal(isJsonContentType("application/jsonx"), false);
+  assert.equal(isJsonContentType("application/json-patch"), false);
+  assert.equal(isJsonContentType("text/plain; x=application/json"), false);
+});

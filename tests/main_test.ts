@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const KEY = "cli-test-key-0123456789abcdef";
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  return runDeno(["run", ...(await compilePermissionFlags()), MAIN, ...args], env);
+}
+
+Deno.test("main --help and --version exit 0", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage:/);
+  assert.match(help.stdout, /Exit codes/);
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^mcp-tool-server \d+\.\d+\.\d+/);
+});
+
+Deno.test("main refuses an unknown command with exit 2", async () => {
+  const result = await run(["frobnicate"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /Unknown command or argument: "frobnicate"/);
+});
+
+Deno.test("main refuses bad configuration with exit 2, one line per variable, no secret", async () => {
+  const result = await run([], {
+    PORT: "http",
+    RATE_LIMIT_RPM: "0",
+    API_KEY_PRIMARY: "short secret",
+    LOG_FORMAT: "xml",
+  });
+  assert.equal(result.code, 2);
+  for (const name of ["PORT:", "RATE_LIMIT_RPM:", "API_KEY_PRIMARY:", "LOG_FORMAT:"]) {
+    assert.match(result.stderr, new RegExp(`^\\s+${name}`, "m"));
+  }
+  assert.ok(!result.stderr.includes("short secret"));
+});
+
+Deno.test("main refuses to start in production without API_KEY_PRIMARY", async () => {
+  const result = await run([], { ENVIRONMENT: "production" });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /API_KEY_PRIMARY: is required in "production"/);
+});
+
+Deno.test("main serves, logs JSON lines, and stops cleanly on SIGTERM", async () => {
+  const server = await spawnServer(["run", ...(await compilePermissionFlags()), MAIN], {
+    API_KEY_PRIMARY: KEY,
+  });
+  try {
+    const res = await fetch(`${server.url}/v1/mcp/get_top_customers`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        "content-type": "application/json",
+        "x-request-id": "cli-1",
+      },
+      body: JSON.stringify({ limit: 1 }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).customers.length, 1);
+  } finally {
+    const status = await server.stop("SIGTERM");
+    assert.equal(status.code, 0, server.stderr());
+  }
+  const lines = server.stdout.map((l) => JSON.parse(l));
+  const started = lines.find((l) => l.message === "server started");
+  assert.equal(started.config.apiKeys[0].key, "[redacted]");
+  assert.ok(!server.stdout.join("\n").includes(KEY));
+  const call = lines.find((l) => l.message === "tool call");
+  for (
+    const field of [
+      "timestamp",
+      "level",
+      "request_id",
+      "tool_name",
+      "principal",
+      "status",
+      "latency_ms",
+    ]
+  ) {
+    assert.ok(field in call, `audit line lacks ${field}`);
+  }
+  assert.equal(call.request_id, "cli-1");
+  assert.ok(lines.some((l) => l.message === "server stopped"));
+});
+
+Deno.test("main generates and prints a development key when none is set", async () => {
+  const server = await spawnServer(["run", ...(await compilePermissionFlags()), MAIN], {});
+  try {
+    const key = /^\s+([A-Za-z0-9_-]{43})$/m.exec(server.stderr())?.[1];
+    assert.ok(key, server.stderr());
+    assert.match(
+      server.stderr(),
+      /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/mcp\/get_top_customers/,
+    );
+    const ok = await fetch(`${server.url}/v1/mcp`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const wrong = await fetch(`${server.url}/v1/mcp`, {
+      headers: { authorization: "Bearer x".padEnd(40, "x") },
+    });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});

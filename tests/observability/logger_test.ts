@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import {
+  createLogger,
+  createMemorySink,
+  createStreamSink,
+  jsonLineFormatter,
+  textLineFormatter,
+} from "../../src/observability/logger.ts";
+
+Deno.test("createLogger() drops lines below its level and keeps the rest", () => {
+  const sink = createMemorySink();
+  const log = createLogger({ level: "warning", sinks: [sink] });
+  log.debug("d");
+  log.info("i");
+  log.warn("w");
+  log.error("e");
+  assert.deepEqual(sink.records.map((r) => [r.level, r.rawMessage]), [["warning", "w"], [
+    "error",
+    "e",
+  ]]);
+  assert.equal(log.isEnabled("info"), false);
+  assert.equal(log.isEnabled("error"), true);
+});
+
+Deno.test("Logger.with() binds properties to every line without changing the parent", () => {
+  const sink = createMemorySink();
+  const root = createLogger({ level: "debug", sinks: [sink] });
+  const child = root.with({ request_id: "r1" }).with({ tool_name: "t" });
+  child.info("hello", { status: "success" });
+  root.info("plain");
+  assert.deepEqual(sink.records[0].properties, {
+    request_id: "r1",
+    tool_name: "t",
+    status: "success",
+  });
+  assert.deepEqual(sink.records[1].properties, {});
+});
+
+Deno.test("jsonLineFormatter() writes one JSON object per line with top-level fields", () => {
+  const sink = createMemorySink();
+  createLogger({ level: "info", sinks: [sink] }).with({ request_id: "r1" }).info("tool call", {
+    evil: 'a"\nb\r\n{"level":"error"}',
+    big: 5n,
+  });
+  const line = jsonLineFormatter(sink.records[0]);
+  assert.ok(line.endsWith("\n"));
+  assert.equal(line.indexOf("\n"), line.length - 1, "no raw newline inside the line");
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.message, "tool call");
+  assert.equal(parsed.level, "info");
+  assert.equal(parsed.request_id, "r1");
+  assert.equal(parsed.big, "5");
+  assert.equal(parsed.evil, 'a"\nb\r\n{"level":"error"}');
+  assert.ok(!Number.isNaN(Date.parse(parsed.timestamp)));
+});
+
+Deno.test("textLineFormatter() writes logfmt with escaped values", () => {
+  const sink = createMemorySink();
+  createLogger({ level: "info", sinks: [sink] }).with({ request_id: "r1" }).info("tool call", {
+    evil: "a\nb",
+  });
+  const line = textLineFormatter(sink.records[0]);
+  assert.match(line, /level=info/);
+  assert.match(line, /msg="tool call"/);
+  assert.match(line, /request_id=r1/);
+  assert.equal(line.trimEnd().includes("\n"), false);
+});
+
+Deno.test("createStreamSink() writes buffered lines and flushes them on dispose", async () => {
+  const chunks: Uint8Array[] = [];
+  const stream = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+  const sink = createStreamSink(stream, "json");
+  const log = createLogger({ level: "info", sinks: [sink] });
+  for (let i = 0; i < 300; i++) log.info("line", { i });
+  await sink[Symbol.asyncDispose]();
+  const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 300);
+  assert.deepEqual(lines.map((l) => l.i), [...Array(300).keys()]);
+});

@@ -1,0 +1,114 @@
+/**
+ * Helpers for tests that run the real program as a child process.
+ *
+ * @module
+ */
+
+/** The permission flags of the `compile` task: the one definition every server run reuses. */
+export async function compilePermissionFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  return permissionFlags(config.tasks.compile);
+}
+
+/** The `--allow-*`/`--deny-*`/`-A` flags of a task command line. */
+export function permissionFlags(command: string): string[] {
+  return command.split(/\s+/).filter((w) => /^(--allow-|--deny-|-A$|--allow-all$)/.test(w));
+}
+
+/** A running server process whose stdout lines are collected. */
+export interface ServerProcess {
+  readonly url: string;
+  readonly stdout: string[];
+  readonly stderr: () => string;
+  readonly child: Deno.ChildProcess;
+  /** Sends `signal` and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Spawns `deno <args>` with `env` (PORT=0 so the OS picks a free port) and
+ * resolves once the "server started" log line names the URL.
+ */
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string>,
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: options.cwd,
+    env: { PORT: "0", NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout: string[] = [];
+  let stderr = "";
+  const started = Promise.withResolvers<string>();
+  (async () => {
+    const decoder = new TextDecoderStream();
+    let buffer = "";
+    for await (const chunk of child.stdout.pipeThrough(decoder)) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        stdout.push(line);
+        try {
+          const parsed = JSON.parse(line);
+          if (parsed.message === "server started") started.resolve(parsed.url);
+        } catch { /* not JSON */ }
+      }
+    }
+    started.reject(new Error(`Server exited before it started:\n${stdout.join("\n")}\n${stderr}`));
+  })();
+  (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  const timer = setTimeout(
+    () => started.reject(new Error(`Server did not start in time:\n${stderr}`)),
+    options.timeoutMs ?? 30_000,
+  );
+  let url: string;
+  try {
+    url = await started.promise;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    url,
+    stdout,
+    stderr: () => stderr,
+    child,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
+      const status = await child.status;
+      // Let the pipe readers drain.
+      await new Promise((r) => setTimeout(r, 20));
+      return status;
+    },
+  };
+}
+
+/** Runs `deno <args>` to completion. */
+export async function runDeno(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
