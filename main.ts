@@ -14,7 +14,7 @@ import { createApp } from "./src/app.ts";
 import { devKeyBanner, withDevKey } from "./src/cli/dev_key.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { redactConfig } from "./src/config/redact.ts";
-import { createStreamSink, type Sink } from "./src/observability/logger.ts";
+import { createStreamSink, fileWritable, type Sink } from "./src/observability/logger.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
@@ -54,7 +54,7 @@ async function serve(): Promise<number> {
   if (config.logFile !== undefined) {
     try {
       const file = await Deno.open(config.logFile, { create: true, append: true });
-      sinks.push(createStreamSink(file.writable, config.logFormat));
+      sinks.push(createStreamSink(fileWritable(file), config.logFormat));
     } catch (error) {
       console.error(
         `Cannot start: LOG_FILE "${config.logFile}" cannot be opened for writing: ${

@@ -107,3 +107,34 @@ Deno.test("main generates and prints a development key when none is set", async 
     await server.stop();
   }
 });
+
+Deno.test("main appends log lines to LOG_FILE when granted write access to it", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/server.log`;
+  try {
+    const flags = [...(await compilePermissionFlags()), `--allow-write=${file}`];
+    const server = await spawnServer(["run", ...flags, MAIN], {
+      API_KEY_PRIMARY: KEY,
+      LOG_FILE: file,
+    });
+    const res = await fetch(`${server.url}/v1/mcp`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    await res.body?.cancel();
+    assert.equal((await server.stop()).code, 0);
+    const lines = (await Deno.readTextFile(file)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.message === "server started"));
+    assert.ok(lines.some((l) => l.message === "server stopped"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main refuses a LOG_FILE it may not write with exit 2 and the flag to grant", async () => {
+  const result = await run([], {
+    API_KEY_PRIMARY: KEY,
+    LOG_FILE: "/tmp/mcp-tool-server-denied.log",
+  });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--allow-write=\/tmp\/mcp-tool-server-denied\.log/);
+});

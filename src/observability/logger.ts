@@ -110,6 +110,22 @@ export function createStreamSink(
   });
 }
 
+/**
+ * A byte stream appending to `file` with `file.write()`. Not `file.writable`:
+ * in Deno 2.9 that holds the bytes until the stream is closed, so a log file
+ * would stay empty while the server runs and lose its tail in a crash.
+ */
+export function fileWritable(file: Deno.FsFile): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    async write(chunk) {
+      for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+    },
+    close() {
+      file.close();
+    },
+  });
+}
+
 /** A sink that keeps records in memory, for tests and for `--help`-style tooling. */
 export function createMemorySink(): Sink & { records: LogRecord[] } {
   const records: LogRecord[] = [];

@@ -5,7 +5,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { BUILTIN_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
-import { createTestApp, MCP_HEADERS, PRIMARY_KEY, serveOnLoopback } from "../harness.ts";
+import {
+  createTestApp,
+  MCP_HEADERS,
+  PRIMARY_KEY,
+  SECONDARY_KEY,
+  serveOnLoopback,
+} from "../harness.ts";
 
 async function connect(url: string, key: string | null): Promise<Client> {
   const client = new Client({ name: "door-test", version: "1.0.0" });
@@ -70,6 +76,33 @@ Deno.test("MCP door with the SDK's own client over real HTTP", async (t) => {
     assert.equal(typeof body.request_id, "string");
   });
 
+  const outOfBounds: [string, Record<string, unknown>, string][] = [
+    ["limit 1001", { limit: 1001 }, "limit"],
+    ["limit -1", { limit: -1 }, "limit"],
+    ['limit "10"', { limit: "10" }, "limit"],
+    ["offset -1", { offset: -1 }, "offset"],
+    ["an extra field", { limit: 5, drop: "orders" }, "drop"],
+  ];
+  for (const [label, args, field] of outOfBounds) {
+    await t.step(`refuses ${label} as an isError result naming the field`, async () => {
+      const result = await client.callTool({ name: "get_top_customers", arguments: args });
+      assert.equal(result.isError, true);
+      const body = JSON.parse((result.content as { text: string }[])[0].text);
+      assert.equal(body.status, "invalid_input");
+      assert.ok(
+        body.details.some((d: { field: string }) => d.field === field),
+        JSON.stringify(body),
+      );
+    });
+  }
+
+  await t.step("accepts the secondary key", async () => {
+    const second = await connect(server.url, SECONDARY_KEY);
+    const result = await second.callTool({ name: "echo", arguments: { text: "k2" } });
+    assert.equal((result.structuredContent as { principal: string }).principal, "secondary");
+    await second.close();
+  });
+
   await t.step("a failing tool is an isError result without detail", async () => {
     const result = await client.callTool({ name: "boom", arguments: {} });
     assert.equal(result.isError, true);
@@ -109,6 +142,30 @@ Deno.test("MCP door with the SDK's own client over real HTTP", async (t) => {
     const body = await res.json();
     assert.equal(body.status, "unauthorized");
     assert.equal(body.request_id, res.headers.get("x-request-id"));
+  });
+
+  await t.step("refuses a Basic scheme with the same 401", async () => {
+    const res = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: { ...MCP_HEADERS, authorization: `Basic ${btoa(`u:${PRIMARY_KEY}`)}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).error, "Unauthorized");
+  });
+
+  await t.step("a wrong content type is the SDK's 415", async () => {
+    const res = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: {
+        ...MCP_HEADERS,
+        "content-type": "text/plain",
+        authorization: `Bearer ${PRIMARY_KEY}`,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(res.status, 415);
+    await res.body?.cancel();
   });
 
   await t.step("GET /mcp is 405 (stateless: no standalone stream)", async () => {

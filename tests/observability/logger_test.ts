@@ -3,6 +3,7 @@ import {
   createLogger,
   createMemorySink,
   createStreamSink,
+  fileWritable,
   jsonLineFormatter,
   textLineFormatter,
 } from "../../src/observability/logger.ts";
@@ -77,4 +78,24 @@ Deno.test("createStreamSink() writes buffered lines and flushes them on dispose"
   const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 300);
   assert.deepEqual(lines.map((l) => l.i), [...Array(300).keys()]);
+});
+
+Deno.test("fileWritable() puts each line in the file while the server runs, not at close", async () => {
+  const path = await Deno.makeTempFile();
+  const file = await Deno.open(path, { write: true, append: true });
+  const sink = createStreamSink(fileWritable(file), "json");
+  try {
+    createLogger({ level: "info", sinks: [sink] }).info("visible now");
+    // The non-blocking sink flushes within its interval (50 ms).
+    let text = "";
+    for (let i = 0; i < 40 && !text.includes("visible now"); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      text = await Deno.readTextFile(path);
+    }
+    assert.match(text, /"message":"visible now"/);
+  } finally {
+    await sink[Symbol.asyncDispose]();
+    file.close();
+    await Deno.remove(path);
+  }
 });

@@ -1,0 +1,45 @@
+/**
+ * Time from process spawn to the first successful tool call, for the given
+ * command (default: the server from source with the compile permissions).
+ *
+ *   deno run -A scripts/cold_start.ts [runs] [-- command args...]
+ *
+ * @module
+ */
+const sep = Deno.args.indexOf("--");
+const runs = Number(Deno.args[0] && sep !== 0 ? Deno.args[0] : 5);
+const command = sep === -1
+  ? [Deno.execPath(), "run", "--allow-net", "--allow-env", "main.ts"]
+  : Deno.args.slice(sep + 1);
+const key = "cold-start-key-0123456789abc";
+const port = 18181;
+const times: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const started = performance.now();
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    env: { API_KEY_PRIMARY: key, PORT: String(port), LOG_LEVEL: "error" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/mcp/get_top_customers`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      });
+      const ok = res.status === 200 && (await res.json()).customers.length === 10;
+      if (ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  times.push(performance.now() - started);
+  child.kill("SIGTERM");
+  await child.status;
+}
+times.sort((a, b) => a - b);
+console.log(
+  `spawn -> first successful call over ${runs} runs: median ${
+    times[times.length >> 1].toFixed(0)
+  } ms, min ${times[0].toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms`,
+);
