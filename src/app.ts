@@ -18,7 +18,9 @@ import { routes } from "./http/routes.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
+import { openPostgres } from "./sources/db/postgres.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
+import { redactUrl } from "./config/redact.ts";
 import { BUILTIN_TOOLS } from "./tools/builtin/mod.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
@@ -47,15 +49,34 @@ export interface App {
 }
 
 /** Opens the SQL source the config asks for. */
-async function openSqlSource(config: Config): Promise<SqlSource> {
-  if (config.db.url !== undefined) {
-    throw new Error(
-      "Cannot start: DB_URL is set, but this build serves only the embedded database; unset DB_URL",
-    );
+async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
+  const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
+  if (config.db.url === undefined) {
+    // Loaded only when used: the embedded database carries ~20 MB of WASM and data.
+    const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
+    return await openEmbeddedDatabase(limits);
   }
-  // Loaded only when used: the embedded database carries ~20 MB of WASM and data.
-  const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
-  return await openEmbeddedDatabase();
+  const source = openPostgres({
+    url: config.db.url,
+    poolSize: config.db.poolSize,
+    poolMaxOverflow: config.db.poolMaxOverflow,
+    recycleSeconds: config.db.poolRecycleSeconds,
+    idleTimeoutSeconds: config.db.idleTimeoutSeconds,
+    connectTimeoutSeconds: config.db.connectTimeoutSeconds,
+    queryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
+    limits,
+  });
+  // Start anyway when the database is down: health says so, SQL tools answer
+  // 503 retry, and the pool reconnects on its own when it is back.
+  source.ping(AbortSignal.timeout(config.db.connectTimeoutSeconds * 1000)).then(
+    () => log.info("database connected", { database: redactUrl(config.db.url!) }),
+    (error) =>
+      log.warn("database unreachable at start; serving anyway", {
+        database: redactUrl(config.db.url!),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  );
+  return source;
 }
 
 /** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */
@@ -64,7 +85,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
   const registry = createRegistry(options.tools ?? BUILTIN_TOOLS);
   const ownsSql = options.sql === undefined;
-  const sql = options.sql ?? await openSqlSource(config);
+  const sql = options.sql ?? await openSqlSource(config, log);
 
   const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds };
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>

@@ -33,6 +33,17 @@ export interface Config {
     readonly poolMaxOverflow: number;
     readonly poolRecycleSeconds: number;
     readonly queryTimeoutSeconds: number;
+    readonly connectTimeoutSeconds: number;
+    readonly idleTimeoutSeconds: number;
+    /** Row and byte caps on every query result. */
+    readonly maxRows: number;
+    readonly maxResultBytes: number;
+  };
+  /** The opt-in `sql_query` tool. */
+  readonly sqlQuery: {
+    readonly enabled: boolean;
+    /** Tables it may read; empty: any the database role may read. */
+    readonly allowedTables: readonly string[];
   };
   readonly upstream: {
     readonly baseUrl: string | undefined;
@@ -179,6 +190,12 @@ const EnvSchema = z.object({
   DB_POOL_MAX_OVERFLOW: int(0, 1000, 5),
   DB_POOL_RECYCLE_SECONDS: int(0, 86_400, 1800),
   DB_QUERY_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
+  DB_CONNECT_TIMEOUT_SECONDS: int(1, 300, 5),
+  DB_IDLE_TIMEOUT_SECONDS: int(1, 86_400, 60),
+  MAX_ROWS: int(1, 1_000_000, 1000),
+  MAX_RESULT_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
+  ENABLE_SQL_QUERY_TOOL: bool(false),
+  SQL_QUERY_ALLOWED_TABLES: list.transform((items) => items.map((t) => t.toLowerCase())),
   API_BASE_URL: url(["http:", "https:"], "an http:// or https:// URL"),
   API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   API_MAX_RETRIES: int(0, 10, 3),
@@ -237,6 +254,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       poolMaxOverflow: e.DB_POOL_MAX_OVERFLOW,
       poolRecycleSeconds: e.DB_POOL_RECYCLE_SECONDS,
       queryTimeoutSeconds: e.DB_QUERY_TIMEOUT_SECONDS,
+      connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: e.DB_IDLE_TIMEOUT_SECONDS,
+      maxRows: e.MAX_ROWS,
+      maxResultBytes: e.MAX_RESULT_BYTES,
+    },
+    sqlQuery: {
+      enabled: e.ENABLE_SQL_QUERY_TOOL,
+      allowedTables: e.SQL_QUERY_ALLOWED_TABLES,
     },
     upstream: {
       baseUrl: e.API_BASE_URL,

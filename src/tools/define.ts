@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
-import type { SqlClient } from "../sources/db/sql_source.ts";
+import type { SqlClient } from "./sql_client.ts";
 
 /** MCP tool annotations (hints for clients; see the MCP spec). */
 export interface ToolAnnotations {

@@ -7,7 +7,8 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
-import { bindSqlClient, type SqlSource } from "../sources/db/sql_source.ts";
+import type { SqlSource } from "../sources/db/sql_source.ts";
+import { bindSqlClient } from "./sql_client.ts";
 import type { Principal, Tool, ToolContext } from "./define.ts";
 import { type ErrorStatus, type FieldProblem, internalError, ToolError } from "./errors.ts";
 
@@ -86,7 +87,11 @@ async function run(
     principal: call.principal,
     log,
     signal: controller.signal,
-    sql: bindSqlClient(deps.sql, controller.signal, tool.name),
+    sql: bindSqlClient(deps.sql, {
+      signal: controller.signal,
+      name: tool.name,
+      deadlineAt: performance.now() + timeoutMs,
+    }),
   };
   try {
     // The handler gets the signal to cancel its own work; the race makes sure

@@ -16,7 +16,20 @@ import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" }
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
 import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
-import type { QueryOptions, SqlQuery, SqlResult, SqlSource } from "./sql_source.ts";
+import {
+  fetchCount,
+  isDataModifyingCursorError,
+  isRowStatement,
+  type ResultLimits,
+  RowCollector,
+} from "./result_caps.ts";
+import {
+  DatabaseError,
+  type QueryOptions,
+  type SqlQuery,
+  type SqlResult,
+  type SqlSource,
+} from "./sql_source.ts";
 
 /** The gzip'd data directory with the demo data, as shipped. */
 export const DEMO_SNAPSHOT: Uint8Array<ArrayBuffer> = demoSnapshot;
@@ -42,19 +55,66 @@ export async function startPglite(
   });
 }
 
-/** Wraps a PGlite instance as a {@linkcode SqlSource}. */
-export function pgliteSource(db: PGlite): SqlSource {
+/** Default caps when none are given (the app passes the configured ones). */
+const NO_LIMITS: ResultLimits = { maxRows: 1000, maxBytes: 10 * 1024 * 1024 };
+
+/** Maps a PGlite failure (it carries the SQLSTATE in `code`) to a {@linkcode DatabaseError}. */
+function classifyPgliteError(error: unknown): DatabaseError {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const kind = code === "25006" || isDataModifyingCursorError(code, message)
+    ? "read_only"
+    : code === "57014"
+    ? "timeout"
+    : "query";
+  return new DatabaseError(kind, message, typeof code === "string" ? code : undefined, {
+    cause: error,
+  });
+}
+
+/**
+ * Wraps a PGlite instance as a {@linkcode SqlSource}.
+ *
+ * Limits of the embedded database: PGlite runs each statement synchronously
+ * on the JavaScript thread, so neither `statement_timeout` nor the caller's
+ * deadline can interrupt a statement already running (`pg_sleep` or a huge
+ * aggregate blocks the process until it ends). Row caps do hold: statements
+ * that return rows are read through a cursor, so a cartesian product stops at
+ * the cap.
+ */
+export function pgliteSource(db: PGlite, limits: ResultLimits = NO_LIMITS): SqlSource {
   return {
     kind: "pglite",
     async query<R>(query: SqlQuery, options: QueryOptions = {}): Promise<SqlResult<R>> {
       options.signal?.throwIfAborted();
-      // PGlite has one session and serializes calls; each query gets its own
-      // read-only transaction so no statement can write, whatever it says.
-      return await db.transaction(async (tx) => {
-        await tx.query("SET TRANSACTION READ ONLY");
-        const result = await tx.query<R>(query.text, query.values as unknown[]);
-        return { rows: result.rows };
+      const collector = new RowCollector<R>({
+        maxRows: Math.min(limits.maxRows, options.maxRows ?? Infinity),
+        maxBytes: Math.min(limits.maxBytes, options.maxBytes ?? Infinity),
       });
+      const values = query.values as unknown[];
+      try {
+        // PGlite has one session and serializes calls; each query gets its own
+        // read-only transaction so no statement can write, whatever it says.
+        await db.transaction(async (tx) => {
+          await tx.query("SET TRANSACTION READ ONLY");
+          let rows: R[];
+          if (isRowStatement(query.text)) {
+            // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
+            await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
+            const fetch = fetchCount(collector.limits.maxRows);
+            // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+            rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
+          } else {
+            rows = (await tx.query<R>(query.text, values)).rows;
+          }
+          for (const row of rows) if (!collector.add(row)) break;
+        });
+      } catch (error) {
+        throw classifyPgliteError(error);
+      }
+      return collector.truncated
+        ? { rows: collector.rows, truncated: collector.truncated }
+        : { rows: collector.rows };
     },
     async ping(signal?: AbortSignal): Promise<void> {
       signal?.throwIfAborted();
@@ -67,6 +127,6 @@ export function pgliteSource(db: PGlite): SqlSource {
 }
 
 /** The zero-configuration database: PGlite in memory with the demo data. */
-export async function openEmbeddedDatabase(): Promise<SqlSource> {
-  return pgliteSource(await startPglite({ dataDir: DEMO_SNAPSHOT }));
+export async function openEmbeddedDatabase(limits?: ResultLimits): Promise<SqlSource> {
+  return pgliteSource(await startPglite({ dataDir: DEMO_SNAPSHOT }), limits);
 }

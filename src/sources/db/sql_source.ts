@@ -8,6 +8,9 @@
  *
  * @module
  */
+import type { Truncation } from "./result_caps.ts";
+
+export type { Truncation };
 
 /** A parameterized statement: placeholders `$1…$n` and their values. */
 export interface SqlQuery {
@@ -36,6 +39,16 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): SqlQue
   return Object.freeze({ text, values: Object.freeze(values), [QUERY_BRAND]: true });
 }
 
+/**
+ * Brands `text` (with `$1…$n` placeholders) and a frozen copy of `values` as
+ * a {@linkcode SqlQuery}, the same way {@linkcode sql} does. For query
+ * builders in this package that write the placeholders themselves
+ * (`named_query.ts`): the text is trusted, so it must never hold a value.
+ */
+export function makeSqlQuery(text: string, values: readonly unknown[]): SqlQuery {
+  return Object.freeze({ text, values: Object.freeze([...values]), [QUERY_BRAND]: true });
+}
+
 /** Whether `value` was built by {@linkcode sql} (not a look-alike object). */
 export function isSqlQuery(value: unknown): value is SqlQuery {
   return typeof value === "object" && value !== null && QUERY_BRAND in value;
@@ -43,15 +56,50 @@ export function isSqlQuery(value: unknown): value is SqlQuery {
 
 /** Options for one query. */
 export interface QueryOptions {
-  /** Aborts the query (the tool's deadline). */
+  /** Aborts the query (the tool's deadline); the database is told to cancel it. */
   readonly signal?: AbortSignal;
   /** A stable name for logs and metrics (`db_query_duration_seconds{query_name}`). */
   readonly name?: string;
+  /** Lowers the source's statement timeout for this query (the tool's remaining deadline). */
+  readonly timeoutMs?: number;
+  /** Lower the source's caps for this query. */
+  readonly maxRows?: number;
+  readonly maxBytes?: number;
 }
 
-/** Rows of one query. */
+/** Rows of one query; `truncated` says when and why the caps cut it. */
 export interface SqlResult<R> {
   readonly rows: R[];
+  readonly truncated?: Truncation;
+}
+
+/** What went wrong in the database, in the categories callers act on. */
+export type DatabaseErrorKind =
+  /** The database cannot be reached or dropped the connection: try again later. */
+  | "unavailable"
+  /** No pooled connection came free in time. */
+  | "busy"
+  /** The statement timeout cut the query. */
+  | "timeout"
+  /** The query tried to write. */
+  | "read_only"
+  /** The query itself is wrong (syntax, unknown column…). */
+  | "query";
+
+/**
+ * A database failure. `message` is the database's own text: fine for logs and
+ * for a caller who wrote the SQL (`sql_query`), not for anyone else.
+ */
+export class DatabaseError extends Error {
+  constructor(
+    readonly kind: DatabaseErrorKind,
+    message: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "DatabaseError";
+  }
 }
 
 /** A database the server reads from. Every query runs read-only. */
@@ -66,27 +114,4 @@ export interface SqlSource {
   /** Resolves when the database answers `SELECT 1`. */
   ping(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
-}
-
-/** What a tool handler holds: the source bound to its call's signal and name. */
-export interface SqlClient {
-  /** Runs `query` (built with {@linkcode sql}); `name` defaults to the tool's name. */
-  query<R = Record<string, unknown>>(query: SqlQuery, name?: string): Promise<R[]>;
-}
-
-/** Binds a source to one call. */
-export function bindSqlClient(
-  source: SqlSource,
-  signal: AbortSignal,
-  defaultName: string,
-): SqlClient {
-  return {
-    async query<R>(query: SqlQuery, name?: string): Promise<R[]> {
-      if (!isSqlQuery(query)) {
-        throw new TypeError("SQL must be built with the sql`` tagged template");
-      }
-      const result = await source.query<R>(query, { signal, name: name ?? defaultName });
-      return result.rows;
-    },
-  };
 }

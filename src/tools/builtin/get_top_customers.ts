@@ -26,7 +26,7 @@ export const getTopCustomers = defineTool({
   annotations: { title: "Top customers", readOnlyHint: true, openWorldHint: false },
   async handler({ limit, offset }, ctx) {
     // One round trip: the window count is taken over the groups before LIMIT.
-    const rows = await ctx.sql.query<{ name: string; total: number; total_count: number }>(sql`
+    const { rows } = await ctx.sql.query<{ name: string; total: number; total_count: number }>(sql`
       SELECT c.name, SUM(o.amount)::float8 AS total, COUNT(*) OVER ()::int AS total_count
       FROM orders o JOIN customers c ON c.id = o.customer_id
       GROUP BY c.id, c.name
@@ -35,7 +35,7 @@ export const getTopCustomers = defineTool({
     let totalCount = rows[0]?.total_count;
     if (totalCount === undefined) {
       // Past the last page there is no row to carry the count.
-      const [row] = await ctx.sql.query<{ n: number }>(
+      const { rows: [row] } = await ctx.sql.query<{ n: number }>(
         sql`SELECT COUNT(DISTINCT customer_id)::int AS n FROM orders`,
         "count_customers_with_orders",
       );

@@ -4,7 +4,8 @@ import { BUILTIN_TOOLS } from "../../../src/tools/builtin/mod.ts";
 import { createTestApp, postJson } from "../../harness.ts";
 
 Deno.test("get_top_customers", async (t) => {
-  const app = await createTestApp({ tools: BUILTIN_TOOLS });
+  // The independent check reads all 5,000 orders: above the default row cap.
+  const app = await createTestApp({ tools: BUILTIN_TOOLS, env: { MAX_ROWS: "100000" } });
   // An independent ranking, computed here from the raw rows.
   const orders = (await app.sql.query<{ customer_id: number; amount: string }>(
     sql`SELECT customer_id, amount::text AS amount FROM orders`,

@@ -1,0 +1,240 @@
+/**
+ * PostgreSQL through postgres.js: a pool whose every connection starts
+ * read-only, and a query path that runs each statement in its own
+ * `READ ONLY` transaction with a statement timeout, cancels it on the
+ * server when the caller's deadline passes, and caps what it returns.
+ *
+ * One round trip: `BEGIN READ ONLY; SET LOCAL statement_timeout` (one
+ * simple-protocol message of our own text), the tool's statement (extended
+ * protocol, so it can never be two statements; read through a cursor when it
+ * returns rows, so caps stop the database early) and `COMMIT` are pipelined
+ * on a reserved connection.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import {
+  fetchCount,
+  isDataModifyingCursorError,
+  isRowStatement,
+  type ResultLimits,
+  RowCollector,
+} from "./result_caps.ts";
+import {
+  DatabaseError,
+  type QueryOptions,
+  type SqlQuery,
+  type SqlResult,
+  type SqlSource,
+} from "./sql_source.ts";
+
+/** How to reach and pool the database. */
+export interface PostgresOptions {
+  readonly url: string;
+  /** Connections kept for steady load. */
+  readonly poolSize: number;
+  /** Extra connections allowed under bursts; they close again after `idleTimeoutSeconds`. */
+  readonly poolMaxOverflow: number;
+  /** Connections are replaced after this many seconds (0: never). */
+  readonly recycleSeconds: number;
+  readonly idleTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
+  /** Server-side statement timeout, the ceiling for every query. */
+  readonly queryTimeoutMs: number;
+  readonly limits: ResultLimits;
+}
+
+/** SQLSTATE classes and codes that mean "the database is not there right now". */
+const UNAVAILABLE = /^(08|57P0[1-5]|53300|53400)/;
+/** postgres.js's own codes for a broken or refused connection, and socket errors. */
+const CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
+
+/** Maps a postgres.js failure to a {@linkcode DatabaseError}. */
+export function classifyPostgresError(error: unknown): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof postgres.PostgresError) {
+    const kind = error.code === "57014"
+      ? "timeout"
+      : error.code === "25006" || isDataModifyingCursorError(error.code, message)
+      ? "read_only"
+      : UNAVAILABLE.test(error.code)
+      ? "unavailable"
+      : "query";
+    return new DatabaseError(kind, message, error.code, { cause: error });
+  }
+  if (typeof code === "string" && CONNECTION_CODES.has(code)) {
+    return new DatabaseError("unavailable", message, code, { cause: error });
+  }
+  return new DatabaseError("unavailable", message, typeof code === "string" ? code : undefined, {
+    cause: error,
+  });
+}
+
+/** Opens the pool (lazily: nothing connects until the first query). */
+export function openPostgres(options: PostgresOptions): SqlSource {
+  const client = postgres(options.url, {
+    max: options.poolSize + options.poolMaxOverflow,
+    idle_timeout: options.idleTimeoutSeconds,
+    max_lifetime: options.recycleSeconds > 0 ? options.recycleSeconds : null,
+    connect_timeout: options.connectTimeoutSeconds,
+    prepare: true,
+    // Keep the default fetch_types: with `fetch_types: false`, postgres.js
+    // 3.4.9's reserve() never resolves.
+    // Startup parameters: the session itself is read-only and time-limited,
+    // beneath the per-transaction settings.
+    connection: {
+      application_name: "mcp-tool-server",
+      default_transaction_read_only: true,
+      statement_timeout: Math.ceil(options.queryTimeoutMs),
+    },
+    // Notices would go to the console; nothing a caller needs.
+    onnotice: () => {},
+  });
+
+  /**
+   * Waits for a connection until `waitMs`, the caller's signal, or a
+   * connection error. Nothing has run yet when reserving fails, so one retry
+   * is safe: after a connection is terminated, postgres.js 3.4.9 fails the
+   * next reconnect of that pool slot once with the old termination error.
+   */
+  async function reserve(signal: AbortSignal | undefined, waitMs: number) {
+    const deadline = performance.now() + waitMs;
+    try {
+      return await reserveOnce(signal, waitMs);
+    } catch (error) {
+      const left = deadline - performance.now();
+      if (!(error instanceof DatabaseError) || error.kind !== "unavailable" || left < 1) {
+        throw error;
+      }
+      return await reserveOnce(signal, left);
+    }
+  }
+
+  async function reserveOnce(signal: AbortSignal | undefined, waitMs: number) {
+    const reserving = client.reserve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new DatabaseError("busy", `No connection free within ${Math.round(waitMs)} ms`)),
+        waitMs,
+      );
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([reserving, gaveUp]);
+    } catch (error) {
+      // A connection that arrives after we gave up goes straight back.
+      reserving.then((r) => r.release(), () => {});
+      throw error instanceof DatabaseError || signal?.aborted
+        ? error
+        : classifyPostgresError(error);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  return {
+    kind: "postgres",
+    async query<R>(query: SqlQuery, opts: QueryOptions = {}): Promise<SqlResult<R>> {
+      const signal = opts.signal;
+      signal?.throwIfAborted();
+      const timeoutMs = Math.max(
+        1,
+        Math.ceil(Math.min(options.queryTimeoutMs, opts.timeoutMs ?? Infinity)),
+      );
+      const limits = {
+        maxRows: Math.min(options.limits.maxRows, opts.maxRows ?? Infinity),
+        maxBytes: Math.min(options.limits.maxBytes, opts.maxBytes ?? Infinity),
+      };
+      // Waiting for a connection stops a little before the deadline, so the
+      // caller hears "busy" (503) rather than a bare deadline (504).
+      const waitMs = Math.max(1, timeoutMs - Math.min(250, timeoutMs * 0.1));
+      const conn = await reserve(signal, waitMs);
+      // Never the simple protocol for the tool's text: it would run "a; b" as
+      // two statements. (`simple` is honoured by postgres.js, missing from its types.)
+      const extended = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
+      const values = query.values as postgres.ParameterOrJSON<never>[];
+      const fetch = fetchCount(limits.maxRows);
+      // All steps are sent at once (postgres.js pipelines on one connection):
+      // one round trip. Each step has its own Sync, so after a failure the
+      // COMMIT ends the aborted transaction as a rollback.
+      const steps = [
+        // Our own text, built from a number: the one simple-protocol message.
+        // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+        conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`).execute(),
+      ];
+      let rowsStep;
+      if (isRowStatement(query.text)) {
+        steps.push(
+          // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
+          conn.unsafe(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values, extended)
+            .execute(),
+        );
+        // Simple protocol on purpose: postgres.js caches a prepared statement's
+        // columns by its text, and this same text returns different columns
+        // for each cursor. (Our own text, built from a number.)
+        // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+        rowsStep = conn.unsafe(`FETCH FORWARD ${fetch} FROM mcp_rows`).execute();
+      } else {
+        rowsStep = conn.unsafe(query.text, values, extended).execute();
+      }
+      steps.push(rowsStep, conn.unsafe("COMMIT").execute());
+      // The server cancels whatever this connection runs (CancelRequest).
+      const cancel = () => void rowsStep.cancel();
+      signal?.addEventListener("abort", cancel, { once: true });
+      let connectionLost = false;
+      try {
+        const settled = await Promise.allSettled(steps);
+        const failed = settled.find((s) => s.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        const collector = new RowCollector<R>(limits);
+        for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
+        return collector.truncated
+          ? { rows: collector.rows, truncated: collector.truncated }
+          : { rows: collector.rows };
+      } catch (error) {
+        const failure = classifyPostgresError(error);
+        connectionLost = failure.kind === "unavailable";
+        if (signal?.aborted) throw signal.reason;
+        throw failure;
+      } finally {
+        signal?.removeEventListener("abort", cancel);
+        // A lost connection is already back in postgres.js's closed set;
+        // releasing it would reopen a dead socket in the pool, and the next
+        // write to it throws from a timer (uncaught: fatal to Deno).
+        if (!connectionLost) conn.release();
+      }
+    },
+    async ping(signal?: AbortSignal): Promise<void> {
+      signal?.throwIfAborted();
+      const conn = await reserve(signal, options.connectTimeoutSeconds * 1000);
+      try {
+        await conn.unsafe("SELECT 1");
+      } catch (error) {
+        throw classifyPostgresError(error);
+      } finally {
+        conn.release();
+      }
+    },
+    async close(): Promise<void> {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

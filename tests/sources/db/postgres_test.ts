@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
+import { DatabaseError, sql } from "../../../src/sources/db/sql_source.ts";
+import { createTestDatabase, postgresUnavailable } from "./pg_fixture.ts";
+import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
+
+const ignore = postgresUnavailable !== undefined;
+
+function options(url: string, overrides: Partial<PostgresOptions> = {}): PostgresOptions {
+  return {
+    url,
+    poolSize: 4,
+    poolMaxOverflow: 2,
+    recycleSeconds: 1800,
+    idleTimeoutSeconds: 60,
+    connectTimeoutSeconds: 3,
+    queryTimeoutMs: 10_000,
+    limits: { maxRows: 1000, maxBytes: 10 * 1024 * 1024 },
+    ...overrides,
+  };
+}
+
+Deno.test({
+  name: "PostgreSQL source passes the SQL source suite",
+  ignore,
+  async fn(t) {
+    const db = await createTestDatabase();
+    await db.admin.unsafe(EVIL_WRITE_FUNCTION_SQL);
+    const source = openPostgres(options(db.url));
+    try {
+      await sqlSourceSuite(t, source);
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL source: timeouts, cancellation, killed connections, pool exhaustion",
+  ignore,
+  async fn(t) {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url, { poolSize: 2, poolMaxOverflow: 0 }));
+    const sleeping = async () =>
+      (await db.admin`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = 'mcp-tool-server' AND state = 'active'`)[0].n;
+    try {
+      await t.step("connections start read-only", async () => {
+        const { rows } = await source.query<Record<string, string>>(
+          sql`SHOW default_transaction_read_only`,
+        );
+        assert.equal(Object.values(rows[0])[0], "on");
+      });
+
+      await t.step("the statement timeout cuts pg_sleep on the server", async () => {
+        const started = performance.now();
+        await assert.rejects(
+          source.query(sql`SELECT pg_sleep(600)`, { timeoutMs: 300 }),
+          (e) => e instanceof DatabaseError && e.kind === "timeout" && e.code === "57014",
+        );
+        assert.ok(performance.now() - started < 3000);
+        assert.equal(await sleeping(), 0);
+      });
+
+      await t.step("the server-wide timeout applies when the call asks for more", async () => {
+        const short = openPostgres(options(db.url, { queryTimeoutMs: 200 }));
+        try {
+          await assert.rejects(
+            short.query(sql`SELECT pg_sleep(600)`, { timeoutMs: 60_000 }),
+            (e) => e instanceof DatabaseError && e.kind === "timeout",
+          );
+        } finally {
+          await short.close();
+        }
+      });
+
+      await t.step("an aborted call cancels its query on the server", async () => {
+        const controller = new AbortController();
+        const pending = source.query(sql`SELECT pg_sleep(600)`, { signal: controller.signal })
+          .then(() => undefined, (e) => e);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(await sleeping(), 1);
+        controller.abort(new Error("deadline"));
+        assert.match(String(await pending), /deadline/);
+        for (let i = 0; i < 50 && await sleeping() > 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(await sleeping(), 0);
+      });
+
+      await t.step(
+        "a connection killed mid-query is 'unavailable', and the pool heals",
+        async () => {
+          // Settled into a value at once: it fails while the admin query runs.
+          const pending = source.query(sql`SELECT pg_sleep(600)`).then(() => undefined, (e) => e);
+          await new Promise((r) => setTimeout(r, 300));
+          await db.admin`
+          SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'mcp-tool-server' AND state = 'active'`;
+          const error = await pending;
+          assert.ok(error instanceof DatabaseError && error.kind === "unavailable", String(error));
+          for (let i = 0; i < 4; i++) {
+            const { rows } = await source.query<{ one: number }>(sql`SELECT 1 AS one`);
+            assert.equal(rows[0].one, 1);
+          }
+        },
+      );
+
+      await t.step("an exhausted pool waits until the deadline, then answers 'busy'", async () => {
+        const hogs = [1, 2].map(() =>
+          source.query(sql`SELECT pg_sleep(2)`).then(() => "ok", (e) => String(e))
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        const started = performance.now();
+        await assert.rejects(
+          source.query(sql`SELECT 1`, { timeoutMs: 600 }),
+          (e) => e instanceof DatabaseError && e.kind === "busy",
+        );
+        const waited = performance.now() - started;
+        assert.ok(waited > 400 && waited < 1500, `waited ${waited} ms`);
+        assert.deepEqual(await Promise.all(hogs), ["ok", "ok"]);
+        // Once the hogs are done, the pool serves again.
+        assert.equal((await source.query<{ one: number }>(sql`SELECT 1 AS one`)).rows[0].one, 1);
+      });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL source: an unreachable database is 'unavailable' at once, not a hang",
+  async fn() {
+    // A port nothing listens on: connecting is refused straight away.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const source = openPostgres(options(`postgres://postgres@127.0.0.1:${port}/none`));
+    try {
+      const started = performance.now();
+      await assert.rejects(
+        source.query(sql`SELECT 1`),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+      await assert.rejects(
+        source.ping(),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+      assert.ok(performance.now() - started < 3000);
+    } finally {
+      await source.close();
+    }
+  },
+});
