@@ -138,7 +138,10 @@ Deno.test("parseConfig() parses every variable", () => {
     maxRows: 250,
     maxResultBytes: 65536,
   });
-  assert.deepEqual(config.sqlQuery, { enabled: true, allowedTables: ["orders", "public.customers"] });
+  assert.deepEqual(config.sqlQuery, {
+    enabled: true,
+    allowedTables: ["orders", "public.customers"],
+  });
   assert.deepEqual(config.upstream, {
     baseUrl: "https://api.example.com/v2",
     timeoutSeconds: 15,
