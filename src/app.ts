@@ -79,13 +79,35 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
   return source;
 }
 
+/** The opt-in `sql_query` tool, with the real PostgreSQL parser behind its guard. */
+async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
+  if (sql.kind === "pglite") {
+    // PGlite runs a statement on the JavaScript thread: nothing can cut a
+    // pg_sleep or a runaway aggregate, so a model could stall the server.
+    throw new Error(
+      "Cannot start: ENABLE_SQL_QUERY_TOOL needs DB_URL (PostgreSQL); the embedded database cannot interrupt a running statement",
+    );
+  }
+  const [{ createPgParser }, { createStatementGuard }, { createSqlQueryTool }] = await Promise.all([
+    import("./sources/db/pg_parser.ts"),
+    import("./sources/db/statement_guard.ts"),
+    import("./tools/builtin/sql_query.ts"),
+  ]);
+  const guard = createStatementGuard(await createPgParser(), {
+    allowedTables: config.sqlQuery.allowedTables,
+  });
+  return createSqlQueryTool({ guard, maxRows: config.db.maxRows });
+}
+
 /** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
-  const registry = createRegistry(options.tools ?? BUILTIN_TOOLS);
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
+  const tools = [...(options.tools ?? BUILTIN_TOOLS)];
+  if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
+  const registry = createRegistry(tools);
 
   const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds };
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>

@@ -14,14 +14,28 @@ import {
 } from "../sources/db/sql_source.ts";
 import { ToolError } from "./errors.ts";
 
+/** Per-query options a handler may pass. */
+export interface SqlClientOptions {
+  /** Labels the query in logs and metrics (default: the tool's name). */
+  readonly name?: string;
+  /** Lower the configured row and byte caps for this query. */
+  readonly maxRows?: number;
+  readonly maxBytes?: number;
+  /** False for one-off texts, so they are not kept prepared (default true). */
+  readonly prepare?: boolean;
+}
+
 /** What `ctx.sql` offers a handler. */
 export interface SqlClient {
   /**
    * Runs `query` (built with `sql`…`` or `namedQuery`) in a read-only
-   * transaction; `name` (default: the tool's) labels it in logs and metrics.
-   * The result carries `truncated` when the row or byte caps cut it.
+   * transaction under the call's deadline. The result carries `truncated`
+   * when the row or byte caps cut it.
    */
-  query<R = Record<string, unknown>>(query: SqlQuery, name?: string): Promise<SqlResult<R>>;
+  query<R = Record<string, unknown>>(
+    query: SqlQuery,
+    options?: SqlClientOptions,
+  ): Promise<SqlResult<R>>;
 }
 
 /** Binds `source` to one call. `deadlineAt` is a `performance.now()` time. */
@@ -30,14 +44,15 @@ export function bindSqlClient(
   call: { readonly signal: AbortSignal; readonly name: string; readonly deadlineAt: number },
 ): SqlClient {
   return {
-    async query<R>(query: SqlQuery, name?: string): Promise<SqlResult<R>> {
+    async query<R>(query: SqlQuery, options: SqlClientOptions = {}): Promise<SqlResult<R>> {
       if (!isSqlQuery(query)) {
         throw new TypeError("SQL must be built with the sql`` tagged template or namedQuery()");
       }
       try {
         return await source.query<R>(query, {
+          ...options,
           signal: call.signal,
-          name: name ?? call.name,
+          name: options.name ?? call.name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
         });
       } catch (error) {

@@ -169,7 +169,10 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       const conn = await reserve(signal, waitMs);
       // Never the simple protocol for the tool's text: it would run "a; b" as
       // two statements. (`simple` is honoured by postgres.js, missing from its types.)
-      const extended = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
+      const extended = {
+        prepare: opts.prepare ?? true,
+        simple: false,
+      } as postgres.UnsafeQueryOptions;
       const values = query.values as postgres.ParameterOrJSON<never>[];
       const fetch = fetchCount(limits.maxRows);
       // All steps are sent at once (postgres.js pipelines on one connection):

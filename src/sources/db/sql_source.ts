@@ -65,6 +65,12 @@ export interface QueryOptions {
   /** Lower the source's caps for this query. */
   readonly maxRows?: number;
   readonly maxBytes?: number;
+  /**
+   * Keep the statement prepared on the connection (default true). Turn it off
+   * for one-off texts (the `sql_query` tool): every distinct prepared text
+   * stays cached on each connection.
+   */
+  readonly prepare?: boolean;
 }
 
 /** Rows of one query; `truncated` says when and why the caps cut it. */

@@ -37,7 +37,7 @@ export const getTopCustomers = defineTool({
       // Past the last page there is no row to carry the count.
       const { rows: [row] } = await ctx.sql.query<{ n: number }>(
         sql`SELECT COUNT(DISTINCT customer_id)::int AS n FROM orders`,
-        "count_customers_with_orders",
+        { name: "count_customers_with_orders" },
       );
       totalCount = row.n;
     }

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { DEMO_CHECKSUM_SQL } from "../../../src/sources/db/demo_data.ts";
+import { BUILTIN_TOOLS } from "../../../src/tools/builtin/mod.ts";
+import { createTestApp, postJson } from "../../harness.ts";
+import { createTestDatabase, postgresUnavailable } from "../../sources/db/pg_fixture.ts";
+import { EVIL_WRITE_FUNCTION_SQL } from "../../sources/db/sql_source_suite.ts";
+
+const marker = `/tmp/mcp-tool-server-pwned-${crypto.randomUUID()}`;
+
+/** Attacks from the issue's corpus, sent as the `query` of sql_query. */
+const ATTACKS: string[] = [
+  "SELECT 1; COMMIT; DROP TABLE orders;",
+  "COMMIT; INSERT INTO orders (id, customer_id, amount, status, created_at) VALUES (999999, 1, 1, 'pending', now()); SELECT 1",
+  "ROLLBACK; DROP TABLE orders;",
+  "END; DELETE FROM orders;",
+  "COMMIT; SET default_transaction_read_only = off; DROP TABLE orders;",
+  "COMMIT; BEGIN READ WRITE; UPDATE orders SET amount = 0;",
+  "/* c */ COMMIT; DELETE FROM orders;",
+  "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d;",
+  "SELECT evil_write()",
+  "SELECT * FROM orders FOR UPDATE",
+  "EXPLAIN ANALYZE DELETE FROM orders",
+  `COPY orders TO PROGRAM 'touch ${marker}'`,
+  `COPY (SELECT 1) TO PROGRAM 'touch ${marker}'`,
+  "DO $$ BEGIN DELETE FROM orders; END $$",
+  "SET default_transaction_read_only = off",
+  "SELECT set_config('default_transaction_read_only', 'off', false)",
+  "SELECT * INTO evil FROM orders",
+  "CREATE TABLE evil AS SELECT 1",
+  "DELETE FROM orders",
+  "TRUNCATE orders",
+  "SELECT pg_read_file('/etc/passwd')",
+];
+
+Deno.test({
+  name: "sql_query holds against the attack corpus on PostgreSQL; every table is unchanged",
+  ignore: postgresUnavailable !== undefined,
+  async fn(t) {
+    const db = await createTestDatabase();
+    await db.admin.unsafe(EVIL_WRITE_FUNCTION_SQL);
+    const app = await createTestApp({
+      tools: BUILTIN_TOOLS,
+      env: {
+        DB_URL: db.url,
+        ENABLE_SQL_QUERY_TOOL: "true",
+        DB_QUERY_TIMEOUT_SECONDS: "1",
+        TOOL_TIMEOUT_SECONDS: "5",
+      },
+    });
+    const checksum = async () => (await db.admin.unsafe(DEMO_CHECKSUM_SQL))[0].digest as string;
+    const tables = async () =>
+      (await db.admin`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)[0].n;
+    const before = await checksum();
+    const tablesBefore = await tables();
+    const call = (input: unknown) => postJson(app, "/v1/mcp/sql_query", input);
+    try {
+      await t.step("answers a plain query with columns and rows", async () => {
+        const res = await call({
+          query: "SELECT id, name FROM customers WHERE id = :id",
+          params: { id: 7 },
+        });
+        assert.equal(res.status, 200);
+        const body = await res.json();
+        assert.deepEqual(body.columns, ["id", "name"]);
+        assert.equal(body.rows[0].id, 7);
+        assert.equal(body.truncated, false);
+      });
+
+      for (const attack of ATTACKS) {
+        await t.step(`refuses: ${attack.slice(0, 60)}`, async () => {
+          const res = await call({ query: attack });
+          assert.ok(res.status >= 400 && res.status < 600, String(res.status));
+          const body = await res.json();
+          assert.equal(typeof body.error, "string");
+          assert.equal(typeof body.request_id, "string");
+          assert.ok(["invalid_input", "forbidden"].includes(body.status), JSON.stringify(body));
+          assert.equal(await checksum(), before);
+          assert.equal(await tables(), tablesBefore);
+        });
+      }
+
+      await t.step("a comment that looks like a second statement is only a comment", async () => {
+        const res = await call({ query: "SELECT 1 AS one -- ; DROP TABLE orders" });
+        assert.equal(res.status, 200);
+        assert.equal((await res.json()).rows[0].one, 1);
+        assert.equal(await checksum(), before);
+      });
+
+      await t.step("COPY TO PROGRAM never ran its command", async () => {
+        await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+      });
+
+      await t.step("pg_sleep(600) is cut by the statement timeout with 504 retry", async () => {
+        const started = performance.now();
+        const res = await call({ query: "SELECT pg_sleep(600)" });
+        assert.equal(res.status, 504);
+        assert.equal((await res.json()).status, "retry");
+        assert.ok(performance.now() - started < 4000);
+      });
+
+      await t.step("a cartesian join of 10^11 rows is capped, fast, and says so", async () => {
+        const started = performance.now();
+        const res = await call({
+          query: "SELECT a.id, b.id AS b, c.id AS c FROM orders a, orders b, orders c",
+        });
+        assert.equal(res.status, 200);
+        const body = await res.json();
+        assert.equal(body.row_count, 1000);
+        assert.equal(body.truncated, true);
+        assert.match(body.truncated_reason, /1000 rows/);
+        assert.ok(performance.now() - started < 4000);
+      });
+
+      const hostile = [
+        "' OR 1=1 --",
+        "x'; DROP TABLE orders; --",
+        "\u2019 OR \u20181\u2019=\u20181",
+        "a".repeat(9000),
+      ];
+      for (const value of hostile) {
+        await t.step(
+          `binds a hostile parameter as data: ${JSON.stringify(value.slice(0, 20))}`,
+          async () => {
+            const res = await call({
+              query: "SELECT count(*)::int AS n FROM customers WHERE name = :v",
+              params: { v: value },
+            });
+            assert.equal(res.status, 200);
+            assert.equal((await res.json()).rows[0].n, 0);
+          },
+        );
+      }
+
+      await t.step("refuses a NUL byte and an oversized parameter cleanly", async () => {
+        const nul = await call({ query: "SELECT :v::text AS v", params: { v: "a\u0000b" } });
+        assert.ok(nul.status >= 400 && nul.status < 500, String(nul.status));
+        await nul.body?.cancel();
+        const big = await call({
+          query: "SELECT :v::text AS v",
+          params: { v: "a".repeat(10_001) },
+        });
+        assert.equal(big.status, 400);
+        await big.body?.cancel();
+      });
+
+      await t.step("refuses interpolation-looking text and unknown placeholders", async () => {
+        for (const query of ["SELECT * FROM customers WHERE id = ${id}", "SELECT :missing"]) {
+          const res = await call({ query });
+          assert.equal(res.status, 400, query);
+          assert.equal((await res.json()).status, "invalid_input");
+        }
+      });
+
+      await t.step("a database error in the caller's SQL is a 400 naming it", async () => {
+        const res = await call({ query: "SELECT nope FROM customers" });
+        assert.equal(res.status, 400);
+        assert.match((await res.json()).error, /column "nope" does not exist/);
+      });
+
+      await t.step("every table is unchanged at the end", async () => {
+        assert.equal(await checksum(), before);
+      });
+    } finally {
+      await app.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test("sql_query is refused at start on the embedded database", async () => {
+  await assert.rejects(
+    createTestApp({ tools: BUILTIN_TOOLS, env: { ENABLE_SQL_QUERY_TOOL: "true" } }),
+    /ENABLE_SQL_QUERY_TOOL needs DB_URL/,
+  );
+});
