@@ -6,7 +6,9 @@
  */
 import type { Tool } from "../define.ts";
 import { getTopCustomers } from "./get_top_customers.ts";
+import { lookupCustomer } from "./lookup_customer.ts";
 
 export const BUILTIN_TOOLS: readonly Tool[] = [
   getTopCustomers,
+  lookupCustomer,
 ];

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
 import { DatabaseError, sql } from "../../../src/sources/db/sql_source.ts";
-import { createTestDatabase, postgresUnavailable } from "./pg_fixture.ts";
+import postgres from "postgres";
+import { createTestDatabase, postgresUnavailable, TEST_DATABASE_URL } from "./pg_fixture.ts";
 import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
 
 const ignore = postgresUnavailable !== undefined;
@@ -152,6 +153,52 @@ Deno.test({
       assert.ok(performance.now() - started < 3000);
     } finally {
       await source.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the README's least-privilege role works: it reads the demo tables and cannot write",
+  ignore,
+  async fn() {
+    const readme = await Deno.readTextFile(new URL("../../../README.md", import.meta.url));
+    const block = /\*\*Use a least-privilege role\.\*\*[\s\S]*?```sql\n([\s\S]*?)```/.exec(readme)
+      ?.[1];
+    assert.ok(block, "README has the role's SQL");
+    const db = await createTestDatabase();
+    const role = `mcp_reader_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+    const dbName = new URL(db.url).pathname.slice(1);
+    const statements = block.replaceAll("mcp_reader", role).replaceAll(
+      "DATABASE app",
+      `DATABASE ${dbName}`,
+    )
+      .split("\n").filter((l) => !l.startsWith("--")).join("\n");
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = "change-me";
+    const source = openPostgres(options(url.toString()));
+    try {
+      await db.admin.unsafe(statements);
+      const { rows } = await source.query<{ n: number }>(
+        sql`SELECT count(*)::int AS n FROM orders`,
+      );
+      assert.equal(rows[0].n, 5000);
+      await assert.rejects(
+        source.query(sql`DELETE FROM orders`),
+        (e) => e instanceof DatabaseError && e.kind === "read_only",
+      );
+      await assert.rejects(
+        source.query(sql`SELECT * FROM pg_authid`),
+        (e) => e instanceof DatabaseError && e.code === "42501",
+      );
+    } finally {
+      await source.close();
+      await db.admin`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${db.admin(role)}`;
+      await db.admin`REVOKE ALL ON SCHEMA public FROM ${db.admin(role)}`;
+      await db.drop();
+      const server = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+      await server`DROP ROLE IF EXISTS ${server(role)}`;
+      await server.end();
     }
   },
 });
