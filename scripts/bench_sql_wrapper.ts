@@ -32,7 +32,8 @@ const source = openPostgres({
 });
 const id = () => 1 + Math.floor(Math.random() * 1000);
 const bareCall = () => bare`SELECT id, name, email FROM customers WHERE id = ${id()}`;
-const wrappedCall = () => source.query(sql`SELECT id, name, email FROM customers WHERE id = ${id()}`);
+const wrappedCall = () =>
+  source.query(sql`SELECT id, name, email FROM customers WHERE id = ${id()}`);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,7 +70,15 @@ for (let round = 0; round < 3; round++) {
 }
 const mb = median(lat.bare), mw = median(lat.wrapped);
 const tb = median(tput.bare), tw = median(tput.wrapped);
-console.log(`sequential median latency: bare ${(mb * 1000).toFixed(0)} µs, wrapped ${(mw * 1000).toFixed(0)} µs (+${((mw - mb) * 1000).toFixed(0)} µs, ${(mw / mb).toFixed(2)}x)`);
-console.log(`throughput at 50 callers (in-process): bare ${tb.toFixed(0)}/s, wrapped ${tw.toFixed(0)}/s (${(tw / tb).toFixed(2)}x)`);
+console.log(
+  `sequential median latency: bare ${(mb * 1000).toFixed(0)} µs, wrapped ${
+    (mw * 1000).toFixed(0)
+  } µs (+${((mw - mb) * 1000).toFixed(0)} µs, ${(mw / mb).toFixed(2)}x)`,
+);
+console.log(
+  `throughput at 50 callers (in-process): bare ${tb.toFixed(0)}/s, wrapped ${tw.toFixed(0)}/s (${
+    (tw / tb).toFixed(2)
+  }x)`,
+);
 await bare.end();
 await source.close();
