@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A quick throughput check of both doors on the embedded default (not the
-# benchmark of record: that is scripts/bench.ts, issue #12). Needs wrk.
-# Usage: scripts/quick_bench.sh [seconds] [connections]
+# A quick throughput check of both doors (not the benchmark of record: that
+# is issue #12's). Needs wrk. On the embedded default, or on PostgreSQL with
+# DB_URL set to a database holding the demo data (deno task seed <url>).
+# Usage: [DB_URL=...] scripts/quick_bench.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -20,4 +21,6 @@ run() {
 }
 run "REST get_top_customers" /v1/mcp/get_top_customers '{"limit":10}'
 run "MCP  get_top_customers" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_top_customers","arguments":{"limit":10}}}'
+run "REST lookup_customer" /v1/mcp/lookup_customer '{"id":42}'
+run "MCP  lookup_customer" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup_customer","arguments":{"id":42}}}'
 run "MCP  tools/list" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'

@@ -116,6 +116,10 @@ async function run(
         cause: error,
       });
     }
+    if (call.signal?.aborted) {
+      // Nobody is left to answer; not a server fault. 499 as nginx logs it.
+      throw new ToolError("retry", "Client closed the request", { httpStatus: 499, cause: error });
+    }
     throw error;
   } finally {
     clearTimeout(timer);

@@ -148,6 +148,10 @@ Deno.test("invokeTool() aborts the handler when the caller goes away", async () 
   const result = await pending;
   assert.ok(sawAbort);
   assert.ok(!result.ok);
+  if (result.ok) return;
+  // Not a fault: logged at info as 499, nobody is left to answer.
+  assert.equal(result.error.httpStatus, 499);
+  assert.equal(result.error.status, "retry");
 });
 
 Deno.test("invokeTool() refuses output that breaks the tool's output schema as a fault", async () => {

@@ -1,8 +1,8 @@
 /**
  * PostgreSQL through postgres.js: a pool whose every connection starts
  * read-only, and a query path that runs each statement in its own
- * `READ ONLY` transaction with a statement timeout, cancels it on the
- * server when the caller's deadline passes, and caps what it returns.
+ * `READ ONLY` transaction whose statement timeout is the caller's remaining
+ * deadline (so the server itself stops it then), and caps what it returns.
  *
  * One round trip: `BEGIN READ ONLY; SET LOCAL statement_timeout` (one
  * simple-protocol message of our own text), the tool's statement (extended
@@ -199,31 +199,37 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         rowsStep = conn.unsafe(query.text, values, extended).execute();
       }
       steps.push(rowsStep, conn.unsafe("COMMIT").execute());
-      // The server cancels whatever this connection runs (CancelRequest).
-      const cancel = () => void rowsStep.cancel();
-      signal?.addEventListener("abort", cancel, { once: true });
-      let connectionLost = false;
-      try {
-        const settled = await Promise.allSettled(steps);
-        const failed = settled.find((s) => s.status === "rejected");
-        if (failed) throw (failed as PromiseRejectedResult).reason;
-        const collector = new RowCollector<R>(limits);
-        for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
-        return collector.truncated
-          ? { rows: collector.rows, truncated: collector.truncated }
-          : { rows: collector.rows };
-      } catch (error) {
-        const failure = classifyPostgresError(error);
-        connectionLost = failure.kind === "unavailable";
-        if (signal?.aborted) throw signal.reason;
-        throw failure;
-      } finally {
-        signal?.removeEventListener("abort", cancel);
-        // A lost connection is already back in postgres.js's closed set;
-        // releasing it would reopen a dead socket in the pool, and the next
-        // write to it throws from a timer (uncaught: fatal to Deno).
-        if (!connectionLost) conn.release();
-      }
+      // The work always runs to its end and then returns the connection. The
+      // statement timeout is the call's remaining deadline, so the server
+      // itself cancels a statement at the deadline. (No client-side cancel:
+      // postgres.js 3.4.9 mishandles cancelling a pipelined query that has
+      // not started, and the connection is never released.)
+      const work = (async () => {
+        let connectionLost = false;
+        try {
+          const settled = await Promise.allSettled(steps);
+          const failed = settled.find((s) => s.status === "rejected");
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+          const collector = new RowCollector<R>(limits);
+          for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
+          return collector.truncated
+            ? { rows: collector.rows, truncated: collector.truncated }
+            : { rows: collector.rows };
+        } catch (error) {
+          const failure = classifyPostgresError(error);
+          connectionLost = failure.kind === "unavailable";
+          throw failure;
+        } finally {
+          // A lost connection is already back in postgres.js's closed set;
+          // releasing it would reopen a dead socket in the pool, and the next
+          // write to it throws from a timer (uncaught: fatal to Deno).
+          if (!connectionLost) conn.release();
+        }
+      })();
+      if (!signal) return await work;
+      // A caller that gives up (deadline, client gone) is answered now.
+      work.catch(() => {});
+      return await abortable(work, signal);
     },
     async ping(signal?: AbortSignal): Promise<void> {
       signal?.throwIfAborted();
@@ -240,4 +246,14 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       await client.end({ timeout: 5 });
     },
   };
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

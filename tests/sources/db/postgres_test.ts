@@ -77,18 +77,58 @@ Deno.test({
         }
       });
 
-      await t.step("an aborted call cancels its query on the server", async () => {
-        const controller = new AbortController();
-        const pending = source.query(sql`SELECT pg_sleep(600)`, { signal: controller.signal })
-          .then(() => undefined, (e) => e);
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(await sleeping(), 1);
-        controller.abort(new Error("deadline"));
-        assert.match(String(await pending), /deadline/);
-        for (let i = 0; i < 50 && await sleeping() > 0; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        assert.equal(await sleeping(), 0);
+      await t.step(
+        "an aborted call answers at once; the server stops the statement at its deadline",
+        async () => {
+          const controller = new AbortController();
+          const started = performance.now();
+          const pending = source.query(sql`SELECT pg_sleep(600)`, {
+            signal: controller.signal,
+            timeoutMs: 1000,
+          }).then(() => undefined, (e) => e);
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(await sleeping(), 1);
+          controller.abort(new Error("client went away"));
+          assert.match(String(await pending), /client went away/);
+          assert.ok(performance.now() - started < 600);
+          for (let i = 0; i < 100 && await sleeping() > 0; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          assert.equal(await sleeping(), 0);
+          assert.ok(performance.now() - started < 2500);
+        },
+      );
+
+      await t.step("a burst of abandoned calls leaves every connection usable", async () => {
+        // What a load generator hanging up mid-flight does: many calls whose
+        // callers go away while their statements are queued or running.
+        const calls = Array.from({ length: 40 }, (_, i) => {
+          const controller = new AbortController();
+          const p = source.query(sql`SELECT pg_sleep(0.05), ${i}::int AS i`, {
+            signal: controller.signal,
+          })
+            .then(() => "done", () => "aborted");
+          // Early aborts land while FETCH is still queued behind BEGIN and
+          // DECLARE on the wire: the window where postgres.js lost queries.
+          setTimeout(() => controller.abort(new Error("gone")), i % 4);
+          return p;
+        });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const settled = await Promise.race([
+          Promise.all(calls).then(() => true),
+          new Promise<false>((r) => timer = setTimeout(() => r(false), 5000)),
+        ]);
+        clearTimeout(timer);
+        assert.ok(settled, "abandoned calls never settled: their connections leaked");
+        const started = performance.now();
+        const results = await Promise.all(
+          Array.from(
+            { length: 6 },
+            () => source.query<{ one: number }>(sql`SELECT 1 AS one`, { timeoutMs: 3000 }),
+          ),
+        );
+        assert.ok(results.every((r) => r.rows[0].one === 1));
+        assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
       });
 
       await t.step(
