@@ -9,6 +9,12 @@ import type { Config } from "./config/env.ts";
 import { compose } from "./http/compose.ts";
 import type { Handler, RequestContext } from "./http/context.ts";
 import { auth } from "./http/middleware/auth.ts";
+import {
+  clientAddress,
+  createRateLimitPolicy,
+  rateLimitHeaders,
+} from "./http/middleware/rate_limit.ts";
+import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
 import { errorResponse } from "./http/responses.ts";
@@ -109,6 +115,28 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
   const registry = createRegistry(tools);
 
+  const redis = config.rateLimit.storage === "redis"
+    ? openRedis(config.rateLimit.redisUrl!, log)
+    : undefined;
+  const limiterOptions = {
+    windowSeconds: config.rateLimit.windowSeconds,
+    storage: config.rateLimit.storage,
+    redis,
+    failMode: config.rateLimit.failMode,
+    log,
+  };
+  const rateLimit = createRateLimitPolicy({
+    limiter: createRateLimiter({ ...limiterOptions, prefix: "mcp:rl" }),
+    rpm: config.rateLimitRpm,
+    keyRpm: config.rateLimit.keyRpm,
+    toolCosts: config.rateLimit.toolCosts,
+  });
+  const authFailures = {
+    limiter: createRateLimiter({ ...limiterOptions, prefix: "mcp:authfail" }),
+    limit: config.rateLimit.authFailuresPerWindow,
+    address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
+  };
+
   const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds };
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
@@ -121,14 +149,15 @@ export async function createApp(options: AppOptions): Promise<App> {
         allowedOrigins: config.allowedOrigins,
         trustProxy: config.trustProxy,
       }),
-      auth: auth({ keys: config.apiKeys }),
+      auth: auth({ keys: config.apiKeys, failures: authFailures }),
     },
-    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes }),
+    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
     mcp: mcpDoor({
       registry,
       invoke,
       maxBodyBytes: config.maxBodyBytes,
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+      rateLimit,
     }),
     health: healthHandlers({ sql, upstreamConfigured: config.upstream.baseUrl !== undefined }),
   });
@@ -149,6 +178,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       log: log.with({ request_id: requestId }),
       principal: undefined,
       audited: false,
+      rateLimit: undefined,
     };
     let response: Response;
     let fault: unknown;
@@ -170,6 +200,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       response = errorResponse(safe, requestId);
     }
     response.headers.set(REQUEST_ID_HEADER, requestId);
+    if (ctx.rateLimit) {
+      for (const [name, value] of Object.entries(rateLimitHeaders(ctx.rateLimit))) {
+        response.headers.set(name, value);
+      }
+    }
     if (response.status >= 400 && !ctx.audited) {
       const props = {
         method: req.method,
@@ -189,6 +224,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     sql,
     async close() {
+      redis?.disconnect();
       if (ownsSql) await sql.close();
     },
   };

@@ -51,6 +51,19 @@ export interface Config {
     readonly maxRetries: number;
   };
   readonly rateLimitRpm: number;
+  readonly rateLimit: {
+    /** Window length; the limit is `rateLimitRpm` per window (60 s: per minute). */
+    readonly windowSeconds: number;
+    readonly storage: "memory" | "redis";
+    readonly redisUrl: string | undefined;
+    readonly failMode: "open" | "closed";
+    /** Points a call of each tool costs (default 1). */
+    readonly toolCosts: Readonly<Record<string, number>>;
+    /** Per-key limits overriding `rateLimitRpm`, by key id. */
+    readonly keyRpm: Readonly<Record<string, number>>;
+    /** Failed authentications allowed per client address per window. */
+    readonly authFailuresPerWindow: number;
+  };
   readonly enableRag: boolean;
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
@@ -73,6 +86,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "API_KEY_SECONDARY",
   "DB_URL",
   "API_BASE_URL",
+  "REDIS_URL",
 ]);
 
 const int = (min: number, max: number, fallback: number) =>
@@ -125,6 +139,25 @@ const optionalText = z.string().trim().optional().transform((v) => v === "" ? un
 const list = z.string().optional().transform((raw) =>
   (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
 );
+
+/** `name:number,name:number` → a record; names are tool names or key ids. */
+const pairs = (shape: string, min: number, max: number) =>
+  z.string().optional().transform((raw, ctx) => {
+    const out: Record<string, number> = {};
+    for (const item of (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+      const m = /^([a-z][a-z0-9_]{0,63}):(\d+)$/.exec(item);
+      const n = m ? Number(m[2]) : NaN;
+      if (!m || n < min || n > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a comma-separated list of ${shape} with numbers from ${min} to ${max}`,
+        });
+        return z.NEVER;
+      }
+      out[m[1]] = n;
+    }
+    return out;
+  });
 
 // Keys shorter than this are guessable; the generated development key is 43 chars.
 const MIN_KEY_LENGTH = 16;
@@ -200,6 +233,13 @@ const EnvSchema = z.object({
   API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   API_MAX_RETRIES: int(0, 10, 3),
   RATE_LIMIT_RPM: int(1, 1_000_000, 100),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
+  RATE_LIMIT_STORAGE: oneOf(["memory", "redis"], "memory"),
+  REDIS_URL: url(["redis:", "rediss:"], "a redis:// or rediss:// URL"),
+  RATE_LIMIT_FAIL_MODE: oneOf(["open", "closed"], "open"),
+  RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
+  RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
+  AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
   ENABLE_RAG: bool(false),
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
@@ -269,6 +309,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       maxRetries: e.API_MAX_RETRIES,
     },
     rateLimitRpm: e.RATE_LIMIT_RPM,
+    rateLimit: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      storage: e.RATE_LIMIT_STORAGE,
+      redisUrl: e.REDIS_URL,
+      failMode: e.RATE_LIMIT_FAIL_MODE,
+      toolCosts: e.RATE_LIMIT_TOOL_COSTS,
+      keyRpm: e.RATE_LIMIT_KEY_RPM,
+      authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
+    },
     enableRag: e.ENABLE_RAG,
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
@@ -292,6 +341,9 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   }
   if (primary && primary === secondary) {
     problems.push("API_KEY_SECONDARY: must differ from API_KEY_PRIMARY");
+  }
+  if ((env.RATE_LIMIT_STORAGE ?? "").trim().toLowerCase() === "redis" && !env.REDIS_URL?.trim()) {
+    problems.push('REDIS_URL: is required when RATE_LIMIT_STORAGE is "redis"');
   }
   if ((environment === "staging" || environment === "production") && !primary) {
     problems.push(`API_KEY_PRIMARY: is required in "${environment}"`);

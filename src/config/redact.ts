@@ -23,6 +23,10 @@ export function redactConfig(config: Config): Record<string, unknown> {
       ...config.upstream,
       baseUrl: config.upstream.baseUrl && redactUrl(config.upstream.baseUrl),
     },
+    rateLimit: {
+      ...config.rateLimit,
+      redisUrl: config.rateLimit.redisUrl && redactUrl(config.rateLimit.redisUrl),
+    },
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from "../observability/logger.ts";
+import type { RateDecision } from "../ratelimit/limiter.ts";
 import type { Principal } from "../tools/define.ts";
 
 export interface RequestContext {
@@ -22,6 +23,8 @@ export interface RequestContext {
   principal: Principal | undefined;
   /** Set by a door once a tool call wrote its own audit line. */
   audited: boolean;
+  /** The caller's rate-limit state, once a door enforced it; becomes X-RateLimit-* headers. */
+  rateLimit: RateDecision | undefined;
 }
 
 /** A step of the pipeline: may answer itself or hand on to `next`. */

@@ -11,6 +11,7 @@ import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
 import { readJsonBody } from "./body.ts";
 import type { Handler } from "./context.ts";
+import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
 import { jsonResponse } from "./responses.ts";
 
 /** What the REST door needs. */
@@ -18,6 +19,7 @@ export interface RestDoorOptions {
   readonly registry: Registry;
   readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
   readonly maxBodyBytes: number;
+  readonly rateLimit: RateLimitPolicy;
 }
 
 /** The 404 for a tool name that is not registered; echoes the name only when it is a valid one. */
@@ -32,8 +34,13 @@ export function unknownTool(name: string): ToolError {
 export function restDoor(options: RestDoorOptions): { call: Handler; list: Handler } {
   const listing = { tools: options.registry.descriptors };
   return {
-    list: () => Promise.resolve(jsonResponse(listing)),
+    async list(_req, ctx) {
+      await options.rateLimit.enforce(ctx, 1);
+      return jsonResponse(listing);
+    },
     async call(req, ctx, params) {
+      // Unknown names cost too: probing for tools is not free.
+      await options.rateLimit.enforce(ctx, options.rateLimit.costOf(params.tool));
       const tool = options.registry.get(params.tool);
       if (!tool) throw unknownTool(params.tool);
       const input = await readJsonBody(req, options.maxBodyBytes);

@@ -25,10 +25,16 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
+// @ts-types="@modelcontextprotocol/sdk/server/requestBody"
+import {
+  readRequestBody,
+  requestBodyTooLargeMessage,
+} from "@modelcontextprotocol/sdk/server/requestBody.js";
 import type { Handler } from "../http/context.ts";
+import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
 import type { CallContext, InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
-import { errorBody } from "../tools/errors.ts";
+import { errorBody, ToolError } from "../tools/errors.ts";
 import type { Registry } from "../tools/registry.ts";
 import { TOOL_NAME_PATTERN } from "../tools/registry.ts";
 
@@ -38,6 +44,7 @@ export interface McpDoorOptions {
   readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
   readonly maxBodyBytes: number;
   readonly serverInfo: { readonly name: string; readonly version: string };
+  readonly rateLimit: RateLimitPolicy;
 }
 
 /** Builds the `/mcp` POST handler. */
@@ -78,13 +85,72 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       enableJsonResponse: true,
       maxRequestBodySize: options.maxBodyBytes,
     });
+    // The body is read here (with the SDK's own capped reader) so the rate
+    // limit can weigh the tool calls in it before anything runs; the parsed
+    // message then goes to the SDK, which keeps every protocol check.
+    const body = await readRequestBody(req, options.maxBodyBytes);
+    if (body.tooLarge) {
+      return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      parsed = undefined;
+    }
+    try {
+      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit));
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
+        ...errorBody(error, ctx.requestId),
+      }, error.headers);
+    }
     await server.connect(transport);
     try {
-      return await transport.handleRequest(req);
+      return parsed === undefined
+        // Not JSON: the SDK answers it exactly as it would have.
+        ? await transport.handleRequest(
+          new Request(req.url, { method: req.method, headers: req.headers, body: body.text }),
+        )
+        : await transport.handleRequest(req, { parsedBody: parsed });
     } finally {
       await server.close();
     }
   };
+}
+
+/** Points a JSON-RPC message (or batch) costs: each tools/call its tool's weight, anything else 1. */
+function costOf(message: unknown, policy: RateLimitPolicy): number {
+  const one = (m: unknown): number => {
+    const msg = m as { method?: unknown; params?: { name?: unknown } } | null;
+    return msg?.method === "tools/call" && typeof msg.params?.name === "string"
+      ? policy.costOf(msg.params.name)
+      : 1;
+  };
+  return Array.isArray(message)
+    ? Math.max(1, message.reduce((sum, m) => sum + one(m), 0))
+    : one(message);
+}
+
+function idOf(message: unknown): string | number | null {
+  const id = (message as { id?: unknown } | null)?.id;
+  return typeof id === "string" || typeof id === "number" ? id : null;
+}
+
+/** A JSON-RPC error response, shaped like the SDK's own. */
+function jsonRpcError(
+  status: number,
+  code: number,
+  message: string,
+  id: string | number | null,
+  data?: Record<string, unknown>,
+  headers?: Readonly<Record<string, string>>,
+): Response {
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", error: { code, message, ...(data && { data }) }, id }),
+    { status, headers: { "content-type": "application/json", ...headers } },
+  );
 }
 
 /** A tool's outcome as an MCP result; failures are `isError` with the REST door's error body. */

@@ -41,6 +41,8 @@ export interface ToolErrorOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** The underlying fault, logged but never shown. */
   readonly cause?: unknown;
+  /** Extra fields for the error body (e.g. `retry_after_seconds`). */
+  readonly extra?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /**
@@ -52,6 +54,7 @@ export class ToolError extends Error {
   readonly httpStatus: number;
   readonly details: readonly FieldProblem[] | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly extra: Readonly<Record<string, string | number | boolean>> | undefined;
 
   constructor(status: ErrorStatus, message: string, options: ToolErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -60,6 +63,7 @@ export class ToolError extends Error {
     this.httpStatus = options.httpStatus ?? DEFAULT_HTTP_STATUS[status];
     this.details = options.details;
     this.headers = options.headers;
+    this.extra = options.extra;
   }
 }
 
@@ -69,11 +73,17 @@ export interface ErrorBody {
   status: ErrorStatus;
   request_id: string;
   details?: readonly FieldProblem[];
+  [extra: string]: unknown;
 }
 
 /** Builds the error body; the message is the `ToolError`'s, never a fault's. */
 export function errorBody(error: ToolError, requestId: string): ErrorBody {
-  const body: ErrorBody = { error: error.message, status: error.status, request_id: requestId };
+  const body: ErrorBody = {
+    error: error.message,
+    status: error.status,
+    ...error.extra,
+    request_id: requestId,
+  };
   if (error.details) body.details = error.details;
   return body;
 }

@@ -50,6 +50,15 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     sqlQuery: { enabled: false, allowedTables: [] },
     upstream: { baseUrl: undefined, timeoutSeconds: 10, maxRetries: 3 },
     rateLimitRpm: 100,
+    rateLimit: {
+      windowSeconds: 60,
+      storage: "memory",
+      redisUrl: undefined,
+      failMode: "open",
+      toolCosts: {},
+      keyRpm: {},
+      authFailuresPerWindow: 20,
+    },
     enableRag: false,
     toolTimeoutSeconds: 30,
     maxBodyBytes: 1024 * 1024,
@@ -380,6 +389,7 @@ Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry 
     "API_KEY_PRIMARY",
     "API_KEY_SECONDARY",
     "DB_URL",
+    "REDIS_URL",
   ]);
 });
 

@@ -30,6 +30,7 @@ function context(): RequestContext {
     log: silent,
     principal: undefined,
     audited: false,
+    rateLimit: undefined,
   };
 }
 

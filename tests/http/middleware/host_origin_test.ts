@@ -26,6 +26,7 @@ function context(url: string): RequestContext {
     log: silent,
     principal: undefined,
     audited: false,
+    rateLimit: undefined,
   };
 }
 

@@ -1,0 +1,81 @@
+/**
+ * The rate-limit step both doors run once they know what a request costs:
+ * per API key id (no global bucket, so one key's loop cannot starve the
+ * others), each tool call weighted by its configured cost.
+ *
+ * Every authenticated response carries `X-RateLimit-Limit`,
+ * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds); over the
+ * limit the caller gets 429 with `Retry-After` (seconds).
+ *
+ * @module
+ */
+import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
+import { ToolError } from "../../tools/errors.ts";
+import type { RequestContext } from "../context.ts";
+
+/** What the doors call. */
+export interface RateLimitPolicy {
+  /** Points a call of `tool` costs. */
+  costOf(tool: string): number;
+  /** Spends `cost` of the caller's budget; throws a 429 (or, store down and fail-closed, 503). */
+  enforce(ctx: RequestContext, cost: number): Promise<void>;
+}
+
+/** Options of {@linkcode createRateLimitPolicy}. */
+export interface RateLimitPolicyOptions {
+  readonly limiter: RateLimiter;
+  readonly rpm: number;
+  readonly keyRpm: Readonly<Record<string, number>>;
+  readonly toolCosts: Readonly<Record<string, number>>;
+  /** Called once per refused request (the `rate_limit_hits_total{client_id}` hook). */
+  readonly onLimited?: (clientId: string) => void;
+}
+
+/** The headers every authenticated response carries. */
+export function rateLimitHeaders(d: RateDecision): Record<string, string> {
+  return {
+    "x-ratelimit-limit": String(d.limit),
+    "x-ratelimit-remaining": String(d.remaining),
+    "x-ratelimit-reset": String(Math.ceil(d.resetAtMs / 1000)),
+  };
+}
+
+/** The 429 for a refused decision. */
+export function rateLimited(d: RateDecision): ToolError {
+  return new ToolError("rate_limited", "Rate limit exceeded", {
+    headers: { "retry-after": String(d.retryAfterSeconds), ...rateLimitHeaders(d) },
+    extra: { retry_after_seconds: d.retryAfterSeconds },
+  });
+}
+
+/** Builds the policy. */
+export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimitPolicy {
+  return {
+    costOf: (tool) => options.toolCosts[tool] ?? 1,
+    async enforce(ctx, cost) {
+      const id = ctx.principal!.id;
+      const decision = await options.limiter.consume(id, cost, options.keyRpm[id] ?? options.rpm);
+      ctx.rateLimit = decision;
+      if (decision.allowed) return;
+      if (decision.degraded) {
+        throw new ToolError("retry", "Rate limiting is unavailable: try again shortly");
+      }
+      options.onLimited?.(id);
+      throw rateLimited(decision);
+    },
+  };
+}
+
+/**
+ * The client's address for per-address limits. Behind a trusted proxy
+ * (`TRUST_PROXY=true`) it is the last `X-Forwarded-For` entry, the address
+ * that proxy saw; entries before it are whatever the client sent.
+ */
+export function clientAddress(req: Request, ctx: RequestContext, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers.get("x-forwarded-for");
+    const last = forwarded?.split(",").map((s) => s.trim()).filter((s) => s !== "").at(-1);
+    if (last && /^[0-9a-fA-F:.]{2,45}$/.test(last)) return last;
+  }
+  return ctx.remoteAddress ?? "unknown";
+}

@@ -1,0 +1,161 @@
+/**
+ * Rate limits per key, in memory (one replica) or in Redis (one combined
+ * limit for every replica), on `rate-limiter-flexible`'s atomic fixed-window
+ * counters rather than hand-written Lua.
+ *
+ * When Redis fails, the configured fail mode decides: `open` lets requests
+ * through (with a warning, at most every 10 s), `closed` refuses them with a
+ * 503 retry. ioredis reconnects on its own; nothing waits on a Redis that is
+ * down (no offline queue, a command timeout).
+ *
+ * @module
+ */
+import { Redis } from "ioredis";
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterStoreAbstract,
+} from "rate-limiter-flexible";
+import type { Logger } from "../observability/logger.ts";
+
+/** The verdict on one request. */
+export interface RateDecision {
+  readonly allowed: boolean;
+  readonly limit: number;
+  readonly remaining: number;
+  /** When the window resets, epoch milliseconds. */
+  readonly resetAtMs: number;
+  /** Whole seconds to wait when refused (at least 1). */
+  readonly retryAfterSeconds: number;
+  /** True when the store failed and the fail mode decided. */
+  readonly degraded?: boolean;
+}
+
+/** Counts requests per key in fixed windows. */
+export interface RateLimiter {
+  /** Spends `cost` points of `key`'s budget of `limit` per window. */
+  consume(key: string, cost: number, limit: number): Promise<RateDecision>;
+  /** A refusal if `key` has spent its budget this window, without spending; else undefined. */
+  refusal(key: string, limit: number): Promise<RateDecision | undefined>;
+  close(): Promise<void>;
+}
+
+/** How to build a limiter. */
+export interface LimiterOptions {
+  /** Namespaces keys (`rl`, `authfail`) so several limiters share one store. */
+  readonly prefix: string;
+  readonly windowSeconds: number;
+  readonly storage: "memory" | "redis";
+  /** Shared by every limiter of the app when storage is redis. */
+  readonly redis?: Redis;
+  readonly failMode: "open" | "closed";
+  readonly log: Logger;
+}
+
+/** Opens the Redis client the limiters share; fails fast instead of queueing while down. */
+export function openRedis(url: string, log: Logger): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    connectTimeout: 2000,
+    // Reconnect forever, backing off to 2 s: recovery needs no restart.
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    lazyConnect: false,
+  });
+  client.on("error", () => {/* reported through the limiter's warnings */});
+  client.on("ready", () => log.info("rate-limit store connected", { store: "redis" }));
+  return client;
+}
+
+/**
+ * Builds a limiter; one store instance per distinct limit value, created on
+ * first use. `trackedKeys()` counts the keys the memory store holds (each is
+ * dropped when its window ends, so memory follows active keys only).
+ */
+export function createRateLimiter(
+  options: LimiterOptions,
+): RateLimiter & { trackedKeys(): number } {
+  const byLimit = new Map<number, RateLimiterStoreAbstract | RateLimiterMemory>();
+  let lastWarning = 0;
+
+  function store(limit: number) {
+    let s = byLimit.get(limit);
+    if (!s) {
+      const common = {
+        points: limit,
+        duration: options.windowSeconds,
+        keyPrefix: `${options.prefix}:${limit}`,
+      };
+      s = options.storage === "redis"
+        ? new RateLimiterRedis({
+          ...common,
+          storeClient: options.redis,
+          rejectIfRedisNotReady: true,
+        })
+        : new RateLimiterMemory(common);
+      byLimit.set(limit, s);
+    }
+    return s;
+  }
+
+  function decision(res: RateLimiterRes, limit: number, allowed: boolean): RateDecision {
+    const ms = Math.max(0, res.msBeforeNext);
+    return {
+      allowed,
+      limit,
+      remaining: Math.max(0, res.remainingPoints),
+      resetAtMs: Date.now() + ms,
+      retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)),
+    };
+  }
+
+  return {
+    async consume(key, cost, limit) {
+      try {
+        return decision(await store(limit).consume(key, cost), limit, true);
+      } catch (error) {
+        if (error instanceof RateLimiterRes) return decision(error, limit, false);
+        // The store failed (Redis down or slow): the fail mode decides.
+        const now = Date.now();
+        if (now - lastWarning > 10_000) {
+          lastWarning = now;
+          options.log.warn("rate-limit store unavailable", {
+            fail_mode: options.failMode,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+        const open = options.failMode === "open";
+        return {
+          allowed: open,
+          limit,
+          remaining: open ? limit : 0,
+          resetAtMs: now + options.windowSeconds * 1000,
+          retryAfterSeconds: 1,
+          degraded: true,
+        };
+      }
+    },
+    async refusal(key, limit) {
+      try {
+        const res = await store(limit).get(key);
+        return res && res.consumedPoints >= limit ? decision(res, limit, false) : undefined;
+      } catch {
+        return undefined; // A store that is down blocks nobody here; consume() reports it.
+      }
+    },
+    close() {
+      return Promise.resolve();
+    },
+    trackedKeys() {
+      let n = 0;
+      for (const s of byLimit.values()) {
+        // rate-limiter-flexible keeps memory records in `_memoryStorage._storage` (a Map).
+        n += (s as unknown as { _memoryStorage?: { _storage: Map<string, unknown> } })
+          ._memoryStorage?._storage.size ?? 0;
+      }
+      return n;
+    },
+  };
+}
