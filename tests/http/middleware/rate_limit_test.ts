@@ -58,23 +58,23 @@ Deno.test("rate limit on the REST door: exactly RATE_LIMIT_RPM pass, the next is
   }
 });
 
-Deno.test("rate limit on the MCP door: 429 with a JSON-RPC error body", async () => {
-  const app = await createTestApp({ tools: TEST_TOOLS, env: { RATE_LIMIT_RPM: "5" } });
+Deno.test("rate limit on the MCP door: 100 pass, the 101st is 429 with a JSON-RPC error body", async () => {
+  const app = await createTestApp({ tools: TEST_TOOLS });
   const post = (id: number) =>
     app.request("/mcp", { method: "POST", headers: MCP_HEADERS, body: mcpCall(id) });
   try {
-    for (let i = 1; i <= 5; i++) {
+    for (let i = 1; i <= 100; i++) {
       const res = await post(i);
       assert.equal(res.status, 200);
-      assert.equal(res.headers.get("x-ratelimit-remaining"), String(5 - i));
+      assert.equal(res.headers.get("x-ratelimit-remaining"), String(100 - i));
       assert.equal((await res.json()).result.structuredContent.text, "hi");
     }
-    const res = await post(6);
+    const res = await post(101);
     assert.equal(res.status, 429);
     assert.ok(Number(res.headers.get("retry-after")) >= 1);
     const body = await res.json();
     assert.equal(body.jsonrpc, "2.0");
-    assert.equal(body.id, 6);
+    assert.equal(body.id, 101);
     assert.equal(body.error.message, "Rate limit exceeded");
     assert.equal(body.error.data.status, "rate_limited");
     assert.equal(typeof body.error.data.retry_after_seconds, "number");
