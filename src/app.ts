@@ -159,7 +159,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
       rateLimit,
     }),
-    health: healthHandlers({ sql, upstreamConfigured: config.upstream.baseUrl !== undefined }),
+    health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl }),
   });
   const composed = new Map<(typeof table)[number], Handler>(
     table.map((route) => [route, compose(route.middleware, route.handler)]),
