@@ -6,7 +6,8 @@
  */
 import { type App, createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config/env.ts";
-import { createMemorySink, type LogRecord } from "../src/observability/logger.ts";
+import type { RequestContext } from "../src/http/context.ts";
+import { createLogger, createMemorySink, type LogRecord } from "../src/observability/logger.ts";
 import type { SqlSource } from "../src/sources/db/sql_source.ts";
 import type { Tool } from "../src/tools/define.ts";
 
@@ -102,4 +103,18 @@ export async function errorOf(
     throw new Error(`Not an error body: ${JSON.stringify(body)}`);
   }
   return body;
+}
+
+/** A request context for driving one middleware directly, with a logger that drops lines. */
+export function requestContext(url = "http://localhost:8000/v1/mcp"): RequestContext {
+  return {
+    requestId: "test-request",
+    startedAt: 0,
+    url: new URL(url),
+    remoteAddress: "127.0.0.1",
+    log: createLogger({ level: "error", sinks: [] }),
+    principal: undefined,
+    audited: false,
+    rateLimit: undefined,
+  };
 }

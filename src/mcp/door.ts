@@ -58,6 +58,27 @@ export function mcpDoor(options: McpDoorOptions): Handler {
   };
 
   return async function mcp(req, ctx) {
+    // The body is read here (with the SDK's own capped reader) so the rate
+    // limit can weigh the tool calls in it before anything runs; the parsed
+    // message then goes to the SDK, which keeps every protocol check.
+    const body = await readRequestBody(req, options.maxBodyBytes);
+    if (body.tooLarge) {
+      return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      parsed = undefined;
+    }
+    try {
+      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit));
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
+        ...errorBody(error, ctx.requestId),
+      }, error.headers);
+    }
     const server = new Server({ ...options.serverInfo }, serverOptions);
     server.setRequestHandler(ListToolsRequestSchema, () => toolsList);
     server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
@@ -85,27 +106,6 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       enableJsonResponse: true,
       maxRequestBodySize: options.maxBodyBytes,
     });
-    // The body is read here (with the SDK's own capped reader) so the rate
-    // limit can weigh the tool calls in it before anything runs; the parsed
-    // message then goes to the SDK, which keeps every protocol check.
-    const body = await readRequestBody(req, options.maxBodyBytes);
-    if (body.tooLarge) {
-      return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.text);
-    } catch {
-      parsed = undefined;
-    }
-    try {
-      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit));
-    } catch (error) {
-      if (!(error instanceof ToolError)) throw error;
-      return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
-        ...errorBody(error, ctx.requestId),
-      }, error.headers);
-    }
     await server.connect(transport);
     try {
       return parsed === undefined

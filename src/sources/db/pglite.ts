@@ -16,15 +16,10 @@ import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" }
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
 import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
-import {
-  fetchCount,
-  isDataModifyingCursorError,
-  isRowStatement,
-  type ResultLimits,
-  RowCollector,
-} from "./result_caps.ts";
+import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
   DatabaseError,
+  databaseErrorKind,
   type QueryOptions,
   type SqlQuery,
   type SqlResult,
@@ -62,11 +57,8 @@ const NO_LIMITS: ResultLimits = { maxRows: 1000, maxBytes: 10 * 1024 * 1024 };
 function classifyPgliteError(error: unknown): DatabaseError {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const kind = code === "25006" || isDataModifyingCursorError(code, message)
-    ? "read_only"
-    : code === "57014"
-    ? "timeout"
-    : "query";
+  // PGlite has no connection to lose: a failure without a SQLSTATE is the query's.
+  const kind = typeof code === "string" ? databaseErrorKind(code, message) : "query";
   return new DatabaseError(kind, message, typeof code === "string" ? code : undefined, {
     cause: error,
   });

@@ -13,15 +13,10 @@
  * @module
  */
 import postgres from "postgres";
-import {
-  fetchCount,
-  isDataModifyingCursorError,
-  isRowStatement,
-  type ResultLimits,
-  RowCollector,
-} from "./result_caps.ts";
+import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
   DatabaseError,
+  databaseErrorKind,
   type QueryOptions,
   type SqlQuery,
   type SqlResult,
@@ -44,8 +39,6 @@ export interface PostgresOptions {
   readonly limits: ResultLimits;
 }
 
-/** SQLSTATE classes and codes that mean "the database is not there right now". */
-const UNAVAILABLE = /^(08|57P0[1-5]|53300|53400)/;
 /** postgres.js's own codes for a broken or refused connection, and socket errors. */
 const CONNECTION_CODES = new Set([
   "CONNECTION_CLOSED",
@@ -66,14 +59,9 @@ export function classifyPostgresError(error: unknown): DatabaseError {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof postgres.PostgresError) {
-    const kind = error.code === "57014"
-      ? "timeout"
-      : error.code === "25006" || isDataModifyingCursorError(error.code, message)
-      ? "read_only"
-      : UNAVAILABLE.test(error.code)
-      ? "unavailable"
-      : "query";
-    return new DatabaseError(kind, message, error.code, { cause: error });
+    return new DatabaseError(databaseErrorKind(error.code, message), message, error.code, {
+      cause: error,
+    });
   }
   if (typeof code === "string" && CONNECTION_CODES.has(code)) {
     return new DatabaseError("unavailable", message, code, { cause: error });

@@ -57,14 +57,6 @@ export function isRowStatement(text: string): boolean {
   return ROW_STATEMENT.test(text);
 }
 
-/**
- * Whether an error is PostgreSQL refusing a data-modifying WITH as a cursor
- * (0A000): that statement is a write, refused as such.
- */
-export function isDataModifyingCursorError(code: unknown, message: string): boolean {
-  return code === "0A000" && /data-modifying/.test(message);
-}
-
 /** The rows to fetch for a cap: one more tells "exactly the cap" from "more". */
 export function fetchCount(maxRows: number): number {
   return Math.min(maxRows + 1, 1_000_001);

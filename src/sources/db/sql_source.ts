@@ -92,6 +92,21 @@ export type DatabaseErrorKind =
   /** The query itself is wrong (syntax, unknown column…). */
   | "query";
 
+/** SQLSTATE classes and codes that mean "the database is not there right now". */
+const UNAVAILABLE_STATES = /^(08|57P0[1-5]|53300|53400)/;
+
+/**
+ * The kind of a failure the database reported with SQLSTATE `code`; both
+ * sources use this one mapping, so a tool sees the same kinds on either.
+ */
+export function databaseErrorKind(code: string, message: string): DatabaseErrorKind {
+  if (code === "57014") return "timeout";
+  // 0A000 "data-modifying statements in WITH" is how a cursor refuses a write.
+  if (code === "25006" || (code === "0A000" && /data-modifying/.test(message))) return "read_only";
+  if (UNAVAILABLE_STATES.test(code)) return "unavailable";
+  return "query";
+}
+
 /**
  * A database failure. `message` is the database's own text: fine for logs and
  * for a caller who wrote the SQL (`sql_query`), not for anyone else.

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import type { ApiKey } from "../../../src/config/env.ts";
 import type { RequestContext } from "../../../src/http/context.ts";
 import { auth, unauthorized } from "../../../src/http/middleware/auth.ts";
-import type { Logger } from "../../../src/observability/logger.ts";
 import { ToolError } from "../../../src/tools/errors.ts";
+import { requestContext } from "../../harness.ts";
 
 const PRIMARY = "primary-KEY-0123456789abcdef";
 const SECONDARY = "secondary-KEY-fedcba9876543210";
@@ -12,27 +12,7 @@ const KEYS: readonly ApiKey[] = [
   { id: "secondary", key: SECONDARY },
 ];
 
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  with: () => silent,
-  isEnabled: () => false,
-};
-
-function context(): RequestContext {
-  return {
-    requestId: "test-request",
-    startedAt: 0,
-    url: new URL("http://localhost:8000/v1/mcp"),
-    remoteAddress: "127.0.0.1",
-    log: silent,
-    principal: undefined,
-    audited: false,
-    rateLimit: undefined,
-  };
-}
+const context = () => requestContext();
 
 function request(authorization?: string): Request {
   const headers: Record<string, string> = {};

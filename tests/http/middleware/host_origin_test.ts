@@ -1,34 +1,13 @@
 import assert from "node:assert/strict";
-import type { RequestContext } from "../../../src/http/context.ts";
 import {
   hostOrigin,
   type HostOriginOptions,
   isLoopbackHost,
 } from "../../../src/http/middleware/host_origin.ts";
-import type { Logger } from "../../../src/observability/logger.ts";
 import { ToolError } from "../../../src/tools/errors.ts";
+import { requestContext } from "../../harness.ts";
 
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  with: () => silent,
-  isEnabled: () => false,
-};
-
-function context(url: string): RequestContext {
-  return {
-    requestId: "test-request",
-    startedAt: 0,
-    url: new URL(url),
-    remoteAddress: "127.0.0.1",
-    log: silent,
-    principal: undefined,
-    audited: false,
-    rateLimit: undefined,
-  };
-}
+const context = (url: string) => requestContext(url);
 
 function options(overrides: Partial<HostOriginOptions> = {}): HostOriginOptions {
   return {
