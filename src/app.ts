@@ -23,6 +23,8 @@ import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
 import { openPostgres } from "./sources/db/postgres.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
@@ -43,6 +45,8 @@ export interface AppOptions {
   readonly sql?: SqlSource;
   /** The tools to serve; default: the built-ins. */
   readonly tools?: readonly Tool[];
+  /** Add prom-client's process/runtime metrics (default true; tests turn them off). */
+  readonly processMetrics?: boolean;
 }
 
 /** A built server. */
@@ -51,6 +55,7 @@ export interface App {
   readonly registry: Registry;
   readonly log: Logger;
   readonly sql: SqlSource;
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -109,6 +114,7 @@ async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
   const tools = [...(options.tools ?? BUILTIN_TOOLS)];
@@ -130,6 +136,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
     toolCosts: config.rateLimit.toolCosts,
+    onLimited: (clientId, tools) => {
+      metrics.rateLimitHit(clientId);
+      for (const tool of tools) metrics.toolRateLimited(tool);
+    },
   });
   const authFailures = {
     limiter: createRateLimiter({ ...limiterOptions, prefix: "mcp:authfail" }),
@@ -137,7 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds };
+  const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
@@ -160,10 +170,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       rateLimit,
     }),
     health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl }),
+    metrics: metricsRoute(metrics, config.metricsToken),
   });
   const composed = new Map<(typeof table)[number], Handler>(
     table.map((route) => [route, compose(route.middleware, route.handler)]),
   );
+  // The endpoint label is the route template, never the raw path: bounded under hostile URLs.
+  const endpointOf = new Map(table.map((route) => [route, route.path.replace(/:(\w+)/g, "{$1}")]));
   const match = createRouter(table);
 
   async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
@@ -182,6 +195,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     };
     let response: Response;
     let fault: unknown;
+    let endpoint = "unmatched";
     try {
       const found = match(req.method, url.pathname);
       if (found.kind === "not_found") {
@@ -193,12 +207,14 @@ export async function createApp(options: AppOptions): Promise<App> {
           headers: { allow: found.allow.join(", ") },
         });
       }
+      endpoint = endpointOf.get(found.route)!;
       response = await composed.get(found.route)!(req, ctx, found.params);
     } catch (error) {
       const safe = error instanceof ToolError ? error : internalError(error);
       if (!(error instanceof ToolError)) fault = error;
       response = errorResponse(safe, requestId);
     }
+    metrics.httpRequest(endpoint, response.status);
     response.headers.set(REQUEST_ID_HEADER, requestId);
     if (ctx.rateLimit) {
       for (const [name, value] of Object.entries(rateLimitHeaders(ctx.rateLimit))) {
@@ -223,6 +239,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     registry,
     log,
     sql,
+    metrics,
     async close() {
       redis?.disconnect();
       if (ownsSql) await sql.close();

@@ -34,7 +34,13 @@ export async function createTestApp(
     LOG_LEVEL: "debug",
     ...options.env,
   });
-  const app = await createApp({ config, logSinks: [sink], sql: options.sql, tools: options.tools });
+  const app = await createApp({
+    config,
+    logSinks: [sink],
+    sql: options.sql,
+    tools: options.tools,
+    processMetrics: false,
+  });
   return {
     ...app,
     records: sink.records,

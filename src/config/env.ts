@@ -70,6 +70,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly allowedHosts: readonly string[];
   readonly trustProxy: boolean;
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Thrown by {@linkcode parseConfig}; `problems` holds one line per bad variable. */
@@ -87,6 +89,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "DB_URL",
   "API_BASE_URL",
   "REDIS_URL",
+  "METRICS_TOKEN",
 ]);
 
 const int = (min: number, max: number, fallback: number) =>
@@ -246,6 +249,7 @@ const EnvSchema = z.object({
   ALLOWED_ORIGINS: origins,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
   TRUST_PROXY: bool(false),
+  METRICS_TOKEN: apiKey,
 });
 
 /**
@@ -324,6 +328,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     allowedOrigins: e.ALLOWED_ORIGINS,
     allowedHosts: e.ALLOWED_HOSTS,
     trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
   });
 }
 

@@ -18,6 +18,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     apiKeys: config.apiKeys.map((k) => ({ id: k.id, key: REDACTED })),
+    metricsToken: config.metricsToken && REDACTED,
     db: { ...config.db, url: config.db.url && redactUrl(config.db.url) },
     upstream: {
       ...config.upstream,

@@ -40,7 +40,12 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
-      await options.rateLimit.enforce(ctx, options.rateLimit.costOf(params.tool));
+      const known = options.registry.get(params.tool) !== undefined;
+      await options.rateLimit.enforce(
+        ctx,
+        options.rateLimit.costOf(params.tool),
+        known ? [params.tool] : [],
+      );
       const tool = options.registry.get(params.tool);
       if (!tool) throw unknownTool(params.tool);
       const input = await readJsonBody(req, options.maxBodyBytes);

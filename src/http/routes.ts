@@ -18,6 +18,8 @@ export interface RouteDeps {
   readonly rest: { readonly call: Handler; readonly list: Handler };
   readonly mcp: Handler;
   readonly health: { readonly health: Handler; readonly live: Handler };
+  /** Prometheus scrape; guarded by its own token when one is configured. */
+  readonly metrics: { readonly handler: Handler; readonly guard: readonly Middleware[] };
 }
 
 /** Builds the table. API routes pass the Host/Origin check and auth; health needs neither. */
@@ -30,5 +32,11 @@ export function routes(deps: RouteDeps): Route[] {
     // Probes and scrapers address the server by IP: no Host check here.
     { method: "GET", path: "/health", middleware: [], handler: deps.health.health },
     { method: "GET", path: "/health/live", middleware: [], handler: deps.health.live },
+    {
+      method: "GET",
+      path: "/metrics",
+      middleware: deps.metrics.guard,
+      handler: deps.metrics.handler,
+    },
   ];
 }

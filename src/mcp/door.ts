@@ -72,7 +72,11 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       parsed = undefined;
     }
     try {
-      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit));
+      await options.rateLimit.enforce(
+        ctx,
+        costOf(parsed, options.rateLimit),
+        toolsCalled(parsed, registry),
+      );
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
@@ -131,6 +135,17 @@ function costOf(message: unknown, policy: RateLimitPolicy): number {
   return Array.isArray(message)
     ? Math.max(1, message.reduce((sum, m) => sum + one(m), 0))
     : one(message);
+}
+
+/** The registered tools a message (or batch) calls. */
+function toolsCalled(message: unknown, registry: Registry): string[] {
+  const names: string[] = [];
+  for (const m of Array.isArray(message) ? message : [message]) {
+    const msg = m as { method?: unknown; params?: { name?: unknown } } | null;
+    const name = msg?.method === "tools/call" ? msg.params?.name : undefined;
+    if (typeof name === "string" && registry.get(name)) names.push(name);
+  }
+  return names;
 }
 
 function idOf(message: unknown): string | number | null {

@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
+import { callStatus, type Metrics } from "../observability/metrics.ts";
 import type { SqlSource } from "../sources/db/sql_source.ts";
 import { bindSqlClient } from "./sql_client.ts";
 import type { Principal, Tool, ToolContext } from "./define.ts";
@@ -21,6 +22,8 @@ export type InvokeResult =
 export interface InvokeDeps {
   readonly sql: SqlSource;
   readonly defaultTimeoutSeconds: number;
+  /** Counts calls and query durations; absent in unit tests. */
+  readonly metrics?: Metrics;
 }
 
 /** Per-call facts from the door. */
@@ -58,8 +61,13 @@ export async function invokeTool(
   } catch (error) {
     result = { ok: false, error: error instanceof ToolError ? error : internalError(error) };
   }
-  const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-  audit(log, call.door, result, latencyMs);
+  const seconds = (performance.now() - started) / 1000;
+  deps.metrics?.toolCall(
+    tool.name,
+    callStatus(result.ok ? "success" : result.error.status),
+    seconds,
+  );
+  audit(log, call.door, result, Math.round(seconds * 1_000_000) / 1000);
   return result;
 }
 
@@ -91,6 +99,7 @@ async function run(
       signal: controller.signal,
       name: tool.name,
       deadlineAt: performance.now() + timeoutMs,
+      observe: deps.metrics?.dbQuery,
     }),
   };
   try {

@@ -41,23 +41,33 @@ export interface SqlClient {
 /** Binds `source` to one call. `deadlineAt` is a `performance.now()` time. */
 export function bindSqlClient(
   source: SqlSource,
-  call: { readonly signal: AbortSignal; readonly name: string; readonly deadlineAt: number },
+  call: {
+    readonly signal: AbortSignal;
+    readonly name: string;
+    readonly deadlineAt: number;
+    /** Records each query's duration by name (`db_query_duration_seconds`). */
+    readonly observe?: (queryName: string, seconds: number) => void;
+  },
 ): SqlClient {
   return {
     async query<R>(query: SqlQuery, options: SqlClientOptions = {}): Promise<SqlResult<R>> {
       if (!isSqlQuery(query)) {
         throw new TypeError("SQL must be built with the sql`` tagged template or namedQuery()");
       }
+      const name = options.name ?? call.name;
+      const started = performance.now();
       try {
         return await source.query<R>(query, {
           ...options,
           signal: call.signal,
-          name: options.name ?? call.name,
+          name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
         });
       } catch (error) {
         if (call.signal.aborted || !(error instanceof DatabaseError)) throw error;
         throw toToolError(error);
+      } finally {
+        call.observe?.(name, (performance.now() - started) / 1000);
       }
     },
   };

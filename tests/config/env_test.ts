@@ -65,6 +65,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     allowedOrigins: [],
     allowedHosts: [],
     trustProxy: false,
+    metricsToken: undefined,
   };
   assert.deepEqual(config, expected);
 });
@@ -389,6 +390,7 @@ Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry 
     "API_KEY_PRIMARY",
     "API_KEY_SECONDARY",
     "DB_URL",
+    "METRICS_TOKEN",
     "REDIS_URL",
   ]);
 });

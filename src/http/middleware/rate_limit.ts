@@ -17,8 +17,11 @@ import type { RequestContext } from "../context.ts";
 export interface RateLimitPolicy {
   /** Points a call of `tool` costs. */
   costOf(tool: string): number;
-  /** Spends `cost` of the caller's budget; throws a 429 (or, store down and fail-closed, 503). */
-  enforce(ctx: RequestContext, cost: number): Promise<void>;
+  /**
+   * Spends `cost` of the caller's budget; throws a 429 (or, store down and
+   * fail-closed, 503). `tools` names the registered tools the request calls.
+   */
+  enforce(ctx: RequestContext, cost: number, tools?: readonly string[]): Promise<void>;
 }
 
 /** Options of {@linkcode createRateLimitPolicy}. */
@@ -27,8 +30,8 @@ export interface RateLimitPolicyOptions {
   readonly rpm: number;
   readonly keyRpm: Readonly<Record<string, number>>;
   readonly toolCosts: Readonly<Record<string, number>>;
-  /** Called once per refused request (the `rate_limit_hits_total{client_id}` hook). */
-  readonly onLimited?: (clientId: string) => void;
+  /** Called once per refused request, with the tools it called (the metrics hook). */
+  readonly onLimited?: (clientId: string, tools: readonly string[]) => void;
 }
 
 /** The headers every authenticated response carries. */
@@ -52,7 +55,7 @@ export function rateLimited(d: RateDecision): ToolError {
 export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimitPolicy {
   return {
     costOf: (tool) => options.toolCosts[tool] ?? 1,
-    async enforce(ctx, cost) {
+    async enforce(ctx, cost, tools = []) {
       const id = ctx.principal!.id;
       const decision = await options.limiter.consume(id, cost, options.keyRpm[id] ?? options.rpm);
       ctx.rateLimit = decision;
@@ -60,7 +63,7 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
       if (decision.degraded) {
         throw new ToolError("retry", "Rate limiting is unavailable: try again shortly");
       }
-      options.onLimited?.(id);
+      options.onLimited?.(id, tools);
       throw rateLimited(decision);
     },
   };

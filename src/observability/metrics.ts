@@ -1,0 +1,115 @@
+/**
+ * Prometheus metrics with the original design's names, on the app's own
+ * registry (never prom-client's global one, so apps in one process, as in
+ * tests, never mix their counts).
+ *
+ * Label values are bounded by construction: tool names come from the
+ * registry, endpoints are route templates (`/v1/mcp/{tool}`) or
+ * `unmatched`, statuses and key ids are fixed sets.
+ *
+ * @module
+ */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import type { ErrorStatus } from "../tools/errors.ts";
+
+/** The status label of `tool_calls_total`. */
+export type CallStatus =
+  | "success"
+  | "invalid_input"
+  | "not_found"
+  | "rate_limited"
+  | "retry"
+  | "error";
+
+/** Maps an outcome to the design's status set (auth failures inside a tool count as errors). */
+export function callStatus(status: ErrorStatus | "success"): CallStatus {
+  return status === "unauthorized" || status === "forbidden" ? "error" : status;
+}
+
+/** What the rest of the program records. */
+export interface Metrics {
+  readonly registry: Registry;
+  toolCall(tool: string, status: CallStatus, seconds: number): void;
+  /** A call refused by the rate limit before it ran (counted, not timed). */
+  toolRateLimited(tool: string): void;
+  httpRequest(endpoint: string, statusCode: number): void;
+  dbQuery(queryName: string, seconds: number): void;
+  rateLimitHit(clientId: string): void;
+  apiError(source: string, statusCode: number): void;
+}
+
+/** Buckets from 1 ms to 30 s: tool calls span a cache hit to a slow upstream. */
+const DURATION_BUCKETS = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
+
+/** Builds the metrics; `processMetrics` adds prom-client's process and runtime defaults. */
+export function createMetrics(options: { processMetrics: boolean }): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const toolCalls = new Counter({
+    name: "tool_calls_total",
+    help: "Tool calls by tool and outcome, both doors.",
+    labelNames: ["tool_name", "status"],
+    registers,
+  });
+  const toolDuration = new Histogram({
+    name: "tool_duration_seconds",
+    help: "Tool call duration, validation to result.",
+    labelNames: ["tool_name"],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const httpRequests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route template and status code.",
+    labelNames: ["endpoint", "status_code"],
+    registers,
+  });
+  const dbDuration = new Histogram({
+    name: "db_query_duration_seconds",
+    help: "Database query duration by query name.",
+    labelNames: ["query_name"],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const rateLimitHits = new Counter({
+    name: "rate_limit_hits_total",
+    help: "Requests refused by the rate limit, by API key id.",
+    labelNames: ["client_id"],
+    registers,
+  });
+  const apiErrors = new Counter({
+    name: "api_errors_total",
+    help: "Upstream API errors by source and status code.",
+    labelNames: ["source", "status_code"],
+    registers,
+  });
+  return {
+    registry,
+    toolCall(tool, status, seconds) {
+      toolCalls.inc({ tool_name: tool, status });
+      toolDuration.observe({ tool_name: tool }, seconds);
+    },
+    toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
+    httpRequest: (endpoint, statusCode) =>
+      httpRequests.inc({ endpoint, status_code: String(statusCode) }),
+    dbQuery: (queryName, seconds) => dbDuration.observe({ query_name: queryName }, seconds),
+    rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
+    apiError: (source, statusCode) => apiErrors.inc({ source, status_code: String(statusCode) }),
+  };
+}
