@@ -169,7 +169,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
       rateLimit,
     }),
-    health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl }),
+    health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
   });
   const composed = new Map<(typeof table)[number], Handler>(

@@ -17,7 +17,7 @@ export interface RouteDeps {
   };
   readonly rest: { readonly call: Handler; readonly list: Handler };
   readonly mcp: Handler;
-  readonly health: { readonly health: Handler; readonly live: Handler };
+  readonly health: { readonly health: Handler; readonly ready: Handler; readonly live: Handler };
   /** Prometheus scrape; guarded by its own token when one is configured. */
   readonly metrics: { readonly handler: Handler; readonly guard: readonly Middleware[] };
 }
@@ -32,6 +32,7 @@ export function routes(deps: RouteDeps): Route[] {
     // Probes and scrapers address the server by IP: no Host check here.
     { method: "GET", path: "/health", middleware: [], handler: deps.health.health },
     { method: "GET", path: "/health/live", middleware: [], handler: deps.health.live },
+    { method: "GET", path: "/health/ready", middleware: [], handler: deps.health.ready },
     {
       method: "GET",
       path: "/metrics",

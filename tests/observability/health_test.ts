@@ -65,3 +65,43 @@ Deno.test("/health checks the upstream API with a light request", async (t) => {
     assert.equal(body.upstream_api, "not_configured");
   });
 });
+
+Deno.test("/health reports memory and /health/ready mirrors its verdict", async () => {
+  const app = await createTestApp({ tools: TEST_TOOLS });
+  try {
+    const res = await app.request("/health", { key: null });
+    const body = await res.json();
+    assert.equal(typeof body.memory_usage_percent, "number");
+    assert.ok(body.memory_usage_percent > 0 && body.memory_usage_percent < 80);
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    const ready = await app.request("/health/ready", { key: null });
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: "ready" });
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("a flood of health probes costs the database one ping per second", async () => {
+  const base = await createTestApp({ tools: TEST_TOOLS });
+  let pings = 0;
+  // The real embedded database, with its pings counted.
+  const counted = { ...base.sql, ping: (s?: AbortSignal) => (pings++, base.sql.ping(s)) };
+  const app = await createTestApp({ tools: TEST_TOOLS, sql: counted });
+  try {
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 200 },
+        () => app.request("/health", { key: null }).then((r) => r.status),
+      ),
+    );
+    assert.ok(statuses.every((s) => s === 200));
+    assert.equal(pings, 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    await (await app.request("/health/ready", { key: null })).body?.cancel();
+    assert.equal(pings, 2);
+  } finally {
+    await app.close();
+    await base.close();
+  }
+});

@@ -45,7 +45,15 @@ Deno.test({
         const res = await call();
         assert.equal(res.status, 200, await res.clone().text());
         assert.equal((await res.json()).customers.length, 2);
-        assert.equal((await app.request("/health", { key: null })).status, 200);
+        // Health results are cached for a second (a probe flood costs one ping).
+        let health = 0;
+        for (let i = 0; i < 30 && health !== 200; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, 100));
+          const res = await app.request("/health", { key: null });
+          health = res.status;
+          await res.body?.cancel();
+        }
+        assert.equal(health, 200);
       });
 
       await t.step("the database going away again gives 503 again, then recovery", async () => {
