@@ -17,7 +17,8 @@ import {
 import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
-import { errorResponse } from "./http/responses.ts";
+import { errorResponse, jsonResponse } from "./http/responses.ts";
+import { openApiDocument } from "./http/openapi.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
@@ -148,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
 
   const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
+  const openApi = openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION });
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
@@ -171,6 +173,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
+    openApi: () => Promise.resolve(jsonResponse(openApi)),
   });
   const composed = new Map<(typeof table)[number], Handler>(
     table.map((route) => [route, compose(route.middleware, route.handler)]),

@@ -18,6 +18,8 @@ export interface RouteDeps {
   readonly rest: { readonly call: Handler; readonly list: Handler };
   readonly mcp: Handler;
   readonly health: { readonly health: Handler; readonly ready: Handler; readonly live: Handler };
+  /** The OpenAPI document (no key). */
+  readonly openApi: Handler;
   /** Prometheus scrape; guarded by its own token when one is configured. */
   readonly metrics: { readonly handler: Handler; readonly guard: readonly Middleware[] };
 }
@@ -39,5 +41,6 @@ export function routes(deps: RouteDeps): Route[] {
       middleware: deps.metrics.guard,
       handler: deps.metrics.handler,
     },
+    { method: "GET", path: "/openapi.json", middleware: [], handler: deps.openApi },
   ];
 }
