@@ -1,9 +1,10 @@
 /**
  * mcp-tool-server: the command line.
  *
- *   mcp-tool-server [serve]     start the server (default)
- *   mcp-tool-server --help      usage
- *   mcp-tool-server --version   version
+ *   mcp-tool-server [serve]         start the server (default)
+ *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
+ *   mcp-tool-server --help          usage
+ *   mcp-tool-server --version       version
  *
  * Exit codes: 0 stopped cleanly; 1 failed at run time (a source could not
  * open, the port is taken); 2 bad usage or configuration.
@@ -20,9 +21,11 @@ import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
 
 Usage:
-  ${SERVER_NAME} [serve]     start the server (default)
-  ${SERVER_NAME} --help      show this help
-  ${SERVER_NAME} --version   show the version
+  ${SERVER_NAME} [serve]       start the server (default)
+  ${SERVER_NAME} healthcheck   exit 0 if the server on HOST:PORT answers /health/live, else 1
+                               (for container HEALTHCHECKs: the image has no curl)
+  ${SERVER_NAME} --help        show this help
+  ${SERVER_NAME} --version     show the version
 
 Configuration comes from environment variables (see README.md and .env.example).
 With none at all it serves demo data from an embedded database on
@@ -121,6 +124,36 @@ async function serve(): Promise<number> {
   return 0;
 }
 
+/** GETs /health/live on the configured HOST:PORT (a wildcard bind is reached on loopback). */
+async function healthcheck(): Promise<number> {
+  let config: Config;
+  try {
+    config = parseConfig(Deno.env.toObject());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`healthcheck: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const host = config.host === "0.0.0.0"
+    ? "127.0.0.1"
+    : config.host === "::"
+    ? "[::1]"
+    : config.host.includes(":")
+    ? `[${config.host}]`
+    : config.host;
+  try {
+    const res = await fetch(`http://${host}:${config.port}/health/live`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    await res.body?.cancel();
+    return res.status === 200 ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   if (command === "--help" || command === "-h" || command === "help") {
@@ -132,6 +165,7 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (command === "serve" && rest.length === 0) return await serve();
+  if (command === "healthcheck" && rest.length === 0) return await healthcheck();
   console.error(`Unknown command or argument: "${args.join(" ").slice(0, 100)}"\n\n${USAGE}`);
   return 2;
 }

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { compilePermissionFlags, permissionFlags, runDeno, spawnServer } from "./process.ts";
+
+const root = new URL("../", import.meta.url);
+const read = (path: string) => Deno.readTextFile(new URL(path, root));
+
+/** Dockerfile instructions, with continuation lines joined. */
+async function dockerfile(): Promise<{ op: string; args: string }[]> {
+  const text = (await read("Dockerfile")).replace(/\\\n\s*/g, " ");
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => {
+      const [op, ...rest] = l.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(" ") };
+    });
+}
+
+Deno.test("Dockerfile: pinned multi-stage build of the compile task, non-root runtime, self-healthcheck", async () => {
+  const lines = await dockerfile();
+  const froms = lines.filter((l) => l.op === "FROM").map((l) => l.args);
+  assert.equal(froms.length, 2, "two stages");
+  const ciDeno = /DENO_VERSION=(\S+)/.exec(await read(".ci/run"))?.[1];
+  assert.equal(froms[0], `denoland/deno:${ciDeno} AS build`, "build image pinned to CI's Deno");
+  assert.match(
+    froms[1],
+    /^(gcr\.io\/distroless\/cc-debian\d+|debian:[a-z]+-[\d.]+-slim|debian:\d+[\d.]*-slim)(:nonroot)?$/,
+  );
+  assert.ok(
+    lines.some((l) => l.op === "RUN" && /\bdeno task compile\b/.test(l.args)),
+    "build runs deno task compile",
+  );
+  const user = lines.filter((l) => l.op === "USER").at(-1)?.args ?? "root";
+  assert.ok(!/^(root|0)(:|$)/.test(user), `runs as ${user}`);
+  assert.ok(lines.some((l) => l.op === "EXPOSE" && l.args === "8000"));
+  const entry = JSON.parse(lines.find((l) => l.op === "ENTRYPOINT")!.args)[0];
+  const health = lines.find((l) => l.op === "HEALTHCHECK")!.args;
+  const cmd = JSON.parse(health.slice(health.indexOf("CMD ") + 4));
+  assert.deepEqual(cmd, [entry, "healthcheck"], "HEALTHCHECK runs the binary itself");
+  // The binary's sandbox is the compile task's, which every server run shares.
+  const config = JSON.parse(await read("deno.json"));
+  assert.deepEqual(permissionFlags(config.tasks.compile), ["--allow-net", "--allow-env"]);
+  assert.deepEqual(permissionFlags(config.tasks.start), await compilePermissionFlags());
+});
+
+Deno.test("systemd unit: dynamic user, no new privileges, strict protection, environment file", async () => {
+  const unit = await read("deploy/mcp-tool-server.service");
+  const keys = new Map<string, string[]>();
+  for (const line of unit.split("\n")) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+    if (m) keys.set(m[1], [...(keys.get(m[1]) ?? []), m[2]]);
+  }
+  assert.deepEqual(keys.get("DynamicUser"), ["yes"]);
+  assert.deepEqual(keys.get("NoNewPrivileges"), ["yes"]);
+  assert.deepEqual(keys.get("ProtectSystem"), ["strict"]);
+  assert.ok(keys.get("EnvironmentFile")?.[0].startsWith("/etc/"));
+  assert.match(keys.get("ExecStart")![0], /mcp-tool-server serve$/);
+  assert.deepEqual(keys.get("KillSignal"), ["SIGTERM"]);
+});
+
+Deno.test("the healthcheck command exits 0 for a live server and 1 for none", async () => {
+  const main = new URL("main.ts", root).pathname;
+  const flags = await compilePermissionFlags();
+  const server = await spawnServer(["run", ...flags, main], {
+    API_KEY_PRIMARY: "healthcheck-key-0123456789",
+  });
+  try {
+    const port = new URL(server.url).port;
+    const live = await runDeno(["run", ...flags, main, "healthcheck"], { PORT: port });
+    assert.equal(live.code, 0, live.stderr);
+    const wildcard = await runDeno(["run", ...flags, main, "healthcheck"], {
+      HOST: "0.0.0.0",
+      PORT: port,
+    });
+    assert.equal(wildcard.code, 0, "a wildcard bind is checked on loopback");
+  } finally {
+    await server.stop();
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const free = String((listener.addr as Deno.NetAddr).port);
+  listener.close();
+  const dead = await runDeno(["run", ...flags, main, "healthcheck"], { PORT: free });
+  assert.equal(dead.code, 1);
+});
