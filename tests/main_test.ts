@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+import { createTestDatabase, postgresUnavailable } from "./sources/db/pg_fixture.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const KEY = "cli-test-key-0123456789abcdef";
@@ -137,4 +138,41 @@ Deno.test("main refuses a LOG_FILE it may not write with exit 2 and the flag to 
   });
   assert.equal(result.code, 2);
   assert.match(result.stderr, /--allow-write=\/tmp\/mcp-tool-server-denied\.log/);
+});
+
+Deno.test({
+  name: "main on SIGTERM stops accepting, finishes the call in flight, and exits 0",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const server = await spawnServer(["run", ...(await compilePermissionFlags()), MAIN], {
+      API_KEY_PRIMARY: KEY,
+      DB_URL: db.url,
+      ENABLE_SQL_QUERY_TOOL: "true",
+    });
+    try {
+      const started = performance.now();
+      const inFlight = fetch(`${server.url}/v1/mcp/sql_query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ query: "SELECT pg_sleep(1.5), 42 AS answer" }),
+      });
+      await new Promise((r) => setTimeout(r, 400));
+      server.child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      // A new connection is refused once shutdown began.
+      await assert.rejects(fetch(`${server.url}/health/live`));
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).rows[0].answer, 42);
+      assert.ok(performance.now() - started >= 1500);
+      assert.equal((await server.child.status).code, 0);
+      assert.ok(server.stdout.some((l) => l.includes('"server stopped"')));
+    } finally {
+      try {
+        server.child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await db.drop();
+    }
+  },
 });
