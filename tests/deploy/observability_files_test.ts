@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { TEST_TOOLS } from "../fixtures/tools.ts";
+import { createTestApp, postJson } from "../harness.ts";
+
+const deploy = new URL("../../deploy/", import.meta.url);
+
+const promtool = await (async () => {
+  try {
+    const out = await new Deno.Command("promtool", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success ? undefined : "promtool --version failed";
+  } catch {
+    return "no promtool on PATH (Debian package prometheus)";
+  }
+})();
+if (promtool) console.log(`Skipping promtool checks: ${promtool}`);
+
+async function promtoolCheck(args: string[]): Promise<void> {
+  const out = await new Deno.Command("promtool", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+}
+
+Deno.test("deploy/alerts.yml names the alerts and uses only metrics the server exports", async () => {
+  const rules = await Deno.readTextFile(new URL("alerts.yml", deploy));
+  for (const name of ["HighErrorRate", "HighLatency", "HealthCheckFailing", "RateLimitSpike"]) {
+    assert.match(rules, new RegExp(`alert: ${name}\\b`));
+  }
+  const used = new Set(
+    [...rules.matchAll(/\b([a-z][a-z0-9_]*_(?:total|seconds)(?:_bucket|_count|_sum)?)\b/g)]
+      .map((m) => m[1].replace(/_(bucket|count|sum)$/, "")),
+  );
+  assert.ok(used.size >= 3, [...used].join(", "));
+  const app = await createTestApp({ tools: TEST_TOOLS });
+  try {
+    await (await postJson(app, "/v1/mcp/echo", { text: "x" })).body?.cancel();
+    const exported = await (await app.request("/metrics", { key: null })).text();
+    for (const name of used) {
+      assert.match(
+        exported,
+        new RegExp(`^# TYPE ${name} `, "m"),
+        `${name} is used by a rule but not exported`,
+      );
+    }
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test({
+  name: "promtool accepts deploy/alerts.yml and deploy/prometheus.yml",
+  ignore: promtool !== undefined,
+  async fn() {
+    await promtoolCheck(["check", "rules", new URL("alerts.yml", deploy).pathname]);
+    await promtoolCheck(["check", "config", new URL("prometheus.yml", deploy).pathname]);
+  },
+});
