@@ -112,3 +112,21 @@ export async function runDeno(
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
+
+/**
+ * Why `command` cannot run here (not on PATH, or `--version` fails), or
+ * undefined when it can. `hint` says where it comes from.
+ */
+export async function commandUnavailable(command: string, hint = ""): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(command, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return out.success ? undefined : `${command} --version failed`;
+  } catch {
+    return `no ${command} on PATH${hint ? ` (${hint})` : ""}`;
+  }
+}

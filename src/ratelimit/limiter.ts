@@ -38,7 +38,6 @@ export interface RateLimiter {
   consume(key: string, cost: number, limit: number): Promise<RateDecision>;
   /** A refusal if `key` has spent its budget this window, without spending; else undefined. */
   refusal(key: string, limit: number): Promise<RateDecision | undefined>;
-  close(): Promise<void>;
 }
 
 /** How to build a limiter. */
@@ -144,9 +143,6 @@ export function createRateLimiter(
       } catch {
         return undefined; // A store that is down blocks nobody here; consume() reports it.
       }
-    },
-    close() {
-      return Promise.resolve();
     },
     trackedKeys() {
       let n = 0;

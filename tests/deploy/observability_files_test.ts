@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
+import { commandUnavailable } from "../process.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
 import { createTestApp, postJson } from "../harness.ts";
 
 const deploy = new URL("../../deploy/", import.meta.url);
 
-const promtool = await (async () => {
-  try {
-    const out = await new Deno.Command("promtool", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? undefined : "promtool --version failed";
-  } catch {
-    return "no promtool on PATH (Debian package prometheus)";
-  }
-})();
+const promtool = await commandUnavailable("promtool", "Debian package prometheus");
 if (promtool) console.log(`Skipping promtool checks: ${promtool}`);
 
 async function promtoolCheck(args: string[]): Promise<void> {

@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
-import { compilePermissionFlags, spawnServer } from "../process.ts";
+import { commandUnavailable, compilePermissionFlags, spawnServer } from "../process.ts";
 
 const KEY = "node-client-key-0123456789ab";
 
-const nodeUnavailable = await (async () => {
-  try {
-    const out = await new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? undefined : "node --version failed";
-  } catch {
-    return "no node on PATH";
-  }
-})();
+const nodeUnavailable = await commandUnavailable("node");
 if (nodeUnavailable) console.log(`Skipping the Node SDK client test: ${nodeUnavailable}`);
 
 Deno.test({

@@ -6,6 +6,7 @@
  * @module
  */
 import { Redis } from "ioredis";
+import { commandUnavailable } from "../process.ts";
 
 export const TEST_REDIS_URL = Deno.env.get("TEST_REDIS_URL") ?? "redis://127.0.0.1:6379";
 
@@ -33,19 +34,7 @@ export const redisUnavailable: string | undefined = await probe();
 if (redisUnavailable) console.log(`Skipping Redis tests: ${redisUnavailable}`);
 
 /** Why private redis-server tests are skipped. */
-export const redisServerUnavailable: string | undefined = await (async () => {
-  try {
-    const out = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success ? undefined : "redis-server --version failed";
-  } catch {
-    return "no redis-server on PATH";
-  }
-})();
+export const redisServerUnavailable: string | undefined = await commandUnavailable("redis-server");
 if (redisServerUnavailable) console.log(`Skipping Redis fault tests: ${redisServerUnavailable}`);
 
 /** A private redis-server on a free loopback port, without persistence. */
