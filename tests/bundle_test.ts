@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+import { compilePermissionFlags, runDeno, spawnServer, toolchainEnv } from "./process.ts";
 
 const KEY = "bundle-test-key-0123456789ab";
 
@@ -15,7 +15,7 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
       new URL("../main.ts", import.meta.url).pathname,
       "-o",
       bundle,
-    ], { HOME: Deno.env.get("HOME") ?? "/root", PATH: Deno.env.get("PATH") ?? "" });
+    ], toolchainEnv());
     assert.equal(built.code, 0, built.stderr);
 
     const flags = await compilePermissionFlags();

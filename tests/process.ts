@@ -98,6 +98,34 @@ export async function spawnServer(
 }
 
 /** Runs `deno <args>` to completion. */
+/**
+ * What a child `deno` needs from our environment to fetch packages as we do:
+ * home, path, and the machine's certificate, proxy and cache settings (the
+ * bundler downloads esbuild from the npm registry on first use).
+ */
+export function toolchainEnv(): Record<string, string> {
+  const names = [
+    "HOME",
+    "PATH",
+    "DENO_DIR",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 export async function runDeno(
   args: string[],
   env: Record<string, string> = {},
