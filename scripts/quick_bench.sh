@@ -9,7 +9,8 @@ secs=${1:-10}
 conns=${2:-50}
 port=${PORT:-18080}
 export WRK_KEY=bench-key-0123456789abcdef
-API_KEY_PRIMARY=$WRK_KEY PORT=$port LOG_LEVEL=warning deno run --allow-net --allow-env main.ts >/dev/null 2>&1 &
+# The rate limit would otherwise answer most of the run with 429.
+API_KEY_PRIMARY=$WRK_KEY PORT=$port LOG_LEVEL=warning RATE_LIMIT_RPM=1000000 deno run --allow-net --allow-env main.ts >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
@@ -23,4 +24,6 @@ run "REST get_top_customers" /v1/mcp/get_top_customers '{"limit":10}'
 run "MCP  get_top_customers" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_top_customers","arguments":{"limit":10}}}'
 run "REST lookup_customer" /v1/mcp/lookup_customer '{"id":42}'
 run "MCP  lookup_customer" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup_customer","arguments":{"id":42}}}'
+run "REST get_customer (upstream)" /v1/mcp/get_customer '{"customer_id":42}'
+run "MCP  get_customer (upstream)" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_customer","arguments":{"customer_id":42}}}'
 run "MCP  tools/list" /mcp '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'

@@ -30,7 +30,9 @@ import { createLogger, type Logger, type Sink } from "./observability/logger.ts"
 import { openPostgres } from "./sources/db/postgres.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
 import { redactUrl } from "./config/redact.ts";
-import { BUILTIN_TOOLS } from "./tools/builtin/mod.ts";
+import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
+import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
+import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
@@ -44,7 +46,7 @@ export interface AppOptions {
   readonly logSinks: readonly Sink[];
   /** A ready SQL source (the app does not close it); default: from config. */
   readonly sql?: SqlSource;
-  /** The tools to serve; default: the built-ins. */
+  /** The tools to serve; default: the built-ins (REST ones only with an upstream). */
   readonly tools?: readonly Tool[];
   /** Add prom-client's process/runtime metrics (default true; tests turn them off). */
   readonly processMetrics?: boolean;
@@ -91,6 +93,57 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
   return source;
 }
 
+/**
+ * The upstream REST API the REST tools read: `API_BASE_URL`, or in
+ * development without it, the in-process demo upstream over the demo data.
+ * In staging and production without `API_BASE_URL` there is none, and the
+ * REST tools are not served (said once in the start log).
+ */
+function openUpstream(
+  config: Config,
+  sql: SqlSource,
+  log: Logger,
+  metrics: Metrics,
+  apiToolNames: readonly string[],
+): { upstream?: Upstream; demo?: DemoUpstream } {
+  let baseUrl = config.upstream.baseUrl;
+  let demo: DemoUpstream | undefined;
+  if (baseUrl === undefined) {
+    if (apiToolNames.length === 0) return {};
+    if (config.environment !== "development") {
+      log.warn("REST tools disabled: API_BASE_URL is not set", { tools: apiToolNames });
+      return {};
+    }
+    demo = startDemoUpstream({ sql, log });
+    baseUrl = demo.url;
+    log.info("demo upstream started: REST tools read the demo data through the real client", {
+      upstream: demo.url,
+      tools: apiToolNames,
+      hint: "set API_BASE_URL to use your API",
+    });
+  }
+  const u = config.upstream;
+  const upstream = createUpstream({
+    name: "api",
+    baseUrl,
+    attemptTimeoutMs: u.timeoutSeconds * 1000,
+    maxRetries: u.maxRetries,
+    backoff: {
+      initialMs: u.backoffInitialSeconds * 1000,
+      factor: u.backoffFactor,
+      maxMs: u.backoffMaxSeconds * 1000,
+    },
+    maxConnections: u.maxConnections,
+    circuitFailures: u.circuitFailures,
+    circuitCooldownMs: u.circuitCooldownSeconds * 1000,
+    maxResponseBytes: u.maxResponseBytes,
+    auth: u.auth,
+    log,
+    observe: { attempt: metrics.upstreamAttempt, circuit: metrics.upstreamCircuit },
+  });
+  return { upstream, demo };
+}
+
 /** The opt-in `sql_query` tool, with the real PostgreSQL parser behind its guard. */
 async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
   if (sql.kind === "pglite") {
@@ -118,7 +171,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
-  const tools = [...(options.tools ?? BUILTIN_TOOLS)];
+  let tools = [...(options.tools ?? [...SQL_TOOLS, ...API_TOOLS])];
+  const apiToolNames = tools.filter((t) => API_TOOLS.includes(t)).map((t) => t.name);
+  const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
+  if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
   const registry = createRegistry(tools);
 
@@ -148,7 +204,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const deps = { sql, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
+  const deps = { sql, upstream, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
   const openApi = openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION });
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
@@ -171,7 +227,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
       rateLimit,
     }),
-    health: healthHandlers({ sql, upstreamUrl: config.upstream.baseUrl, log }),
+    health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
     openApi: () => Promise.resolve(jsonResponse(openApi)),
   });
@@ -245,6 +301,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
     async close() {
       redis?.disconnect();
+      upstream?.close();
+      await demo?.close();
       if (ownsSql) await sql.close();
     },
   };

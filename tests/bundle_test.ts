@@ -39,6 +39,14 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
       const body = await res.json();
       assert.equal(body.customers.length, 2);
       assert.equal(body.total_count, 1000);
+      // The REST tools through cockatiel's policies and the in-process demo upstream.
+      const viaApi = await fetch(`${server.url}/v1/mcp/get_customer`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ customer_id: 42 }),
+      });
+      assert.equal(viaApi.status, 200);
+      assert.equal((await viaApi.json()).email, "customer42@example.com");
     } finally {
       assert.equal((await server.stop()).code, 0, server.stderr());
     }

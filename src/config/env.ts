@@ -47,8 +47,19 @@ export interface Config {
   };
   readonly upstream: {
     readonly baseUrl: string | undefined;
+    /** Per attempt; the tool's deadline bounds the whole call. */
     readonly timeoutSeconds: number;
     readonly maxRetries: number;
+    /** Retry n waits up to `backoffInitialSeconds × backoffFactor^(n−1)`, capped by `backoffMaxSeconds`. */
+    readonly backoffFactor: number;
+    readonly backoffInitialSeconds: number;
+    readonly backoffMaxSeconds: number;
+    readonly maxConnections: number;
+    readonly maxResponseBytes: number;
+    readonly circuitFailures: number;
+    readonly circuitCooldownSeconds: number;
+    /** Header and full value that authenticate us to the upstream. */
+    readonly auth: { readonly header: string; readonly value: string } | undefined;
   };
   readonly rateLimitRpm: number;
   readonly rateLimit: {
@@ -88,6 +99,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "API_KEY_SECONDARY",
   "DB_URL",
   "API_BASE_URL",
+  "API_AUTH_TOKEN",
   "REDIS_URL",
   "METRICS_TOKEN",
 ]);
@@ -120,6 +132,56 @@ const seconds = (min: number, max: number, fallback: number) =>
     return n;
   });
 
+const optionalText = z.string().trim().optional().transform((v) => v === "" ? undefined : v);
+
+const decimal = (min: number, max: number, fallback: number) =>
+  z.string().trim().optional().transform((raw, ctx) => {
+    if (raw === undefined || raw === "") return fallback;
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) {
+      ctx.addIssue({ code: "custom", message: `expected a number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+// Headers the client sets itself or that would redirect the request.
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "accept",
+  "x-request-id",
+  "traceparent",
+]);
+const headerName = optionalText.transform((raw, ctx) => {
+  const name = raw ?? "Authorization";
+  if (
+    !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/.test(name) || RESERVED_HEADERS.has(name.toLowerCase())
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected an HTTP header name other than Host, Accept, X-Request-ID, traceparent",
+    });
+    return z.NEVER;
+  }
+  return name;
+});
+
+// A header value: visible ASCII and inner spaces, so it cannot split the header.
+const headerValue = z.string().optional().transform((raw, ctx) => {
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length > 8192 || !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(raw)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected up to 8192 printable ASCII characters, no leading or trailing space",
+    });
+    return z.NEVER;
+  }
+  return raw;
+});
+
 const bool = (fallback: boolean) =>
   z.string().trim().toLowerCase().optional().transform((raw, ctx) => {
     if (raw === undefined || raw === "") return fallback;
@@ -136,8 +198,6 @@ const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
     ctx.addIssue({ code: "custom", message: `expected one of ${values.join(", ")}` });
     return z.NEVER;
   });
-
-const optionalText = z.string().trim().optional().transform((v) => v === "" ? undefined : v);
 
 const list = z.string().optional().transform((raw) =>
   (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
@@ -235,6 +295,15 @@ const EnvSchema = z.object({
   API_BASE_URL: url(["http:", "https:"], "an http:// or https:// URL"),
   API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   API_MAX_RETRIES: int(0, 10, 3),
+  API_BACKOFF_FACTOR: decimal(1, 10, 2),
+  API_BACKOFF_INITIAL_SECONDS: decimal(0, 60, 0.5),
+  API_BACKOFF_MAX_SECONDS: decimal(0, 3600, 10),
+  API_MAX_CONNECTIONS: int(1, 10_000, 50),
+  API_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
+  API_CIRCUIT_FAILURES: int(1, 1000, 5),
+  API_CIRCUIT_COOLDOWN_SECONDS: seconds(0.001, 3600, 30),
+  API_AUTH_HEADER: headerName,
+  API_AUTH_TOKEN: headerValue,
   RATE_LIMIT_RPM: int(1, 1_000_000, 100),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600, 60),
   RATE_LIMIT_STORAGE: oneOf(["memory", "redis"], "memory"),
@@ -311,6 +380,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       baseUrl: e.API_BASE_URL,
       timeoutSeconds: e.API_TIMEOUT_SECONDS,
       maxRetries: e.API_MAX_RETRIES,
+      backoffFactor: e.API_BACKOFF_FACTOR,
+      backoffInitialSeconds: e.API_BACKOFF_INITIAL_SECONDS,
+      backoffMaxSeconds: e.API_BACKOFF_MAX_SECONDS,
+      maxConnections: e.API_MAX_CONNECTIONS,
+      maxResponseBytes: e.API_MAX_RESPONSE_BYTES,
+      circuitFailures: e.API_CIRCUIT_FAILURES,
+      circuitCooldownSeconds: e.API_CIRCUIT_COOLDOWN_SECONDS,
+      auth: e.API_AUTH_TOKEN === undefined
+        ? undefined
+        : { header: e.API_AUTH_HEADER, value: e.API_AUTH_TOKEN },
     },
     rateLimitRpm: e.RATE_LIMIT_RPM,
     rateLimit: {

@@ -55,6 +55,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
         log: ctx.log,
         signal: req.signal,
         door: "rest",
+        traceparent: req.headers.get("traceparent") ?? undefined,
       });
       ctx.audited = true;
       if (!result.ok) throw result.error;

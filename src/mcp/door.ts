@@ -101,6 +101,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
         log: ctx.log,
         signal: req.signal,
         door: "mcp",
+        traceparent: req.headers.get("traceparent") ?? undefined,
       });
       ctx.audited = true;
       return toCallToolResult(result, ctx.requestId);

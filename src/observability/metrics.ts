@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ErrorStatus } from "../tools/errors.ts";
 
 /** The status label of `tool_calls_total`. */
@@ -35,8 +35,17 @@ export interface Metrics {
   httpRequest(endpoint: string, statusCode: number): void;
   dbQuery(queryName: string, seconds: number): void;
   rateLimitHit(clientId: string): void;
-  apiError(source: string, statusCode: number): void;
+  /**
+   * One attempt at an upstream request: `outcome` is `success`, the HTTP
+   * status it answered, or `timeout` / `network` / `bad_response`. Anything
+   * but success also counts in `api_errors_total`.
+   */
+  upstreamAttempt(upstream: string, outcome: string, seconds: number): void;
+  /** The upstream's circuit entered `state`. */
+  upstreamCircuit(upstream: string, state: "closed" | "open" | "half_open"): void;
 }
+
+const CIRCUIT_STATES = ["closed", "open", "half_open"] as const;
 
 /** Buckets from 1 ms to 30 s: tool calls span a cache hit to a slow upstream. */
 const DURATION_BUCKETS = [
@@ -99,6 +108,19 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     labelNames: ["source", "status_code"],
     registers,
   });
+  const upstreamDuration = new Histogram({
+    name: "upstream_request_duration_seconds",
+    help: "Upstream API request duration per attempt, by upstream.",
+    labelNames: ["upstream"],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const circuitState = new Gauge({
+    name: "upstream_circuit_state",
+    help: "Upstream circuit breaker state: 1 on the current state (closed, open, half_open).",
+    labelNames: ["upstream", "state"],
+    registers,
+  });
   return {
     registry,
     toolCall(tool, status, seconds) {
@@ -110,6 +132,12 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       httpRequests.inc({ endpoint, status_code: String(statusCode) }),
     dbQuery: (queryName, seconds) => dbDuration.observe({ query_name: queryName }, seconds),
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
-    apiError: (source, statusCode) => apiErrors.inc({ source, status_code: String(statusCode) }),
+    upstreamAttempt(upstream, outcome, seconds) {
+      upstreamDuration.observe({ upstream }, seconds);
+      if (outcome !== "success") apiErrors.inc({ source: upstream, status_code: outcome });
+    },
+    upstreamCircuit(upstream, state) {
+      for (const s of CIRCUIT_STATES) circuitState.set({ upstream, state: s }, s === state ? 1 : 0);
+    },
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
+import type { ApiClient } from "./api_client.ts";
 import type { SqlClient } from "./sql_client.ts";
 
 /** MCP tool annotations (hints for clients; see the MCP spec). */
@@ -32,6 +33,8 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** The SQL source, bound to this call's signal. */
   readonly sql: SqlClient;
+  /** The upstream REST API, bound to this call's deadline and request id. */
+  readonly api: ApiClient;
 }
 
 /** A tool as its author writes it. */

@@ -9,6 +9,8 @@ import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
 import { callStatus, type Metrics } from "../observability/metrics.ts";
 import type { SqlSource } from "../sources/db/sql_source.ts";
+import type { Upstream } from "../sources/http/upstream.ts";
+import { bindApiClient, NO_UPSTREAM } from "./api_client.ts";
 import { bindSqlClient } from "./sql_client.ts";
 import type { Principal, Tool, ToolContext } from "./define.ts";
 import { type ErrorStatus, type FieldProblem, internalError, ToolError } from "./errors.ts";
@@ -21,6 +23,8 @@ export type InvokeResult =
 /** What every call shares, built once by the app. */
 export interface InvokeDeps {
   readonly sql: SqlSource;
+  /** The upstream REST API, when one is configured. */
+  readonly upstream?: Upstream;
   readonly defaultTimeoutSeconds: number;
   /** Counts calls and query durations; absent in unit tests. */
   readonly metrics?: Metrics;
@@ -36,6 +40,8 @@ export interface CallContext {
   readonly signal?: AbortSignal;
   /** Which door (`mcp` or `rest`), for the audit line. */
   readonly door: "mcp" | "rest";
+  /** The caller's W3C `traceparent`, passed on to the upstream. */
+  readonly traceparent?: string;
 }
 
 /** A deadline, told apart from other aborts. */
@@ -90,6 +96,7 @@ async function run(
   const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), timeoutMs);
   const onCallerGone = () => controller.abort(call.signal?.reason);
   call.signal?.addEventListener("abort", onCallerGone, { once: true });
+  const deadlineAt = performance.now() + timeoutMs;
   const ctx: ToolContext = {
     requestId: call.requestId,
     principal: call.principal,
@@ -98,9 +105,18 @@ async function run(
     sql: bindSqlClient(deps.sql, {
       signal: controller.signal,
       name: tool.name,
-      deadlineAt: performance.now() + timeoutMs,
+      deadlineAt,
       observe: deps.metrics?.dbQuery,
     }),
+    api: deps.upstream
+      ? bindApiClient(deps.upstream, {
+        signal: controller.signal,
+        deadlineAt,
+        requestId: call.requestId,
+        traceparent: call.traceparent,
+        log,
+      })
+      : NO_UPSTREAM,
   };
   try {
     // The handler gets the signal to cancel its own work; the race makes sure

@@ -48,7 +48,19 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       maxResultBytes: 10 * 1024 * 1024,
     },
     sqlQuery: { enabled: false, allowedTables: [] },
-    upstream: { baseUrl: undefined, timeoutSeconds: 10, maxRetries: 3 },
+    upstream: {
+      baseUrl: undefined,
+      timeoutSeconds: 10,
+      maxRetries: 3,
+      backoffFactor: 2,
+      backoffInitialSeconds: 0.5,
+      backoffMaxSeconds: 10,
+      maxConnections: 50,
+      maxResponseBytes: 10 * 1024 * 1024,
+      circuitFailures: 5,
+      circuitCooldownSeconds: 30,
+      auth: undefined,
+    },
     rateLimitRpm: 100,
     rateLimit: {
       windowSeconds: 60,
@@ -119,6 +131,15 @@ Deno.test("parseConfig() parses every variable", () => {
     API_BASE_URL: "https://api.example.com/v2",
     API_TIMEOUT_SECONDS: "15",
     API_MAX_RETRIES: "0",
+    API_BACKOFF_FACTOR: "1.5",
+    API_BACKOFF_INITIAL_SECONDS: "0.2",
+    API_BACKOFF_MAX_SECONDS: "4",
+    API_MAX_CONNECTIONS: "8",
+    API_MAX_RESPONSE_BYTES: "4096",
+    API_CIRCUIT_FAILURES: "3",
+    API_CIRCUIT_COOLDOWN_SECONDS: "12.5",
+    API_AUTH_HEADER: "X-Api-Key",
+    API_AUTH_TOKEN: "Token abc-123",
     RATE_LIMIT_RPM: "250",
     ENABLE_RAG: "true",
     TOOL_TIMEOUT_SECONDS: "0.25",
@@ -156,6 +177,14 @@ Deno.test("parseConfig() parses every variable", () => {
     baseUrl: "https://api.example.com/v2",
     timeoutSeconds: 15,
     maxRetries: 0,
+    backoffFactor: 1.5,
+    backoffInitialSeconds: 0.2,
+    backoffMaxSeconds: 4,
+    maxConnections: 8,
+    maxResponseBytes: 4096,
+    circuitFailures: 3,
+    circuitCooldownSeconds: 12.5,
+    auth: { header: "X-Api-Key", value: "Token abc-123" },
   });
   assert.equal(config.rateLimitRpm, 250);
   assert.equal(config.enableRag, true);
@@ -231,6 +260,22 @@ const BAD_VALUES: readonly [string, string][] = [
   ["API_TIMEOUT_SECONDS", "NaN"],
   ["API_MAX_RETRIES", "11"],
   ["API_MAX_RETRIES", "1.5"],
+  ["API_BACKOFF_FACTOR", "0.5"],
+  ["API_BACKOFF_FACTOR", "11"],
+  ["API_BACKOFF_FACTOR", "-2"],
+  ["API_BACKOFF_INITIAL_SECONDS", "61"],
+  ["API_BACKOFF_MAX_SECONDS", "forever"],
+  ["API_MAX_CONNECTIONS", "0"],
+  ["API_MAX_RESPONSE_BYTES", "1023"],
+  ["API_CIRCUIT_FAILURES", "0"],
+  ["API_CIRCUIT_COOLDOWN_SECONDS", "0"],
+  ["API_AUTH_HEADER", "X Api Key"],
+  ["API_AUTH_HEADER", "Host"],
+  ["API_AUTH_HEADER", "X-Request-ID"],
+  ["API_AUTH_HEADER", "X-Key\r\nX-Evil: 1"],
+  ["API_AUTH_TOKEN", "Bearer abc\r\nX-Evil: 1"],
+  ["API_AUTH_TOKEN", " leading-space"],
+  ["API_AUTH_TOKEN", "tok\u00e9n"],
   ["RATE_LIMIT_RPM", "0"],
   ["RATE_LIMIT_RPM", "1000001"],
   ["RATE_LIMIT_RPM", "fast"],
@@ -377,6 +422,17 @@ Deno.test("parseConfig() never echoes a secret value in an error message", () =>
   assert.ok(error.problems.some((p) => p.startsWith("DB_URL:")));
 });
 
+Deno.test("parseConfig() never echoes a bad API_AUTH_TOKEN", () => {
+  const token = "Bearer SECRET-UPSTREAM-TOKEN\nX-Evil: 1";
+  const error = assertRefused({ API_AUTH_TOKEN: token }, "API_AUTH_TOKEN");
+  assert.ok(!error.message.includes("SECRET-UPSTREAM-TOKEN"));
+});
+
+Deno.test("parseConfig() defaults API_AUTH_HEADER to Authorization when a token is set", () => {
+  const config = parseConfig({ API_AUTH_TOKEN: "Bearer abc" });
+  assert.deepEqual(config.upstream.auth, { header: "Authorization", value: "Bearer abc" });
+});
+
 Deno.test("parseConfig() never echoes an unparsable postgres URL with a password", () => {
   const dbUrl = "postgres://admin:s3cr3t-PASS@[not-a-host/app";
   const error = assertRefused({ DB_URL: dbUrl }, "DB_URL");
@@ -386,6 +442,7 @@ Deno.test("parseConfig() never echoes an unparsable postgres URL with a password
 
 Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry credentials)", () => {
   assert.deepEqual([...SECRET_VARIABLES].sort(), [
+    "API_AUTH_TOKEN",
     "API_BASE_URL",
     "API_KEY_PRIMARY",
     "API_KEY_SECONDARY",

@@ -17,14 +17,27 @@ async function promtoolCheck(args: string[]): Promise<void> {
 
 Deno.test("deploy/alerts.yml names the alerts and uses only metrics the server exports", async () => {
   const rules = await Deno.readTextFile(new URL("alerts.yml", deploy));
-  for (const name of ["HighErrorRate", "HighLatency", "HealthCheckFailing", "RateLimitSpike"]) {
+  for (
+    const name of [
+      "HighErrorRate",
+      "HighLatency",
+      "HealthCheckFailing",
+      "RateLimitSpike",
+      "UpstreamCircuitOpen",
+    ]
+  ) {
     assert.match(rules, new RegExp(`alert: ${name}\\b`));
   }
+  // Every series selector in an expr: a name followed by `{` or `[`
+  // (`up` is Prometheus's own, not ours).
+  const exprs = [...rules.matchAll(/expr: \|?\n?([^\n]+(?:\n {10,}[^\n]+)*)/g)].map((m) => m[1]);
   const used = new Set(
-    [...rules.matchAll(/\b([a-z][a-z0-9_]*_(?:total|seconds)(?:_bucket|_count|_sum)?)\b/g)]
-      .map((m) => m[1].replace(/_(bucket|count|sum)$/, "")),
+    exprs.flatMap((expr) => [...expr.matchAll(/\b([a-z_][a-z0-9_]*)\s*[{[]/g)])
+      .map((m) => m[1].replace(/_(bucket|count|sum)$/, ""))
+      .filter((name) => name !== "up"),
   );
-  assert.ok(used.size >= 3, [...used].join(", "));
+  assert.ok(used.has("upstream_circuit_state"), [...used].join(", "));
+  assert.ok(used.size >= 4, [...used].join(", "));
   const app = await createTestApp({ tools: TEST_TOOLS });
   try {
     await (await postJson(app, "/v1/mcp/echo", { text: "x" })).body?.cancel();
@@ -42,10 +55,17 @@ Deno.test("deploy/alerts.yml names the alerts and uses only metrics the server e
 });
 
 Deno.test({
-  name: "promtool accepts deploy/alerts.yml and deploy/prometheus.yml",
+  name:
+    "promtool accepts deploy/alerts.yml and deploy/prometheus.yml, and the rules fire as tested",
   ignore: promtool !== undefined,
   async fn() {
     await promtoolCheck(["check", "rules", new URL("alerts.yml", deploy).pathname]);
     await promtoolCheck(["check", "config", new URL("prometheus.yml", deploy).pathname]);
+    // The rules evaluated on synthetic series: they fire when they should, and not before.
+    await promtoolCheck([
+      "test",
+      "rules",
+      new URL("alerts_rules_test.yml", import.meta.url).pathname,
+    ]);
   },
 });
