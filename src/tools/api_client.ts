@@ -32,11 +32,16 @@ export interface ApiGetOptions {
 export interface ApiClient {
   /** GETs `path` (built with `apiPath`) from the configured upstream and returns its JSON. */
   get<T = unknown>(path: ApiPath, options?: ApiGetOptions): Promise<T>;
+  /** POSTs `body` as JSON (sent once, never retried) and returns the JSON answer. */
+  post<T = unknown>(path: ApiPath, body: unknown, options?: ApiGetOptions): Promise<T>;
 }
 
 /** The handle tools get when no upstream is configured (their tools are not served then). */
 export const NO_UPSTREAM: ApiClient = {
   get() {
+    return Promise.reject(new Error("No upstream API is configured (API_BASE_URL)"));
+  },
+  post() {
     return Promise.reject(new Error("No upstream API is configured (API_BASE_URL)"));
   },
 };
@@ -56,6 +61,14 @@ export function bindApiClient(
     async get<T>(path: ApiPath, options: ApiGetOptions = {}): Promise<T> {
       try {
         return await upstream.getJson(path, call, options.query) as T;
+      } catch (error) {
+        if (call.signal.aborted || !(error instanceof UpstreamError)) throw error;
+        throw toToolError(error, options.notFound);
+      }
+    },
+    async post<T>(path: ApiPath, body: unknown, options: ApiGetOptions = {}): Promise<T> {
+      try {
+        return await upstream.postJson(path, body, call, options.query) as T;
       } catch (error) {
         if (call.signal.aborted || !(error instanceof UpstreamError)) throw error;
         throw toToolError(error, options.notFound);

@@ -9,8 +9,8 @@
  * the request is sent rather than when it joined the queue. Everything stops
  * at the call's deadline (its signal).
  *
- * Only GET is offered: the data layer is read-only, and GET is idempotent, so
- * every retry here is safe.
+ * GET is retried; POST (offered for search-style read APIs) is sent once,
+ * since it is not idempotent.
  *
  * @module
  */
@@ -121,6 +121,14 @@ export interface UpstreamOptions {
   };
 }
 
+/** One request as the attempts send it. */
+interface Outgoing {
+  readonly url: URL;
+  readonly method: "GET" | "POST";
+  /** JSON text, for POST. */
+  readonly body: string | undefined;
+}
+
 /** An answer the caller handles: a JSON body, or a 4xx the upstream meant. */
 export interface UpstreamResponse {
   readonly status: number;
@@ -137,6 +145,16 @@ export interface Upstream {
    */
   getJson(
     path: ApiPath,
+    call: UpstreamCall,
+    query?: Readonly<Record<string, string | number | undefined>>,
+  ): Promise<unknown>;
+  /**
+   * POSTs `body` as JSON (for search-style read APIs). Sent once: POST is not
+   * idempotent, so it is never retried.
+   */
+  postJson(
+    path: ApiPath,
+    body: unknown,
     call: UpstreamCall,
     query?: Readonly<Record<string, string | number | undefined>>,
   ): Promise<unknown>;
@@ -214,12 +232,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   if (options.auth) baseHeaders.set(options.auth.header, options.auth.value);
 
   async function attempt(
-    url: URL,
+    out: Outgoing,
     call: UpstreamCall,
     attemptNo: number,
   ): Promise<UpstreamResponse> {
     const queued = slots.execute(
-      () => attemptTimeout.execute(({ signal }) => send(url, call, signal, attemptNo), call.signal),
+      () => attemptTimeout.execute(({ signal }) => send(out, call, signal, attemptNo), call.signal),
       call.signal,
     );
     // cockatiel's queue does not drop a waiter whose signal aborts, so the
@@ -228,7 +246,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   }
 
   async function send(
-    url: URL,
+    out: Outgoing,
     call: UpstreamCall,
     signal: AbortSignal,
     attemptNo: number,
@@ -244,7 +262,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     let response: Response;
     try {
       // No redirects: one could lead the request, and our auth header, to another host.
-      response = await fetch(url, { headers, signal, redirect: "manual", client });
+      if (out.body !== undefined) headers.set("content-type", "application/json");
+      response = await fetch(out.url, {
+        method: out.method,
+        body: out.body,
+        headers,
+        signal,
+        redirect: "manual",
+        client,
+      });
     } catch (error) {
       const failure = transportFailure(error, call, signal, "connect");
       outcome(failure.kind);
@@ -295,40 +321,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   return {
     name,
     baseUrl,
-    async getJson(path, call, query) {
-      if (!isApiPath(path)) throw new TypeError("Upstream paths must be built with apiPath``");
-      const url = resolveUnder(baseUrl, path, query);
-      const retries = retry(
-        handleWhen((e) => e instanceof UpstreamError && !!e.details.retryable),
-        {
-          maxAttempts: options.maxRetries,
-          backoff: new JitterBackoff({ ...options.backoff, deadlineAt: call.deadlineAt }),
-        },
-      );
-      let answer: UpstreamResponse;
-      try {
-        answer = await breaker.execute(
-          () => retries.execute(({ attempt: n }) => attempt(url, call, n), call.signal),
-          call.signal,
-        );
-      } catch (error) {
-        if (error instanceof BrokenCircuitError) {
-          throw new UpstreamError("circuit_open", "Upstream circuit is open", {
-            retryAfterMs: Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt)),
-          });
-        }
-        if (call.signal.aborted) throw call.signal.reason;
-        throw error;
-      }
-      if (answer.status === 404) {
-        throw new UpstreamError("not_found", "Upstream answered 404", { status: 404 });
-      }
-      if (answer.status < 200 || answer.status >= 300) {
-        throw new UpstreamError("rejected", `Upstream answered ${answer.status}`, {
-          status: answer.status,
-        });
-      }
-      return answer.body;
+    getJson(path, call, query) {
+      return request("GET", path, call, query, undefined);
+    },
+    postJson(path, body, call, query) {
+      return request("POST", path, call, query, JSON.stringify(body));
     },
     get circuitState() {
       return STATE_NAMES[breaker.state];
@@ -342,6 +339,50 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       client.close();
     },
   };
+
+  async function request(
+    method: "GET" | "POST",
+    path: ApiPath,
+    call: UpstreamCall,
+    query: Readonly<Record<string, string | number | undefined>> | undefined,
+    body: string | undefined,
+  ): Promise<unknown> {
+    if (!isApiPath(path)) throw new TypeError("Upstream paths must be built with apiPath``");
+    const out: Outgoing = { url: resolveUnder(baseUrl, path, query), method, body };
+    const retries = retry(
+      handleWhen((e) => e instanceof UpstreamError && !!e.details.retryable),
+      {
+        // POST is not idempotent: the upstream may have acted on an attempt
+        // we saw fail, so it is sent once.
+        maxAttempts: method === "GET" ? options.maxRetries : 0,
+        backoff: new JitterBackoff({ ...options.backoff, deadlineAt: call.deadlineAt }),
+      },
+    );
+    let answer: UpstreamResponse;
+    try {
+      answer = await breaker.execute(
+        () => retries.execute(({ attempt: n }) => attempt(out, call, n), call.signal),
+        call.signal,
+      );
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        throw new UpstreamError("circuit_open", "Upstream circuit is open", {
+          retryAfterMs: Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt)),
+        });
+      }
+      if (call.signal.aborted) throw call.signal.reason;
+      throw error;
+    }
+    if (answer.status === 404) {
+      throw new UpstreamError("not_found", "Upstream answered 404", { status: 404 });
+    }
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new UpstreamError("rejected", `Upstream answered ${answer.status}`, {
+        status: answer.status,
+      });
+    }
+    return answer.body;
+  }
 }
 
 /** A thrown fetch or body-read error, classified. Aborts by the call itself pass through. */

@@ -631,3 +631,25 @@ Deno.test("upstream: plain strings are refused as paths", async () => {
     upstream.close();
   }
 });
+
+Deno.test("upstream: POST sends a JSON body once and is never retried (not idempotent)", async () => {
+  const bodies: unknown[] = [];
+  const server = scriptedUpstream(async (req) => {
+    bodies.push(await req.json());
+    return new Response("busy", { status: 503 });
+  });
+  const { upstream } = client(server.url, { maxRetries: 3 });
+  const c = call();
+  try {
+    const error = await failure(upstream.postJson(apiPath`/search`, { q: "ada", n: 2 }, c));
+    assert.equal(error.kind, "unavailable");
+    assert.equal(server.hits.length, 1);
+    assert.equal(server.hits[0].method, "POST");
+    assert.equal(server.hits[0].headers.get("content-type"), "application/json");
+    assert.deepEqual(bodies, [{ q: "ada", n: 2 }]);
+  } finally {
+    c.cancel();
+    upstream.close();
+    await server.close();
+  }
+});
