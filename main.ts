@@ -3,6 +3,8 @@
  *
  *   mcp-tool-server [serve]         start the server (default)
  *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
+ *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 1 problems
+ *   mcp-tool-server tools           list the tools the configuration would serve
  *   mcp-tool-server --help          usage
  *   mcp-tool-server --version       version
  *
@@ -17,6 +19,9 @@ import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { redactConfig } from "./src/config/redact.ts";
 import { createStreamSink, fileWritable, type Sink } from "./src/observability/logger.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
+import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
+import { formatProblems } from "./src/tools/file/load.ts";
+import { checkToolsFile } from "./src/tools/file/tools_file.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
 
@@ -24,6 +29,9 @@ Usage:
   ${SERVER_NAME} [serve]       start the server (default)
   ${SERVER_NAME} healthcheck   exit 0 if the server on HOST:PORT answers /health/live, else 1
                                (for container HEALTHCHECKs: the image has no curl)
+  ${SERVER_NAME} check [file]  check a tools file (default: TOOLS_FILE) and print every problem
+                               as file:line:column: message; exit 0 ok, 1 problems
+  ${SERVER_NAME} tools         list the tools this configuration would serve
   ${SERVER_NAME} --help        show this help
   ${SERVER_NAME} --version     show the version
 
@@ -73,7 +81,7 @@ async function serve(): Promise<number> {
 
   let app;
   try {
-    app = await createApp({ config, logSinks: sinks });
+    app = await createApp({ config, logSinks: sinks, env: Deno.env.toObject() });
   } catch (error) {
     console.error((error as Error).message);
     await flushLogs();
@@ -117,6 +125,10 @@ async function serve(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => shutdown(signal));
   }
+  // SIGHUP re-reads TOOLS_FILE; a bad file is logged and the old tools keep serving.
+  if (config.toolsFile !== undefined) {
+    Deno.addSignalListener("SIGHUP", () => void app.reloadTools());
+  }
   await server.finished;
   await app.close();
   app.log.info("server stopped");
@@ -154,6 +166,77 @@ async function healthcheck(): Promise<number> {
   }
 }
 
+/** `check [file]`: every problem of a tools file, with its line and column. */
+async function check(file: string | undefined): Promise<number> {
+  const env = Deno.env.toObject();
+  const path = file ?? env.TOOLS_FILE;
+  if (!path) {
+    console.error("check: name a tools file, or set TOOLS_FILE");
+    return 2;
+  }
+  const result = await checkToolsFile(path, env);
+  if (!result.ok) {
+    console.error(formatProblems(path, result.problems));
+    return 1;
+  }
+  const names = Object.keys(result.file.spec.tools);
+  const clashes = names.filter((n) => BUILTIN_TOOLS.some((t) => t.name === n) || n === "sql_query");
+  if (clashes.length > 0) {
+    console.error(`${path}: tool names already taken by built-in tools: ${clashes.join(", ")}`);
+    return 1;
+  }
+  console.log(`${path}: ok, ${names.length} tools: ${names.join(", ")}`);
+  return 0;
+}
+
+/** `tools`: what this configuration would serve, without opening any source. */
+async function listTools(): Promise<number> {
+  let config: Config;
+  const env = Deno.env.toObject();
+  try {
+    config = parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const tools: { name: string; description: string }[] = [...SQL_TOOLS];
+  if (config.upstream.baseUrl !== undefined || config.environment === "development") {
+    tools.push(...API_TOOLS);
+  }
+  if (config.sqlQuery.enabled) {
+    tools.push({ name: "sql_query", description: "Run one read-only SQL query." });
+  }
+  let file;
+  if (config.toolsFile !== undefined) {
+    const result = await checkToolsFile(config.toolsFile, env);
+    if (!result.ok) {
+      console.error(formatProblems(config.toolsFile, result.problems));
+      return 1;
+    }
+    file = result.file;
+    for (const [name, spec] of Object.entries(file.spec.tools)) {
+      tools.push({ name, description: spec.description });
+    }
+  }
+  let served = tools;
+  if (config.toolset !== undefined) {
+    const names = file?.spec.toolsets[config.toolset];
+    if (!names) {
+      console.error(`TOOLSET "${config.toolset}" is not defined in the tools file`);
+      return 1;
+    }
+    served = tools.filter((t) => names.includes(t.name));
+  }
+  const width = Math.max(...served.map((t) => t.name.length));
+  for (const tool of served) {
+    console.log(`${tool.name.padEnd(width)}  ${tool.description.split("\n")[0].slice(0, 100)}`);
+  }
+  return 0;
+}
+
 async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   if (command === "--help" || command === "-h" || command === "help") {
@@ -166,6 +249,8 @@ async function main(args: string[]): Promise<number> {
   }
   if (command === "serve" && rest.length === 0) return await serve();
   if (command === "healthcheck" && rest.length === 0) return await healthcheck();
+  if (command === "check" && rest.length <= 1) return await check(rest[0]);
+  if (command === "tools" && rest.length === 0) return await listTools();
   console.error(`Unknown command or argument: "${args.join(" ").slice(0, 100)}"\n\n${USAGE}`);
   return 2;
 }

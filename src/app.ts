@@ -36,7 +36,10 @@ import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
-import { createRegistry, type Registry } from "./tools/registry.ts";
+import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
+import type { BuildContext } from "./tools/file/build.ts";
+import { formatProblems } from "./tools/file/load.ts";
+import { openToolsFile, selectToolset, ToolsFileError } from "./tools/file/tools_file.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 
 /** What {@linkcode createApp} takes. */
@@ -48,6 +51,8 @@ export interface AppOptions {
   readonly sql?: SqlSource;
   /** The tools to serve; default: the built-ins (REST ones only with an upstream). */
   readonly tools?: readonly Tool[];
+  /** Where the tools file's `${NAME}` references are looked up (main passes the process env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Add prom-client's process/runtime metrics (default true; tests turn them off). */
   readonly processMetrics?: boolean;
 }
@@ -59,6 +64,12 @@ export interface App {
   readonly log: Logger;
   readonly sql: SqlSource;
   readonly metrics: Metrics;
+  /**
+   * Reads `TOOLS_FILE` again and serves its tools. A bad file changes
+   * nothing (the old tools keep serving) and its problems are returned and
+   * logged. Calls in flight finish on the tools they started with.
+   */
+  reloadTools(): Promise<{ ok: true; tools: string[] } | { ok: false; error: string }>;
   close(): Promise<void>;
 }
 
@@ -176,7 +187,49 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
   if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
-  const registry = createRegistry(tools);
+  const codeTools = tools;
+
+  // The tools file: its tools join the code tools in one registry. A reload
+  // (SIGHUP) swaps the registry's contents; calls already running keep the
+  // tools they started with.
+  const buildContext: BuildContext = {
+    config,
+    sql,
+    upstream,
+    log,
+    metrics,
+    openEmbedded: async () => {
+      const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
+      return await openEmbeddedDatabase({
+        maxRows: config.db.maxRows,
+        maxBytes: config.db.maxResultBytes,
+      });
+    },
+  };
+  const env = options.env ?? {};
+  let fileTools = config.toolsFile === undefined
+    ? undefined
+    : await openToolsFile(config.toolsFile, env, buildContext);
+  const buildRegistry = (file: typeof fileTools) =>
+    createRegistry(
+      selectToolset([...codeTools, ...(file?.tools ?? [])], file?.file, config.toolset),
+    );
+  let initial: Registry;
+  try {
+    initial = buildRegistry(fileTools);
+  } catch (error) {
+    await fileTools?.close();
+    throw error;
+  }
+  const registry = liveRegistry(initial);
+  const retiring = new Set<{ timer: ReturnType<typeof setTimeout>; close: () => Promise<void> }>();
+  if (fileTools) {
+    log.info("tools file loaded", {
+      file: config.toolsFile,
+      tools: fileTools.tools.map((t) => t.name),
+      toolset: config.toolset,
+    });
+  }
 
   const redis = config.rateLimit.storage === "redis"
     ? openRedis(config.rateLimit.redisUrl!, log)
@@ -205,7 +258,20 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
 
   const deps = { sql, upstream, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
-  const openApi = openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION });
+  // Rebuilt only when a reload changed the tools.
+  let openApi = {
+    for: registry.descriptors,
+    doc: openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION }),
+  };
+  const currentOpenApi = () => {
+    if (openApi.for !== registry.descriptors) {
+      openApi = {
+        for: registry.descriptors,
+        doc: openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION }),
+      };
+    }
+    return openApi.doc;
+  };
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
@@ -229,7 +295,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
-    openApi: () => Promise.resolve(jsonResponse(openApi)),
+    openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
   });
   const composed = new Map<(typeof table)[number], Handler>(
     table.map((route) => [route, compose(route.middleware, route.handler)]),
@@ -299,7 +365,64 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     sql,
     metrics,
+    async reloadTools() {
+      if (config.toolsFile === undefined) return { ok: false, error: "TOOLS_FILE is not set" };
+      let next: typeof fileTools;
+      try {
+        next = await openToolsFile(config.toolsFile, env, buildContext);
+      } catch (error) {
+        const message = error instanceof ToolsFileError
+          ? formatProblems(error.path, error.problems)
+          : error instanceof Error
+          ? error.message
+          : String(error);
+        log.error("tools file reload refused; the previous tools keep serving", {
+          file: config.toolsFile,
+          problems: message,
+        });
+        return { ok: false, error: message };
+      }
+      let nextRegistry: Registry;
+      try {
+        nextRegistry = buildRegistry(next);
+      } catch (error) {
+        await next.close();
+        const message = error instanceof Error ? error.message : String(error);
+        log.error("tools file reload refused; the previous tools keep serving", {
+          file: config.toolsFile,
+          problems: message,
+        });
+        return { ok: false, error: message };
+      }
+      const previous = fileTools;
+      fileTools = next;
+      registry.swap(nextRegistry);
+      const names = next.tools.map((t) => t.name);
+      log.info("tools file reloaded", { file: config.toolsFile, tools: names });
+      if (previous) {
+        // Calls that started on the old tools may still use their sources:
+        // close those once the longest deadline has passed.
+        const graceMs = (Math.max(
+          config.toolTimeoutSeconds,
+          ...previous.tools.map((t) => t.timeoutSeconds ?? 0),
+        ) + 1) * 1000;
+        const entry = {
+          timer: setTimeout(() => {
+            retiring.delete(entry);
+            previous.close();
+          }, graceMs),
+          close: previous.close,
+        };
+        retiring.add(entry);
+      }
+      return { ok: true, tools: names };
+    },
     async close() {
+      for (const r of retiring) {
+        clearTimeout(r.timer);
+        await r.close();
+      }
+      await fileTools?.close();
       redis?.disconnect();
       upstream?.close();
       await demo?.close();

@@ -39,6 +39,7 @@ export async function createTestApp(
     logSinks: [sink],
     sql: options.sql,
     tools: options.tools,
+    env: options.env,
     processMetrics: false,
   });
   return {

@@ -75,6 +75,10 @@ export interface Config {
     /** Failed authentications allowed per client address per window. */
     readonly authFailuresPerWindow: number;
   };
+  /** A tools file (YAML or JSON) whose tools are served beside the built-ins. */
+  readonly toolsFile: string | undefined;
+  /** Serve only this toolset of the tools file (built-ins it lists included). */
+  readonly toolset: string | undefined;
   readonly enableRag: boolean;
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
@@ -312,6 +316,17 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
   RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
   AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
+  TOOLS_FILE: optionalText,
+  TOOLSET: optionalText.transform((v, ctx) => {
+    if (v !== undefined && !/^[a-z][a-z0-9_]{0,63}$/.test(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected a toolset name like ^[a-z][a-z0-9_]{0,63}$",
+      });
+      return z.NEVER;
+    }
+    return v;
+  }),
   ENABLE_RAG: bool(false),
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
@@ -401,6 +416,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       keyRpm: e.RATE_LIMIT_KEY_RPM,
       authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
     },
+    toolsFile: e.TOOLS_FILE,
+    toolset: e.TOOLSET,
     enableRag: e.ENABLE_RAG,
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,

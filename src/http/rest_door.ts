@@ -32,18 +32,18 @@ export function unknownTool(name: string): ToolError {
 
 /** Builds the two handlers of the REST door. */
 export function restDoor(options: RestDoorOptions): { call: Handler; list: Handler } {
-  const listing = { tools: options.registry.descriptors };
   return {
     async list(_req, ctx) {
       await options.rateLimit.enforce(ctx, 1);
-      return jsonResponse(listing);
+      // Read per request: a reload of the tools file swaps the registry's contents.
+      return jsonResponse({ tools: options.registry.descriptors });
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
       const known = options.registry.get(params.tool) !== undefined;
       await options.rateLimit.enforce(
         ctx,
-        options.rateLimit.costOf(params.tool),
+        options.rateLimit.costOf(params.tool, options.registry.get(params.tool)?.rateLimitCost),
         known ? [params.tool] : [],
       );
       const tool = options.registry.get(params.tool);

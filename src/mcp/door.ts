@@ -50,7 +50,6 @@ export interface McpDoorOptions {
 /** Builds the `/mcp` POST handler. */
 export function mcpDoor(options: McpDoorOptions): Handler {
   const { registry, invoke } = options;
-  const toolsList = { tools: registry.descriptors };
   const validator = new AjvJsonSchemaValidator();
   const serverOptions = {
     capabilities: { tools: { listChanged: false } },
@@ -74,7 +73,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     try {
       await options.rateLimit.enforce(
         ctx,
-        costOf(parsed, options.rateLimit),
+        costOf(parsed, options.rateLimit, registry),
         toolsCalled(parsed, registry),
       );
     } catch (error) {
@@ -84,7 +83,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       }, error.headers);
     }
     const server = new Server({ ...options.serverInfo }, serverOptions);
-    server.setRequestHandler(ListToolsRequestSchema, () => toolsList);
+    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.descriptors }));
     server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
       const name = request.params.name;
       const tool = registry.get(name);
@@ -126,11 +125,11 @@ export function mcpDoor(options: McpDoorOptions): Handler {
 }
 
 /** Points a JSON-RPC message (or batch) costs: each tools/call its tool's weight, anything else 1. */
-function costOf(message: unknown, policy: RateLimitPolicy): number {
+function costOf(message: unknown, policy: RateLimitPolicy, registry: Registry): number {
   const one = (m: unknown): number => {
     const msg = m as { method?: unknown; params?: { name?: unknown } } | null;
     return msg?.method === "tools/call" && typeof msg.params?.name === "string"
-      ? policy.costOf(msg.params.name)
+      ? policy.costOf(msg.params.name, registry.get(msg.params.name)?.rateLimitCost)
       : 1;
   };
   return Array.isArray(message)

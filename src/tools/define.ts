@@ -8,6 +8,8 @@ import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
 import type { ApiClient } from "./api_client.ts";
 import type { SqlClient } from "./sql_client.ts";
+import type { SqlSource } from "../sources/db/sql_source.ts";
+import type { Upstream } from "../sources/http/upstream.ts";
 
 /** MCP tool annotations (hints for clients; see the MCP spec). */
 export interface ToolAnnotations {
@@ -50,7 +52,17 @@ export interface ToolDefinition<I extends z.ZodObject, O> {
   readonly annotations?: ToolAnnotations;
   /** Deadline override for this tool, in seconds (default `TOOL_TIMEOUT_SECONDS`). */
   readonly timeoutSeconds?: number;
+  /** Rate-limit points a call costs (default 1; `RATE_LIMIT_TOOL_COSTS` overrides). */
+  readonly rateLimitCost?: number;
+  /** The sources `ctx.sql` / `ctx.api` bind to, when not the server's own (tools-file tools). */
+  readonly sources?: ToolSources;
   readonly handler: (input: z.output<I>, ctx: ToolContext) => Promise<O>;
+}
+
+/** Sources a tool reads instead of the server's `DB_URL` database and `API_BASE_URL` API. */
+export interface ToolSources {
+  readonly sql?: SqlSource;
+  readonly api?: Upstream;
 }
 
 /** A tool with its types erased, as the registry holds it. */
@@ -61,6 +73,8 @@ export interface Tool {
   readonly output?: z.ZodType;
   readonly annotations?: ToolAnnotations;
   readonly timeoutSeconds?: number;
+  readonly rateLimitCost?: number;
+  readonly sources?: ToolSources;
   readonly handler: (input: unknown, ctx: ToolContext) => Promise<unknown>;
 }
 

@@ -102,14 +102,14 @@ async function run(
     principal: call.principal,
     log,
     signal: controller.signal,
-    sql: bindSqlClient(deps.sql, {
+    sql: bindSqlClient(tool.sources?.sql ?? deps.sql, {
       signal: controller.signal,
       name: tool.name,
       deadlineAt,
       observe: deps.metrics?.dbQuery,
     }),
-    api: deps.upstream
-      ? bindApiClient(deps.upstream, {
+    api: (tool.sources?.api ?? deps.upstream)
+      ? bindApiClient((tool.sources?.api ?? deps.upstream)!, {
         signal: controller.signal,
         deadlineAt,
         requestId: call.requestId,

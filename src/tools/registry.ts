@@ -73,6 +73,15 @@ export function createRegistry(tools: readonly Tool[]): Registry {
         `Cannot register tool "${name}": timeoutSeconds must be in (0, 3600]`,
       );
     }
+    if (
+      tool.rateLimitCost !== undefined &&
+      !(Number.isSafeInteger(tool.rateLimitCost) && tool.rateLimitCost >= 1 &&
+        tool.rateLimitCost <= 1_000_000)
+    ) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": rateLimitCost must be an integer from 1 to 1000000`,
+      );
+    }
     byName.set(name, tool);
     descriptors.push(describe(tool));
   }
@@ -99,4 +108,27 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
     unknown
   >;
   return rest;
+}
+
+/** A registry whose contents can be replaced at once (a tools-file reload). */
+export interface LiveRegistry extends Registry {
+  /** Serves `next` from now on; calls already running keep the tools they started with. */
+  swap(next: Registry): void;
+}
+
+/** Wraps `initial` so the doors, holding this one object, always see the current tools. */
+export function liveRegistry(initial: Registry): LiveRegistry {
+  let current = initial;
+  return {
+    get: (name) => current.get(name),
+    get tools() {
+      return current.tools;
+    },
+    get descriptors() {
+      return current.descriptors;
+    },
+    swap(next) {
+      current = next;
+    },
+  };
 }

@@ -71,6 +71,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       keyRpm: {},
       authFailuresPerWindow: 20,
     },
+    toolsFile: undefined,
+    toolset: undefined,
     enableRag: false,
     toolTimeoutSeconds: 30,
     maxBodyBytes: 1024 * 1024,

@@ -15,8 +15,8 @@ import type { RequestContext } from "../context.ts";
 
 /** What the doors call. */
 export interface RateLimitPolicy {
-  /** Points a call of `tool` costs. */
-  costOf(tool: string): number;
+  /** Points a call of `tool` costs: `RATE_LIMIT_TOOL_COSTS`, else the tool's own, else 1. */
+  costOf(tool: string, toolCost?: number): number;
   /**
    * Spends `cost` of the caller's budget; throws a 429 (or, store down and
    * fail-closed, 503). `tools` names the registered tools the request calls.
@@ -54,7 +54,7 @@ export function rateLimited(d: RateDecision): ToolError {
 /** Builds the policy. */
 export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimitPolicy {
   return {
-    costOf: (tool) => options.toolCosts[tool] ?? 1,
+    costOf: (tool, toolCost) => options.toolCosts[tool] ?? toolCost ?? 1,
     async enforce(ctx, cost, tools = []) {
       const id = ctx.principal!.id;
       const decision = await options.limiter.consume(id, cost, options.keyRpm[id] ?? options.rpm);

@@ -113,6 +113,8 @@ export interface UpstreamOptions {
   readonly maxResponseBytes: number;
   /** Header and value that authenticate us to the upstream; never logged. */
   readonly auth?: { readonly header: string; readonly value: string };
+  /** More headers sent with every request (from a tools file's source); never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly log: Logger;
   /** Told of every attempt's outcome and every circuit change (metrics). */
   readonly observe?: {
@@ -229,6 +231,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     abortOnReturn: false,
   });
   const baseHeaders = new Headers({ accept: "application/json" });
+  for (const [header, value] of Object.entries(options.headers ?? {})) {
+    baseHeaders.set(header, value);
+  }
   if (options.auth) baseHeaders.set(options.auth.header, options.auth.value);
 
   async function attempt(

@@ -1,0 +1,240 @@
+/**
+ * Turns a checked tools file into tools: opens its sources and builds one
+ * `Tool` per entry, so file tools share the registry and the pipeline with
+ * code tools (validation, deadline, read-only SQL with caps, the upstream
+ * client's retries and breaker, audit line, metrics).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Config } from "../../config/env.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import { namedQuery } from "../../sources/db/named_query.ts";
+import { openPostgres } from "../../sources/db/postgres.ts";
+import { DatabaseError, type SqlSource } from "../../sources/db/sql_source.ts";
+import { type ApiPath, apiPath } from "../../sources/http/path.ts";
+import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
+import { defineTool, type Tool, type ToolSources } from "../define.ts";
+import { ToolError } from "../errors.ts";
+import type { ToolsFile } from "./load.ts";
+import { inputSchema, type ToolSpec } from "./spec.ts";
+
+/** Tools built from a file, and what closes the sources they opened. */
+export interface BuiltTools {
+  readonly tools: readonly Tool[];
+  /** Closes the sources this file opened (not the server's own). */
+  close(): Promise<void>;
+}
+
+/** What building needs from the server. */
+export interface BuildContext {
+  readonly config: Config;
+  /** The server's own database (DB_URL or the embedded one). */
+  readonly sql: SqlSource;
+  /** The server's own upstream (API_BASE_URL or the demo), when there is one. */
+  readonly upstream: Upstream | undefined;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  /** Opens an embedded database (only called when the server's own is not embedded). */
+  readonly openEmbedded: () => Promise<SqlSource>;
+}
+
+const SqlOutput = z.object({
+  rows: z.array(z.record(z.string(), z.unknown())),
+  row_count: z.int(),
+  truncated: z.unknown().optional(),
+});
+
+/** Opens the file's sources and builds its tools. */
+export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<BuiltTools> {
+  const opened: { close(): Promise<void> | void }[] = [];
+  const sources = new Map<string, ToolSources>();
+  const { config } = ctx;
+  try {
+    for (const [name, spec] of Object.entries(file.spec.sources)) {
+      if (spec.kind === "postgres") {
+        const source = openPostgres({
+          url: spec.url,
+          poolSize: spec.pool_size ?? config.db.poolSize,
+          poolMaxOverflow: config.db.poolMaxOverflow,
+          recycleSeconds: config.db.poolRecycleSeconds,
+          idleTimeoutSeconds: config.db.idleTimeoutSeconds,
+          connectTimeoutSeconds: config.db.connectTimeoutSeconds,
+          queryTimeoutMs: (spec.query_timeout_seconds ?? config.db.queryTimeoutSeconds) * 1000,
+          limits: { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes },
+        });
+        opened.push(source);
+        sources.set(name, { sql: source });
+      } else if (spec.kind === "embedded") {
+        let source = ctx.sql;
+        if (source.kind !== "pglite") {
+          source = await ctx.openEmbedded();
+          opened.push(source);
+        }
+        sources.set(name, { sql: source });
+      } else {
+        const u = config.upstream;
+        const upstream = createUpstream({
+          name,
+          baseUrl: spec.base_url,
+          attemptTimeoutMs: (spec.timeout_seconds ?? u.timeoutSeconds) * 1000,
+          maxRetries: spec.max_retries ?? u.maxRetries,
+          backoff: {
+            initialMs: u.backoffInitialSeconds * 1000,
+            factor: u.backoffFactor,
+            maxMs: u.backoffMaxSeconds * 1000,
+          },
+          maxConnections: spec.max_connections ?? u.maxConnections,
+          circuitFailures: u.circuitFailures,
+          circuitCooldownMs: u.circuitCooldownSeconds * 1000,
+          maxResponseBytes: u.maxResponseBytes,
+          headers: spec.headers,
+          log: ctx.log,
+          observe: ctx.metrics
+            ? { attempt: ctx.metrics.upstreamAttempt, circuit: ctx.metrics.upstreamCircuit }
+            : undefined,
+        });
+        opened.push(upstream);
+        sources.set(name, { api: upstream });
+      }
+    }
+    const tools = Object.entries(file.spec.tools).map(([name, spec]) => {
+      const own = spec.source === undefined ? undefined : sources.get(spec.source);
+      if (spec.kind === "sql") return sqlTool(name, spec, own);
+      if (spec.kind === "http") {
+        if (own === undefined && ctx.upstream === undefined) {
+          throw new Error(
+            `Tool "${name}": an http tool without a source needs API_BASE_URL (or give it a source)`,
+          );
+        }
+        return httpTool(name, spec, file.httpPaths.get(name)!, own);
+      }
+      throw new Error(`Tool "${name}": kind ${spec.kind} is not available`);
+    });
+    return {
+      tools,
+      async close() {
+        await Promise.allSettled(opened.map((s) => s.close()));
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(opened.map((s) => s.close()));
+    throw error;
+  }
+}
+
+function common(name: string, spec: ToolSpec) {
+  return {
+    name,
+    description: spec.description,
+    input: inputSchema(spec.parameters),
+    timeoutSeconds: spec.timeout_seconds,
+    rateLimitCost: spec.cost,
+  };
+}
+
+function sqlTool(
+  name: string,
+  spec: Extract<ToolSpec, { kind: "sql" }>,
+  sources: ToolSources | undefined,
+): Tool {
+  const names = Object.keys(spec.parameters);
+  return defineTool({
+    ...common(name, spec),
+    output: SqlOutput,
+    annotations: { readOnlyHint: true, openWorldHint: false, ...spec.annotations },
+    sources,
+    async handler(input, ctx) {
+      const values = input as Record<string, unknown>;
+      // An optional parameter left out binds SQL NULL.
+      const params = Object.fromEntries(names.map((n) => [n, values[n] ?? null]));
+      let result;
+      try {
+        result = await ctx.sql.query(namedQuery(spec.statement, params), {
+          name,
+          maxRows: spec.max_rows,
+        });
+      } catch (error) {
+        // SQLSTATE class 22 (data exception: a date that does not exist, a
+        // number out of range) comes from a value the caller sent. The
+        // database's text may quote table data, so it is not passed on.
+        if (error instanceof DatabaseError && error.code?.startsWith("22")) {
+          throw new ToolError("invalid_input", "Invalid input: the database refused a value", {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return {
+        rows: result.rows,
+        row_count: result.rows.length,
+        ...(result.truncated ? { truncated: result.truncated } : {}),
+      };
+    },
+  });
+}
+
+function httpTool(
+  name: string,
+  spec: Extract<ToolSpec, { kind: "http" }>,
+  template: { parts: string[]; names: string[] },
+  sources: ToolSources | undefined,
+): Tool {
+  const strings = Object.assign([...template.parts], { raw: [...template.parts] });
+  const placeholder = (value: string) => /^\{([a-z][a-z0-9_]{0,63})\}$/.exec(value)?.[1];
+  return defineTool({
+    ...common(name, spec),
+    annotations: { readOnlyHint: true, openWorldHint: true, ...spec.annotations },
+    sources,
+    async handler(input, ctx) {
+      const values = input as Record<string, unknown>;
+      // Each path value is one encoded segment (apiPath); dot-only values are refused there.
+      let path: ApiPath;
+      try {
+        path = apiPath(
+          strings as unknown as TemplateStringsArray,
+          ...template.names.map((n) => String(values[n])),
+        );
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        throw new ToolError("invalid_input", "Invalid input", {
+          details: [{ field: template.names.join(", "), message: error.message }],
+        });
+      }
+      const query: Record<string, string | undefined> = {};
+      for (const [key, value] of Object.entries(spec.query)) {
+        const ref = placeholder(value);
+        query[key] = ref === undefined
+          ? value
+          : values[ref] === undefined
+          ? undefined
+          : String(values[ref]);
+      }
+      const options = { query, notFound: spec.not_found ?? "Not found" };
+      if (spec.method === "POST") {
+        return await ctx.api.post(path, fillBody(spec.body ?? {}, values, placeholder), options);
+      }
+      return await ctx.api.get(path, options);
+    },
+  });
+}
+
+/** The body template with every exact `"{name}"` string replaced by that parameter's value. */
+function fillBody(
+  template: unknown,
+  values: Record<string, unknown>,
+  placeholder: (s: string) => string | undefined,
+): unknown {
+  if (typeof template === "string") {
+    const ref = placeholder(template);
+    return ref === undefined ? template : (values[ref] ?? null);
+  }
+  if (Array.isArray(template)) return template.map((v) => fillBody(v, values, placeholder));
+  if (template && typeof template === "object") {
+    return Object.fromEntries(
+      Object.entries(template).map(([k, v]) => [k, fillBody(v, values, placeholder)]),
+    );
+  }
+  return template;
+}
