@@ -19,6 +19,7 @@ import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
 import { errorResponse, jsonResponse } from "./http/responses.ts";
 import { openApiDocument } from "./http/openapi.ts";
+import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
@@ -182,6 +183,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
+  metrics.observeDbPool(() => sql.poolStats?.());
   let tools = [...(options.tools ?? [...SQL_TOOLS, ...API_TOOLS])];
   const apiToolNames = tools.filter((t) => API_TOOLS.includes(t)).map((t) => t.name);
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
@@ -296,6 +298,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
+    docs: docsPage({ title: `${SERVER_NAME} API` }),
   });
   const composed = new Map<(typeof table)[number], Handler>(
     table.map((route) => [route, compose(route.middleware, route.handler)]),

@@ -47,6 +47,18 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
       });
       assert.equal(viaApi.status, 200);
       assert.equal((await viaApi.json()).email, "customer42@example.com");
+      // The docs page and Swagger UI's files are embedded too (bytes imports), no file read.
+      const docs = await fetch(`${server.url}/docs`);
+      assert.equal(docs.status, 200);
+      const html = await docs.text();
+      const script = /src="(docs\/swagger-ui-bundle\.js\?v=[0-9a-f]+)"/.exec(html)?.[1];
+      assert.ok(script, html);
+      const asset = await fetch(`${server.url}/${script}`);
+      assert.equal(asset.status, 200);
+      assert.equal(asset.headers.get("content-type"), "text/javascript; charset=utf-8");
+      const source = await asset.text();
+      assert.ok(source.length > 1_000_000, `${source.length} characters`);
+      assert.match(source.slice(0, 200), /swagger-ui-bundle/);
     } finally {
       assert.equal((await server.stop()).code, 0, server.stderr());
     }

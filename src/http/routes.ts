@@ -20,6 +20,8 @@ export interface RouteDeps {
   readonly health: { readonly health: Handler; readonly ready: Handler; readonly live: Handler };
   /** The OpenAPI document (no key). */
   readonly openApi: Handler;
+  /** The interactive API docs page and its embedded files (no key). */
+  readonly docs: { readonly page: Handler; readonly asset: Handler };
   /** Prometheus scrape; guarded by its own token when one is configured. */
   readonly metrics: { readonly handler: Handler; readonly guard: readonly Middleware[] };
 }
@@ -42,5 +44,7 @@ export function routes(deps: RouteDeps): Route[] {
       handler: deps.metrics.handler,
     },
     { method: "GET", path: "/openapi.json", middleware: [], handler: deps.openApi },
+    { method: "GET", path: "/docs", middleware: [], handler: deps.docs.page },
+    { method: "GET", path: "/docs/:asset", middleware: [], handler: deps.docs.asset },
   ];
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../sources/db/sql_source.ts";
 import type { ErrorStatus } from "../tools/errors.ts";
 
 /** The status label of `tool_calls_total`. */
@@ -43,6 +44,11 @@ export interface Metrics {
   upstreamAttempt(upstream: string, outcome: string, seconds: number): void;
   /** The upstream's circuit entered `state`. */
   upstreamCircuit(upstream: string, state: "closed" | "open" | "half_open"): void;
+  /**
+   * Where `db_pool_connections{state}` and `db_pool_waiting` read the
+   * database pool, at each scrape (the last call wins; undefined: no pool).
+   */
+  observeDbPool(read: () => PoolStats | undefined): void;
 }
 
 const CIRCUIT_STATES = ["closed", "open", "half_open"] as const;
@@ -121,6 +127,27 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     labelNames: ["upstream", "state"],
     registers,
   });
+  let readPool: () => PoolStats | undefined = () => undefined;
+  new Gauge({
+    name: "db_pool_connections",
+    help: "Database pool connections by state: in_use (lent to a query) or idle (open, unused).",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const stats = readPool();
+      if (stats === undefined) return;
+      this.set({ state: "in_use" }, stats.inUse);
+      this.set({ state: "idle" }, stats.idle);
+    },
+  });
+  new Gauge({
+    name: "db_pool_waiting",
+    help: "Callers waiting for a database pool connection.",
+    registers,
+    collect() {
+      this.set(readPool()?.waiting ?? 0);
+    },
+  });
   return {
     registry,
     toolCall(tool, status, seconds) {
@@ -138,6 +165,9 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     },
     upstreamCircuit(upstream, state) {
       for (const s of CIRCUIT_STATES) circuitState.set({ upstream, state: s }, s === state ? 1 : 0);
+    },
+    observeDbPool(read) {
+      readPool = read;
     },
   };
 }

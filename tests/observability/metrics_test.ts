@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Registry } from "prom-client";
+import type { PoolStats, SqlSource } from "../../src/sources/db/sql_source.ts";
 import { BUILTIN_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
 import { createTestApp, MCP_HEADERS, postJson } from "../harness.ts";
@@ -175,5 +176,45 @@ Deno.test("/metrics serves the text format, open by default and behind METRICS_T
     await withToken.body?.cancel();
   } finally {
     await guarded.close();
+  }
+});
+
+Deno.test("db_pool_connections and db_pool_waiting read the app's SQL source at each scrape", async () => {
+  let stats: PoolStats = { inUse: 2, idle: 3, waiting: 1 };
+  const source: SqlSource = {
+    kind: "postgres",
+    query: () => Promise.reject(new Error("not used")),
+    ping: () => Promise.resolve(),
+    poolStats: () => stats,
+    close: () => Promise.resolve(),
+  };
+  const app = await createTestApp({ tools: TEST_TOOLS, sql: source });
+  const scrape = async () => await (await app.request("/metrics", { key: null })).text();
+  try {
+    let text = await scrape();
+    assert.match(text, /^# TYPE db_pool_connections gauge$/m);
+    assert.match(text, /^# TYPE db_pool_waiting gauge$/m);
+    assert.match(text, /^db_pool_connections\{state="in_use"\} 2$/m);
+    assert.match(text, /^db_pool_connections\{state="idle"\} 3$/m);
+    assert.match(text, /^db_pool_waiting 1$/m);
+    // Nothing pushed: the next scrape reads the values of that moment.
+    stats = { inUse: 0, idle: 5, waiting: 0 };
+    text = await scrape();
+    assert.match(text, /^db_pool_connections\{state="in_use"\} 0$/m);
+    assert.match(text, /^db_pool_connections\{state="idle"\} 5$/m);
+    assert.match(text, /^db_pool_waiting 0$/m);
+  } finally {
+    await app.close();
+  }
+  // A source without pool stats (a test double) exports the metric with no series.
+  const { poolStats: _, ...bare } = source;
+  const plain = await createTestApp({ tools: TEST_TOOLS, sql: bare });
+  try {
+    const text = await (await plain.request("/metrics", { key: null })).text();
+    assert.match(text, /^# TYPE db_pool_connections gauge$/m);
+    assert.doesNotMatch(text, /^db_pool_connections\{/m);
+    assert.match(text, /^db_pool_waiting 0$/m);
+  } finally {
+    await plain.close();
   }
 });

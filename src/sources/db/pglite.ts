@@ -20,6 +20,7 @@ import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./r
 import {
   DatabaseError,
   databaseErrorKind,
+  type PoolStats,
   type QueryOptions,
   type SqlQuery,
   type SqlResult,
@@ -73,44 +74,70 @@ function classifyPgliteError(error: unknown): DatabaseError {
  * aggregate blocks the process until it ends). Row caps do hold: statements
  * that return rows are read through a cursor, so a cartesian product stops at
  * the cap.
+ *
+ * Its pool is its one session: `poolStats()` reports it in use while any
+ * call runs, idle otherwise (none once closed), and the other calls in
+ * flight as waiting, since PGlite runs them one at a time.
  */
 export function pgliteSource(db: PGlite, limits: ResultLimits = NO_LIMITS): SqlSource {
+  /** Queries and pings started and not yet finished. */
+  let calls = 0;
+
+  /** One query in its own read-only transaction, capped. */
+  async function runQuery<R>(query: SqlQuery, options: QueryOptions): Promise<SqlResult<R>> {
+    const collector = new RowCollector<R>({
+      maxRows: Math.min(limits.maxRows, options.maxRows ?? Infinity),
+      maxBytes: Math.min(limits.maxBytes, options.maxBytes ?? Infinity),
+    });
+    const values = query.values as unknown[];
+    try {
+      // PGlite has one session and serializes calls; each query gets its own
+      // read-only transaction so no statement can write, whatever it says.
+      await db.transaction(async (tx) => {
+        await tx.query("SET TRANSACTION READ ONLY");
+        let rows: R[];
+        if (isRowStatement(query.text)) {
+          // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
+          await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
+          const fetch = fetchCount(collector.limits.maxRows);
+          // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+          rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
+        } else {
+          rows = (await tx.query<R>(query.text, values)).rows;
+        }
+        for (const row of rows) if (!collector.add(row)) break;
+      });
+    } catch (error) {
+      throw classifyPgliteError(error);
+    }
+    return collector.truncated
+      ? { rows: collector.rows, truncated: collector.truncated }
+      : { rows: collector.rows };
+  }
+
   return {
     kind: "pglite",
     async query<R>(query: SqlQuery, options: QueryOptions = {}): Promise<SqlResult<R>> {
       options.signal?.throwIfAborted();
-      const collector = new RowCollector<R>({
-        maxRows: Math.min(limits.maxRows, options.maxRows ?? Infinity),
-        maxBytes: Math.min(limits.maxBytes, options.maxBytes ?? Infinity),
-      });
-      const values = query.values as unknown[];
+      calls++;
       try {
-        // PGlite has one session and serializes calls; each query gets its own
-        // read-only transaction so no statement can write, whatever it says.
-        await db.transaction(async (tx) => {
-          await tx.query("SET TRANSACTION READ ONLY");
-          let rows: R[];
-          if (isRowStatement(query.text)) {
-            // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
-            await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
-            const fetch = fetchCount(collector.limits.maxRows);
-            // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-            rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
-          } else {
-            rows = (await tx.query<R>(query.text, values)).rows;
-          }
-          for (const row of rows) if (!collector.add(row)) break;
-        });
-      } catch (error) {
-        throw classifyPgliteError(error);
+        return await runQuery<R>(query, options);
+      } finally {
+        calls--;
       }
-      return collector.truncated
-        ? { rows: collector.rows, truncated: collector.truncated }
-        : { rows: collector.rows };
     },
     async ping(signal?: AbortSignal): Promise<void> {
       signal?.throwIfAborted();
-      await db.query("SELECT 1");
+      calls++;
+      try {
+        await db.query("SELECT 1");
+      } finally {
+        calls--;
+      }
+    },
+    poolStats(): PoolStats {
+      const inUse = Math.min(calls, 1);
+      return { inUse, idle: db.closed ? 0 : 1 - inUse, waiting: calls - inUse };
     },
     async close(): Promise<void> {
       if (!db.closed) await db.close();

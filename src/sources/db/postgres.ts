@@ -10,6 +10,12 @@
  * returns rows, so caps stop the database early) and `COMMIT` are pipelined
  * on a reserved connection.
  *
+ * Every use of the pool goes through `reserve()`, which also keeps the
+ * counts behind `poolStats()` (postgres.js 3.4.9 keeps its own queues
+ * private): callers waiting and connections lent are counted as they happen;
+ * idle is the open connections not lent, and which connections are open is
+ * learnt from connection ids (see `identify`).
+ *
  * @module
  */
 import postgres from "postgres";
@@ -17,6 +23,7 @@ import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./r
 import {
   DatabaseError,
   databaseErrorKind,
+  type PoolStats,
   type QueryOptions,
   type SqlQuery,
   type SqlResult,
@@ -71,8 +78,21 @@ export function classifyPostgresError(error: unknown): DatabaseError {
   });
 }
 
+/** One reserved connection, lent to one query or ping. */
+interface Lease {
+  readonly conn: postgres.ReservedSql;
+  /** Its connection's id, once its first statement is sent. */
+  id?: number;
+}
+
 /** Opens the pool (lazily: nothing connects until the first query). */
 export function openPostgres(options: PostgresOptions): SqlSource {
+  /** Ids of the connections known to be open, and those lent out now. */
+  const open = new Set<number>();
+  const lent = new Map<number, Lease>();
+  let inUse = 0;
+  let waiting = 0;
+
   const client = postgres(options.url, {
     max: options.poolSize + options.poolMaxOverflow,
     idle_timeout: options.idleTimeoutSeconds,
@@ -90,7 +110,34 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     },
     // Notices would go to the console; nothing a caller needs.
     onnotice: () => {},
+    // Every close (idle timeout, lifetime, server gone, failed connect) names
+    // the connection; an id never seen open is a failed connect.
+    onclose: (id) => open.delete(id),
   });
+
+  /**
+   * Options for a lease's first statement that learn its connection's id:
+   * postgres.js passes the connection (whose `id` its `onclose` reports) to a
+   * query's `onexecute` hook when it sends the query, the hook its own
+   * `begin()` uses (3.4.9; not in its types). The hook's result means "the
+   * connection can take more", so it must be true.
+   */
+  function identify(lease: Lease): postgres.UnsafeQueryOptions {
+    const onexecute = (connection: { id: number }) => {
+      lease.id = connection.id;
+      open.add(connection.id);
+      lent.set(connection.id, lease);
+      return true;
+    };
+    return { onexecute } as postgres.UnsafeQueryOptions;
+  }
+
+  /** Ends a lease; a lost connection is not released (see `query`). */
+  function giveBack(lease: Lease, connectionLost: boolean): void {
+    inUse--;
+    if (lease.id !== undefined && lent.get(lease.id) === lease) lent.delete(lease.id);
+    if (!connectionLost) lease.conn.release();
+  }
 
   /**
    * Waits for a connection until `waitMs`, the caller's signal, or a
@@ -98,7 +145,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
    * is safe: after a connection is terminated, postgres.js 3.4.9 fails the
    * next reconnect of that pool slot once with the old termination error.
    */
-  async function reserve(signal: AbortSignal | undefined, waitMs: number) {
+  async function reserve(signal: AbortSignal | undefined, waitMs: number): Promise<Lease> {
     const deadline = performance.now() + waitMs;
     try {
       return await reserveOnce(signal, waitMs);
@@ -111,7 +158,8 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     }
   }
 
-  async function reserveOnce(signal: AbortSignal | undefined, waitMs: number) {
+  async function reserveOnce(signal: AbortSignal | undefined, waitMs: number): Promise<Lease> {
+    waiting++;
     const reserving = client.reserve();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
@@ -125,14 +173,19 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      return await Promise.race([reserving, gaveUp]);
+      const conn = await Promise.race([reserving, gaveUp]);
+      // Counted lent in the same step that stops counting it waiting.
+      inUse++;
+      return { conn };
     } catch (error) {
-      // A connection that arrives after we gave up goes straight back.
+      // A connection that arrives after we gave up goes straight back. (Its
+      // id stays unknown, so idle misses it until it is next lent.)
       reserving.then((r) => r.release(), () => {});
       throw error instanceof DatabaseError || signal?.aborted
         ? error
         : classifyPostgresError(error);
     } finally {
+      waiting--;
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
@@ -154,7 +207,8 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       // Waiting for a connection stops a little before the deadline, so the
       // caller hears "busy" (503) rather than a bare deadline (504).
       const waitMs = Math.max(1, timeoutMs - Math.min(250, timeoutMs * 0.1));
-      const conn = await reserve(signal, waitMs);
+      const lease = await reserve(signal, waitMs);
+      const conn = lease.conn;
       // Never the simple protocol for the tool's text: it would run "a; b" as
       // two statements. (`simple` is honoured by postgres.js, missing from its types.)
       const extended = {
@@ -162,6 +216,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         simple: false,
       } as postgres.UnsafeQueryOptions;
       const values = query.values as postgres.ParameterOrJSON<never>[];
+      const identifying = identify(lease);
       const fetch = fetchCount(limits.maxRows);
       // All steps are sent at once (postgres.js pipelines on one connection):
       // one round trip. Each step has its own Sync, so after a failure the
@@ -169,7 +224,8 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       const steps = [
         // Our own text, built from a number: the one simple-protocol message.
         // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-        conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`).execute(),
+        conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`, [], identifying)
+          .execute(),
       ];
       let rowsStep;
       if (isRowStatement(query.text)) {
@@ -211,7 +267,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
           // A lost connection is already back in postgres.js's closed set;
           // releasing it would reopen a dead socket in the pool, and the next
           // write to it throws from a timer (uncaught: fatal to Deno).
-          if (!connectionLost) conn.release();
+          giveBack(lease, connectionLost);
         }
       })();
       if (!signal) return await work;
@@ -221,14 +277,19 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     },
     async ping(signal?: AbortSignal): Promise<void> {
       signal?.throwIfAborted();
-      const conn = await reserve(signal, options.connectTimeoutSeconds * 1000);
+      const lease = await reserve(signal, options.connectTimeoutSeconds * 1000);
       try {
-        await conn.unsafe("SELECT 1");
+        await lease.conn.unsafe("SELECT 1", [], identify(lease));
       } catch (error) {
         throw classifyPostgresError(error);
       } finally {
-        conn.release();
+        giveBack(lease, false);
       }
+    },
+    poolStats(): PoolStats {
+      let idle = 0;
+      for (const id of open) if (!lent.has(id)) idle++;
+      return { inUse, idle, waiting };
     },
     async close(): Promise<void> {
       await client.end({ timeout: 5 });

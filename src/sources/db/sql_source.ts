@@ -123,6 +123,19 @@ export class DatabaseError extends Error {
   }
 }
 
+/**
+ * A source's connections right now, read at each scrape for
+ * `db_pool_connections{state}` and `db_pool_waiting`.
+ */
+export interface PoolStats {
+  /** Connections lent to a query or ping that has not finished. */
+  readonly inUse: number;
+  /** Open connections nobody is using. */
+  readonly idle: number;
+  /** Callers waiting for a connection (they stop waiting at their deadline). */
+  readonly waiting: number;
+}
+
 /** A database the server reads from. Every query runs read-only. */
 export interface SqlSource {
   /** What is behind it, for logs and health. */
@@ -134,5 +147,7 @@ export interface SqlSource {
   ): Promise<SqlResult<R>>;
   /** Resolves when the database answers `SELECT 1`. */
   ping(signal?: AbortSignal): Promise<void>;
+  /** Its connections now (sources without a pool, such as test doubles, may omit it). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
 }
