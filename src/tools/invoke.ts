@@ -1,14 +1,16 @@
 /**
  * The one pipeline every tool call goes through, whichever door it came in
  * by: validate the input, run the handler under its deadline, check the
- * output, and write the audit line.
+ * output, and write the audit line. With tracing on (`OTEL_DENO=true`) the
+ * call runs in a span `tool <name>`, whose trace id the audit line carries.
  *
  * @module
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
 import { callStatus, type Metrics } from "../observability/metrics.ts";
-import type { SqlSource } from "../sources/db/sql_source.ts";
+import { type ToolSpan, withToolSpan } from "../observability/tracing.ts";
+import type { SqlSource, Truncation } from "../sources/db/sql_source.ts";
 import type { Upstream } from "../sources/http/upstream.ts";
 import { bindApiClient, NO_UPSTREAM } from "./api_client.ts";
 import { bindSqlClient } from "./sql_client.ts";
@@ -40,7 +42,10 @@ export interface CallContext {
   readonly signal?: AbortSignal;
   /** Which door (`mcp` or `rest`), for the audit line. */
   readonly door: "mcp" | "rest";
-  /** The caller's W3C `traceparent`, passed on to the upstream. */
+  /**
+   * The caller's W3C `traceparent`, passed on to the upstream when tracing is
+   * off (with it on, the upstream gets our own span's, in the caller's trace).
+   */
   readonly traceparent?: string;
 }
 
@@ -53,17 +58,44 @@ class DeadlineExceeded extends Error {
 }
 
 /** Runs `tool` on `rawInput` through the whole pipeline; never throws. */
-export async function invokeTool(
+export function invokeTool(
+  deps: InvokeDeps,
+  tool: Tool,
+  rawInput: unknown,
+  call: CallContext,
+): Promise<InvokeResult> {
+  return withToolSpan(tool.name, {
+    "tool.name": tool.name,
+    "tool.door": call.door,
+    "tool.principal_id": call.principal.id,
+    "tool.request_id": call.requestId,
+  }, (span) => invokeIn(span, deps, tool, rawInput, call));
+}
+
+/** What a traced call's queries returned, for its span. */
+interface DbTally {
+  queries: number;
+  rows: number;
+  truncated: Truncation["reason"] | undefined;
+}
+
+async function invokeIn(
+  span: ToolSpan | undefined,
   deps: InvokeDeps,
   tool: Tool,
   rawInput: unknown,
   call: CallContext,
 ): Promise<InvokeResult> {
   const started = performance.now();
-  const log = call.log.with({ tool_name: tool.name, principal: call.principal.id });
+  const log = call.log.with(
+    span
+      ? { tool_name: tool.name, principal: call.principal.id, trace_id: span.traceId }
+      : { tool_name: tool.name, principal: call.principal.id },
+  );
+  const db: DbTally | undefined = span ? { queries: 0, rows: 0, truncated: undefined } : undefined;
   let result: InvokeResult;
   try {
-    result = { ok: true, value: await run(deps, tool, rawInput, call, log) };
+    result = { ok: true, value: await run(deps, tool, rawInput, call, log, db) };
   } catch (error) {
     result = { ok: false, error: error instanceof ToolError ? error : internalError(error) };
   }
@@ -73,8 +105,19 @@ export async function invokeTool(
     callStatus(result.ok ? "success" : result.error.status),
     seconds,
   );
+  if (span && db) traceOutcome(span, result, db);
   audit(log, call.door, result, Math.round(seconds * 1_000_000) / 1000);
   return result;
+}
+
+function traceOutcome(span: ToolSpan, result: InvokeResult, db: DbTally): void {
+  span.set({
+    "tool.status": result.ok ? "success" : result.error.status,
+    ...(result.ok ? {} : { "tool.http_status": result.error.httpStatus }),
+    ...(db.queries > 0 ? { "tool.db.queries": db.queries, "tool.db.rows": db.rows } : {}),
+    ...(db.truncated ? { "tool.db.truncated": db.truncated } : {}),
+  });
+  if (!result.ok && isFault(result.error)) span.fail(result.error.message);
 }
 
 async function run(
@@ -83,6 +126,7 @@ async function run(
   rawInput: unknown,
   call: CallContext,
   log: Logger,
+  db: DbTally | undefined,
 ): Promise<unknown> {
   const parsed = tool.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
@@ -107,6 +151,12 @@ async function run(
       name: tool.name,
       deadlineAt,
       observe: deps.metrics?.dbQuery,
+      onResult: db &&
+        ((rows, truncated) => {
+          db.queries++;
+          db.rows += rows;
+          db.truncated ??= truncated?.reason;
+        }),
     }),
     api: (tool.sources?.api ?? deps.upstream)
       ? bindApiClient((tool.sources?.api ?? deps.upstream)!, {
@@ -179,7 +229,7 @@ function audit(log: Logger, door: "mcp" | "rest", result: InvokeResult, latencyM
     return;
   }
   const error = result.error;
-  if (error.status === "error" || error.httpStatus >= 500) {
+  if (isFault(error)) {
     // The full detail goes to the log, with the request id; never to the caller.
     log.error("tool call failed", {
       door,
@@ -192,6 +242,11 @@ function audit(log: Logger, door: "mcp" | "rest", result: InvokeResult, latencyM
   } else {
     log.info("tool call", { door, status, http_status: error.httpStatus, latency_ms: latencyMs });
   }
+}
+
+/** A failure logged at error level and marked failed on the span: a fault, or a 5xx. */
+function isFault(error: ToolError): boolean {
+  return error.status === "error" || error.httpStatus >= 500;
 }
 
 function describeCause(cause: unknown): unknown {

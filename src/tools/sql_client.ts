@@ -11,6 +11,7 @@ import {
   type SqlQuery,
   type SqlResult,
   type SqlSource,
+  type Truncation,
 } from "../sources/db/sql_source.ts";
 import { ToolError } from "./errors.ts";
 
@@ -47,6 +48,8 @@ export function bindSqlClient(
     readonly deadlineAt: number;
     /** Records each query's duration by name (`db_query_duration_seconds`). */
     readonly observe?: (queryName: string, seconds: number) => void;
+    /** Told the size of each successful result (the tool span's row counts). */
+    readonly onResult?: (rows: number, truncated: Truncation | undefined) => void;
   },
 ): SqlClient {
   return {
@@ -57,12 +60,14 @@ export function bindSqlClient(
       const name = options.name ?? call.name;
       const started = performance.now();
       try {
-        return await source.query<R>(query, {
+        const result = await source.query<R>(query, {
           ...options,
           signal: call.signal,
           name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
         });
+        call.onResult?.(result.rows.length, result.truncated);
+        return result;
       } catch (error) {
         if (call.signal.aborted || !(error instanceof DatabaseError)) throw error;
         throw toToolError(error);

@@ -26,6 +26,7 @@ import {
   TimeoutStrategy,
 } from "cockatiel";
 import type { Logger } from "../../observability/logger.ts";
+import { bindActiveContext, tracingEnabled } from "../../observability/tracing.ts";
 import { JitterBackoff, parseRetryAfter } from "./backoff.ts";
 import { type ApiPath, isApiPath, resolveUnder } from "./path.ts";
 
@@ -80,7 +81,10 @@ export interface UpstreamCall {
   readonly deadlineAt: number;
   /** Sent as `X-Request-ID`, so upstream logs join ours. */
   readonly requestId: string;
-  /** The caller's W3C `traceparent`, passed on when well-formed. */
+  /**
+   * The caller's W3C `traceparent`, passed on when well-formed and tracing is
+   * off. With tracing on, Deno's `fetch` sends its own span's instead.
+   */
   readonly traceparent?: string;
   /** The call's logger (bound to its request id), for retries. */
   readonly log?: Logger;
@@ -241,8 +245,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     call: UpstreamCall,
     attemptNo: number,
   ): Promise<UpstreamResponse> {
+    // Bound to this call's trace: a queued attempt is started by another
+    // call's release, and would otherwise run (and fetch) in its span.
     const queued = slots.execute(
-      () => attemptTimeout.execute(({ signal }) => send(out, call, signal, attemptNo), call.signal),
+      bindActiveContext(() =>
+        attemptTimeout.execute(({ signal }) => send(out, call, signal, attemptNo), call.signal)
+      ),
       call.signal,
     );
     // cockatiel's queue does not drop a waiter whose signal aborts, so the
@@ -261,7 +269,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       observe?.attempt(name, label, (performance.now() - started) / 1000);
     const headers = new Headers(baseHeaders);
     headers.set("x-request-id", call.requestId);
-    if (call.traceparent && TRACEPARENT.test(call.traceparent)) {
+    // With tracing on, Deno's fetch instrumentation adds the traceparent of
+    // its client span (a child of the tool's); one set here would be sent
+    // too, as a second, comma-joined value.
+    if (!tracingEnabled && call.traceparent && TRACEPARENT.test(call.traceparent)) {
       headers.set("traceparent", call.traceparent);
     }
     let response: Response;
@@ -483,7 +494,11 @@ async function readCapped(
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // Its rejection (cockatiel's "Operation cancelled") must not go unhandled.
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
