@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document of the REST door, generated once at start from
+ * The OpenAPI 3.1 document of the REST door, generated from
  * the tool registry: one operation per tool under `/v1/mcp/{tool}`, with the
  * tool's own JSON Schemas (zod's `toJSONSchema` emits JSON Schema 2020-12,
  * which OpenAPI 3.1 uses as is), the bearer scheme and the error body.
@@ -69,7 +69,7 @@ export function openApiDocument(
         description: tool.description,
         requestBody: {
           required: false,
-          content: { "application/json": { schema: tool.inputSchema } },
+          content: { "application/json": requestContent(registry, tool.name, tool.inputSchema) },
         },
         responses,
       },
@@ -118,9 +118,99 @@ export function openApiDocument(
         Error: {
           description: Object.entries(ERROR_RESPONSES).map(([code, text]) => `${code}: ${text}`)
             .join("; "),
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+          content: {
+            "application/json": {
+              schema: { $ref: "#/components/schemas/Error" },
+              examples: {
+                not_found: {
+                  value: {
+                    error: "Customer not found",
+                    status: "not_found",
+                    request_id: "3f2b8c1e-8d4a-4c1e-9a57-0c4d3e2f1a0b",
+                  },
+                },
+                invalid_input: {
+                  value: {
+                    error: "Invalid input",
+                    status: "invalid_input",
+                    request_id: "3f2b8c1e-8d4a-4c1e-9a57-0c4d3e2f1a0b",
+                    details: [{ field: "limit", message: "Too big: expected number to be <=1000" }],
+                  },
+                },
+                rate_limited: {
+                  value: {
+                    error: "Rate limit exceeded",
+                    status: "rate_limited",
+                    retry_after_seconds: 42,
+                    request_id: "3f2b8c1e-8d4a-4c1e-9a57-0c4d3e2f1a0b",
+                  },
+                },
+              },
+            },
+          },
         },
       },
     },
   };
+}
+
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  pattern?: string;
+};
+
+/**
+ * The request schema, with an example built from it (defaults, first enum
+ * values, lower bounds). The example is kept only when the tool's own input
+ * schema accepts it, so "try it" never starts from a request the server refuses.
+ */
+function requestContent(
+  registry: Registry,
+  name: string,
+  schema: unknown,
+): Record<string, unknown> {
+  const example = exampleOf(schema as JsonSchema);
+  const accepted = example !== undefined && registry.get(name)?.input.safeParse(example).success;
+  return accepted ? { schema, example } : { schema };
+}
+
+function exampleOf(schema: JsonSchema): unknown {
+  if (schema.default !== undefined) return schema.default;
+  if (schema.const !== undefined) return schema.const;
+  if (schema.enum?.length) return schema.enum[0];
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  switch (type) {
+    case "object": {
+      const out: Record<string, unknown> = {};
+      for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+        // Required fields, and those with defaults (so the example shows them).
+        if (!schema.required?.includes(key) && prop.default === undefined) continue;
+        const value = exampleOf(prop);
+        if (value === undefined) return undefined;
+        out[key] = value;
+      }
+      return out;
+    }
+    case "integer":
+    case "number": {
+      const low = schema.minimum ?? (schema.exclusiveMinimum ?? 0) + 1;
+      return Math.min(Math.max(low, 1), schema.maximum ?? Number.MAX_SAFE_INTEGER);
+    }
+    case "string":
+      // A pattern cannot be satisfied in general: no example then.
+      return schema.pattern ? undefined : "x".repeat(Math.max(1, schema.minLength ?? 1));
+    case "boolean":
+      return true;
+    default:
+      return undefined;
+  }
 }

@@ -48,3 +48,35 @@ Deno.test("/openapi.json describes every tool of the registry, without a key", a
     await app.close();
   }
 });
+
+Deno.test("/openapi.json: every request example it offers is one the server accepts", async () => {
+  const app = await createTestApp({
+    tools: BUILTIN_TOOLS,
+    env: { TOOLS_FILE: new URL("../../examples/tools.yaml", import.meta.url).pathname },
+  });
+  try {
+    const doc = await (await app.request("/openapi.json", { key: null })).json();
+    const withExample: string[] = [];
+    for (const tool of app.registry.descriptors) {
+      const content =
+        doc.paths[`/v1/mcp/${tool.name}`].post.requestBody.content["application/json"];
+      if (content.example === undefined) continue;
+      withExample.push(tool.name);
+      const res = await postJson(app, `/v1/mcp/${tool.name}`, content.example);
+      assert.notEqual(res.status, 400, `${tool.name}: ${JSON.stringify(content.example)}`);
+      await res.body?.cancel();
+    }
+    // The pattern-bound order_totals parameter is optional, so it gets one too.
+    for (const name of ["get_top_customers", "lookup_customer", "get_customer", "find_customers"]) {
+      assert.ok(withExample.includes(name), `${name} has an example`);
+    }
+    assert.deepEqual(
+      doc.paths["/v1/mcp/lookup_customer"].post.requestBody.content["application/json"].example,
+      { id: 1 },
+    );
+    const errors = doc.components.responses.Error.content["application/json"].examples;
+    assert.equal(errors.not_found.value.status, "not_found");
+  } finally {
+    await app.close();
+  }
+});
