@@ -5,6 +5,7 @@
  *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
  *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 1 problems
  *   mcp-tool-server tools           list the tools the configuration would serve
+ *   mcp-tool-server ingest <paths>  embed text/Markdown files into the RAG document store
  *   mcp-tool-server --help          usage
  *   mcp-tool-server --version       version
  *
@@ -22,6 +23,7 @@ import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
 import { formatProblems } from "./src/tools/file/load.ts";
 import { checkToolsFile } from "./src/tools/file/tools_file.ts";
+import { loadIngestCommand } from "./src/rag/load.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
 
@@ -32,6 +34,10 @@ Usage:
   ${SERVER_NAME} check [file]  check a tools file (default: TOOLS_FILE) and print every problem
                                as file:line:column: message; exit 0 ok, 1 problems
   ${SERVER_NAME} tools         list the tools this configuration would serve
+  ${SERVER_NAME} ingest <files or folders> [--source-name NAME] [--prune] ...
+                               embed .md/.txt files into the RAG document store
+                               (ingest --help for every option; needs the RAG
+                               permissions: deno task ingest)
   ${SERVER_NAME} --help        show this help
   ${SERVER_NAME} --version     show the version
 
@@ -209,6 +215,12 @@ async function listTools(): Promise<number> {
   if (config.sqlQuery.enabled) {
     tools.push({ name: "sql_query", description: "Run one read-only SQL query." });
   }
+  if (config.enableRag) {
+    tools.push({
+      name: "search_documents",
+      description: "Semantic search over ingested documents.",
+    });
+  }
   let file;
   if (config.toolsFile !== undefined) {
     const result = await checkToolsFile(config.toolsFile, env);
@@ -237,6 +249,32 @@ async function listTools(): Promise<number> {
   return 0;
 }
 
+/** `ingest …`: loads the RAG code (not part of the core bundle) and runs it; Ctrl-C stops after a batch. */
+async function ingestCommand(args: string[]): Promise<number> {
+  let module;
+  try {
+    module = await loadIngestCommand();
+  } catch (error) {
+    console.error(`Cannot ingest: ${(error as Error).message}`);
+    return 1;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  const encoder = new TextEncoder();
+  try {
+    return await module.runIngestCommand(args, {
+      env: Deno.env.toObject(),
+      stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+      stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+      isTerminal: Deno.stderr.isTerminal(),
+      signal: stop.signal,
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   if (command === "--help" || command === "-h" || command === "help") {
@@ -251,6 +289,7 @@ async function main(args: string[]): Promise<number> {
   if (command === "healthcheck" && rest.length === 0) return await healthcheck();
   if (command === "check" && rest.length <= 1) return await check(rest[0]);
   if (command === "tools" && rest.length === 0) return await listTools();
+  if (command === "ingest") return await ingestCommand(rest);
   console.error(`Unknown command or argument: "${args.join(" ").slice(0, 100)}"\n\n${USAGE}`);
   return 2;
 }

@@ -12,9 +12,12 @@ const command = sep === -1
   ? [Deno.execPath(), "run", "--allow-net", "--allow-env", "main.ts"]
   : Deno.args.slice(sep + 1);
 const key = "cold-start-key-0123456789abc";
-const port = 18181;
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
+  // A free loopback port, chosen by the OS, for each run.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
   const started = performance.now();
   const child = new Deno.Command(command[0], {
     args: command.slice(1),

@@ -42,6 +42,8 @@ import type { BuildContext } from "./tools/file/build.ts";
 import { formatProblems } from "./tools/file/load.ts";
 import { openToolsFile, selectToolset, ToolsFileError } from "./tools/file/tools_file.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
+import { loadRagServer } from "./rag/load.ts";
+import type { RagService } from "./rag/server.ts";
 
 /** What {@linkcode createApp} takes. */
 export interface AppOptions {
@@ -77,11 +79,7 @@ export interface App {
 /** Opens the SQL source the config asks for. */
 async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
   const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
-  if (config.db.url === undefined) {
-    // Loaded only when used: the embedded database carries ~20 MB of WASM and data.
-    const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
-    return await openEmbeddedDatabase(limits);
-  }
+  if (config.db.url === undefined) return await openEmbedded(config, log, config.db.pgliteDataDir);
   const source = openPostgres({
     url: config.db.url,
     poolSize: config.db.poolSize,
@@ -156,13 +154,28 @@ function openUpstream(
   return { upstream, demo };
 }
 
+/**
+ * The embedded database, in a worker that stops each statement at its
+ * deadline: the demo data in memory, or the database kept in `directory`.
+ */
+async function openEmbedded(config: Config, log: Logger, directory?: string): Promise<SqlSource> {
+  // Loaded only when used: the embedded database carries ~20 MB of WASM and data.
+  const { openPgliteWorker } = await import("./sources/db/pglite_worker.ts");
+  return await openPgliteWorker({
+    limits: { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes },
+    queryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
+    directory,
+    onRestart: (reason) => log.warn("embedded database restarted", { reason }),
+  });
+}
+
 /** The opt-in `sql_query` tool, with the real PostgreSQL parser behind its guard. */
 async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
-  if (sql.kind === "pglite") {
-    // PGlite runs a statement on the JavaScript thread: nothing can cut a
-    // pg_sleep or a runaway aggregate, so a model could stall the server.
+  if (!sql.stopsAtDeadline) {
+    // The caller writes the SQL: a pg_sleep or a runaway aggregate must be
+    // stopped at its deadline, not merely abandoned while it runs on.
     throw new Error(
-      "Cannot start: ENABLE_SQL_QUERY_TOOL needs DB_URL (PostgreSQL); the embedded database cannot interrupt a running statement",
+      `Cannot start: ENABLE_SQL_QUERY_TOOL needs a database that stops a statement at its deadline; this ${sql.kind} source does not`,
     );
   }
   const [{ createPgParser }, { createStatementGuard }, { createSqlQueryTool }] = await Promise.all([
@@ -189,6 +202,28 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
   if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
+  // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
+  let rag: RagService | undefined;
+  if (config.enableRag) {
+    try {
+      rag = await (await loadRagServer(config.rag)).openRag(config, log);
+    } catch (error) {
+      upstream?.close();
+      await demo?.close();
+      if (ownsSql) await sql.close();
+      throw error;
+    }
+    tools.push(rag.tool);
+  }
+  if (config.conformanceFixtures) {
+    // Test only (the config allows it on loopback in development alone).
+    const { CONFORMANCE_TOOLS } = await import("./mcp/conformance_fixtures.ts");
+    tools.push(...CONFORMANCE_TOOLS);
+    log.warn(
+      "MCP_CONFORMANCE_FIXTURES is on: TEST ONLY. Requests without Authorization are served as principal conformance",
+      { tools: CONFORMANCE_TOOLS.map((t) => t.name) },
+    );
+  }
   const codeTools = tools;
 
   // The tools file: its tools join the code tools in one registry. A reload
@@ -198,15 +233,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     config,
     sql,
     upstream,
+    rag: rag && { store: rag.store, search: (reader, request) => rag!.search(reader, request) },
     log,
     metrics,
-    openEmbedded: async () => {
-      const { openEmbeddedDatabase } = await import("./sources/db/pglite.ts");
-      return await openEmbeddedDatabase({
-        maxRows: config.db.maxRows,
-        maxBytes: config.db.maxResultBytes,
-      });
-    },
+    openEmbedded: () => openEmbedded(config, log),
   };
   const env = options.env ?? {};
   let fileTools = config.toolsFile === undefined
@@ -285,7 +315,11 @@ export async function createApp(options: AppOptions): Promise<App> {
         allowedOrigins: config.allowedOrigins,
         trustProxy: config.trustProxy,
       }),
-      auth: auth({ keys: config.apiKeys, failures: authFailures }),
+      auth: auth({
+        keys: config.apiKeys,
+        failures: authFailures,
+        anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
+      }),
     },
     rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
     mcp: mcpDoor({
@@ -429,6 +463,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       redis?.disconnect();
       upstream?.close();
       await demo?.close();
+      await rag?.close();
       if (ownsSql) await sql.close();
     },
   };

@@ -23,7 +23,8 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
     // Nothing but the bundle in the working directory: no node_modules, no deno.json.
     const server = await spawnServer(
       ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
-      { API_KEY_PRIMARY: KEY },
+      // sql_query on the embedded database: its worker is bundled as text and started from a blob.
+      { API_KEY_PRIMARY: KEY, ENABLE_SQL_QUERY_TOOL: "true", DB_QUERY_TIMEOUT_SECONDS: "1" },
       { cwd: dir },
     );
     try {
@@ -47,6 +48,32 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
       });
       assert.equal(viaApi.status, 200);
       assert.equal((await viaApi.json()).email, "customer42@example.com");
+      // sql_query: the parser's WASM and the embedded database's worker are in the bundle.
+      const sqlQuery = (query: string) =>
+        fetch(`${server.url}/v1/mcp/sql_query`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ query, params: { id: 7 } }),
+        });
+      const found = await sqlQuery("SELECT id, name FROM customers WHERE id = :id");
+      assert.equal(found.status, 200, await found.clone().text());
+      assert.equal((await found.json()).rows[0].id, 7);
+      // A statement that would run ten minutes is cut at the 1 s timeout, and the
+      // server answers other requests meanwhile.
+      const started = performance.now();
+      const sleeping = sqlQuery("SELECT pg_sleep(600) WHERE :id > 0");
+      await new Promise((r) => setTimeout(r, 300));
+      const liveStarted = performance.now();
+      const liveMeanwhile = await fetch(`${server.url}/health/live`);
+      assert.equal(liveMeanwhile.status, 200);
+      await liveMeanwhile.body?.cancel();
+      assert.ok(performance.now() - liveStarted < 500, "the server stalled during the statement");
+      const cut = await sleeping;
+      assert.equal(cut.status, 504);
+      assert.equal((await cut.json()).status, "retry");
+      assert.ok(performance.now() - started < 5000);
+      const after = await sqlQuery("SELECT count(*)::int AS n FROM orders WHERE :id > 0");
+      assert.equal(after.status, 200, await after.clone().text());
       // The docs page and Swagger UI's files are embedded too (bytes imports), no file read.
       const docs = await fetch(`${server.url}/docs`);
       assert.equal(docs.status, 200);

@@ -29,6 +29,8 @@ export interface Config {
   readonly apiKeys: readonly ApiKey[];
   readonly db: {
     readonly url: string | undefined;
+    /** Where the embedded database keeps its files (without `url`); unset: in memory. */
+    readonly pgliteDataDir: string | undefined;
     readonly poolSize: number;
     readonly poolMaxOverflow: number;
     readonly poolRecycleSeconds: number;
@@ -80,6 +82,8 @@ export interface Config {
   /** Serve only this toolset of the tools file (built-ins it lists included). */
   readonly toolset: string | undefined;
   readonly enableRag: boolean;
+  /** RAG: the embedding model, the document store, chunking (`ENABLE_RAG` and `ingest`). */
+  readonly rag: RagConfig;
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
   readonly allowedOrigins: readonly string[];
@@ -87,6 +91,31 @@ export interface Config {
   readonly trustProxy: boolean;
   /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
+  /**
+   * TEST ONLY (`MCP_CONFORMANCE_FIXTURES`): serve the MCP conformance suite's
+   * fixture tools, and treat requests WITHOUT an Authorization header as the
+   * principal `conformance`. Refused unless bound to loopback in development.
+   */
+  readonly conformanceFixtures: boolean;
+}
+
+/** The RAG settings: `search_documents` (with `ENABLE_RAG`) and the `ingest` command. */
+export interface RagConfig {
+  /** The local model folder (`config.json`, `tokenizer*.json`, `onnx/model.onnx`). */
+  readonly modelDir: string;
+  /** The hub model id fetched into `modelDir` when `allowDownload` is on. */
+  readonly model: string;
+  /** Fetch `model` from the Hugging Face hub when it is not in `modelDir` yet (default off). */
+  readonly allowDownload: boolean;
+  /** PostgreSQL with pgvector holding the documents; unset: the embedded store in `pgliteDir`. */
+  readonly dbUrl: string | undefined;
+  /** Where the embedded store (PGlite + pgvector) keeps its files. */
+  readonly pgliteDir: string;
+  /** Chunk size and overlap in characters. */
+  readonly chunkSize: number;
+  readonly chunkOverlap: number;
+  /** Chunks embedded (and written) per batch. */
+  readonly batchSize: number;
 }
 
 /** Thrown by {@linkcode parseConfig}; `problems` holds one line per bad variable. */
@@ -106,6 +135,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "API_AUTH_TOKEN",
   "REDIS_URL",
   "METRICS_TOKEN",
+  "RAG_DB_URL",
 ]);
 
 const int = (min: number, max: number, fallback: number) =>
@@ -286,6 +316,7 @@ const EnvSchema = z.object({
   API_KEY_PRIMARY: apiKey,
   API_KEY_SECONDARY: apiKey,
   DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
+  PGLITE_DATA_DIR: optionalText,
   DB_POOL_SIZE: int(1, 1000, 10),
   DB_POOL_MAX_OVERFLOW: int(0, 1000, 5),
   DB_POOL_RECYCLE_SECONDS: int(0, 86_400, 1800),
@@ -328,12 +359,30 @@ const EnvSchema = z.object({
     return v;
   }),
   ENABLE_RAG: bool(false),
+  RAG_MODEL_DIR: optionalText.transform((v) => v ?? "models/embedding"),
+  RAG_MODEL: optionalText.transform((v, ctx) => {
+    if (v !== undefined && !/^[A-Za-z0-9][\w.-]{0,95}(\/[\w.-]{1,96})?$/.test(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected a hub model id like Xenova/all-MiniLM-L6-v2",
+      });
+      return z.NEVER;
+    }
+    return v ?? "Xenova/all-MiniLM-L6-v2";
+  }),
+  RAG_ALLOW_DOWNLOAD: bool(false),
+  RAG_DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
+  RAG_PGLITE_DIR: optionalText.transform((v) => v ?? "data/rag"),
+  RAG_CHUNK_SIZE: int(100, 100_000, 1000),
+  RAG_CHUNK_OVERLAP: int(0, 50_000, 200),
+  RAG_BATCH_SIZE: int(1, 1024, 32),
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
   ALLOWED_ORIGINS: origins,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
   TRUST_PROXY: bool(false),
   METRICS_TOKEN: apiKey,
+  MCP_CONFORMANCE_FIXTURES: bool(false),
 });
 
 /**
@@ -378,6 +427,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     apiKeys,
     db: {
       url: e.DB_URL,
+      pgliteDataDir: e.PGLITE_DATA_DIR,
       poolSize: e.DB_POOL_SIZE,
       poolMaxOverflow: e.DB_POOL_MAX_OVERFLOW,
       poolRecycleSeconds: e.DB_POOL_RECYCLE_SECONDS,
@@ -419,12 +469,23 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     toolsFile: e.TOOLS_FILE,
     toolset: e.TOOLSET,
     enableRag: e.ENABLE_RAG,
+    rag: {
+      modelDir: e.RAG_MODEL_DIR,
+      model: e.RAG_MODEL,
+      allowDownload: e.RAG_ALLOW_DOWNLOAD,
+      dbUrl: e.RAG_DB_URL,
+      pgliteDir: e.RAG_PGLITE_DIR,
+      chunkSize: e.RAG_CHUNK_SIZE,
+      chunkOverlap: e.RAG_CHUNK_OVERLAP,
+      batchSize: e.RAG_BATCH_SIZE,
+    },
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     allowedOrigins: e.ALLOWED_ORIGINS,
     allowedHosts: e.ALLOWED_HOSTS,
     trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
+    conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
   });
 }
 
@@ -443,11 +504,32 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   if (primary && primary === secondary) {
     problems.push("API_KEY_SECONDARY: must differ from API_KEY_PRIMARY");
   }
+  if (env.PGLITE_DATA_DIR?.trim() && env.DB_URL?.trim()) {
+    problems.push("PGLITE_DATA_DIR: applies to the embedded database only; unset it or DB_URL");
+  }
   if ((env.RATE_LIMIT_STORAGE ?? "").trim().toLowerCase() === "redis" && !env.REDIS_URL?.trim()) {
     problems.push('REDIS_URL: is required when RATE_LIMIT_STORAGE is "redis"');
   }
+  const chunkSize = Number(env.RAG_CHUNK_SIZE?.trim() || 1000);
+  const chunkOverlap = Number(env.RAG_CHUNK_OVERLAP?.trim() || 200);
+  // Only when both are valid on their own (a bad one is reported by itself).
+  const validChunking = Number.isInteger(chunkSize) && chunkSize >= 100 && chunkSize <= 100_000 &&
+    Number.isInteger(chunkOverlap) && chunkOverlap >= 0 && chunkOverlap <= 50_000;
+  if (validChunking && chunkOverlap * 2 > chunkSize) {
+    problems.push("RAG_CHUNK_OVERLAP: must be at most half of RAG_CHUNK_SIZE");
+  }
   if ((environment === "staging" || environment === "production") && !primary) {
     problems.push(`API_KEY_PRIMARY: is required in "${environment}"`);
+  }
+  // Test only: it lets requests without a key in. Never off loopback or outside development.
+  if (["true", "1"].includes((env.MCP_CONFORMANCE_FIXTURES ?? "").trim().toLowerCase())) {
+    const host = (env.HOST ?? "").trim() || "127.0.0.1";
+    if (!/^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\])$/i.test(host)) {
+      problems.push("MCP_CONFORMANCE_FIXTURES: allowed only with a loopback HOST (test only)");
+    }
+    if (environment !== "" && environment !== "development") {
+      problems.push('MCP_CONFORMANCE_FIXTURES: allowed only in "development" (test only)');
+    }
   }
   return problems;
 }

@@ -28,6 +28,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
       ...config.rateLimit,
       redisUrl: config.rateLimit.redisUrl && redactUrl(config.rateLimit.redisUrl),
     },
+    rag: { ...config.rag, dbUrl: config.rag.dbUrl && redactUrl(config.rag.dbUrl) },
   };
 }
 

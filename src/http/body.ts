@@ -15,23 +15,36 @@ export function isJsonContentType(value: string | null): boolean {
 }
 
 /**
- * Reads and parses the body. An empty body is `{}` (a call with all-default
- * input). Errors: 413 over `maxBytes` (refused on `Content-Length` before
- * reading, or as soon as the stream passes the cap), 415 when a non-empty body
- * is not declared as JSON, 400 when it is not UTF-8 JSON.
+ * Reads the body, at most `maxBytes` of it; `undefined` when it is larger.
+ *
+ * With a declared `Content-Length` within the cap the body is read in one
+ * native call: for requests from the network the HTTP layer delivers exactly
+ * that many bytes, never more (tested over a raw socket).
+ * (Pulling it chunk by chunk through a stream reader cost ~25 µs per request
+ * here, a third of a no-op tool call.) Without one (chunked), it is read
+ * chunk by chunk and the read stops as soon as it passes the cap.
  */
-export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
-  const tooLarge = () =>
-    new ToolError("invalid_input", `Request body too large: the limit is ${maxBytes} bytes`, {
-      httpStatus: 413,
-    });
+export async function readBodyBytes(
+  req: Request,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    await req.body?.cancel().catch(() => {});
-    throw tooLarge();
+  if (declared !== null) {
+    const length = Number(declared);
+    if (length > maxBytes) {
+      await req.body?.cancel().catch(() => {});
+      return undefined;
+    }
+    if (/^\d+$/.test(declared)) {
+      if (req.body === null) return new Uint8Array();
+      // From the network the HTTP layer frames the body by Content-Length, so
+      // this is at most `length` bytes. A Request built in-process could lie;
+      // it is still refused, once read.
+      const bytes = await req.bytes();
+      return bytes.byteLength > maxBytes ? undefined : bytes;
+    }
   }
-  if (req.body === null) return {};
-
+  if (req.body === null) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let received = 0;
   const reader = req.body.getReader();
@@ -42,13 +55,30 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
       received += value.byteLength;
       if (received > maxBytes) {
         await reader.cancel().catch(() => {});
-        throw tooLarge();
+        return undefined;
       }
       chunks.push(value);
     }
   } finally {
     reader.releaseLock();
   }
+  return chunks.length === 1 ? chunks[0] : concat(chunks, received);
+}
+
+/**
+ * Reads and parses the body. An empty body is `{}` (a call with all-default
+ * input). Errors: 413 over `maxBytes` (refused on `Content-Length` before
+ * reading, or as soon as the stream passes the cap), 415 when a non-empty body
+ * is not declared as JSON, 400 when it is not UTF-8 JSON.
+ */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const tooLarge = () =>
+    new ToolError("invalid_input", `Request body too large: the limit is ${maxBytes} bytes`, {
+      httpStatus: 413,
+    });
+  const bytes = await readBodyBytes(req, maxBytes);
+  if (bytes === undefined) throw tooLarge();
+  const received = bytes.byteLength;
   if (received === 0) return {};
   if (!isJsonContentType(req.headers.get("content-type"))) {
     throw new ToolError(
@@ -59,7 +89,6 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
       },
     );
   }
-  const bytes = chunks.length === 1 ? chunks[0] : concat(chunks, received);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

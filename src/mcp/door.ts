@@ -24,17 +24,19 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/mediaType"
+import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 // @ts-types="@modelcontextprotocol/sdk/server/requestBody"
-import {
-  readRequestBody,
-  requestBodyTooLargeMessage,
-} from "@modelcontextprotocol/sdk/server/requestBody.js";
+import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
+import { readBodyBytes } from "../http/body.ts";
 import type { Handler } from "../http/context.ts";
 import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
 import type { CallContext, InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { errorBody, ToolError } from "../tools/errors.ts";
+import { isMcpContent } from "./content.ts";
 import type { Registry } from "../tools/registry.ts";
 import { TOOL_NAME_PATTERN } from "../tools/registry.ts";
 
@@ -45,6 +47,14 @@ export interface McpDoorOptions {
   readonly maxBodyBytes: number;
   readonly serverInfo: { readonly name: string; readonly version: string };
   readonly rateLimit: RateLimitPolicy;
+  /**
+   * Answer plain `tools/call` and `tools/list` requests without building an
+   * SDK server and transport (default true). Off only in the differential
+   * test that proves both paths answer alike.
+   */
+  readonly fastPath?: boolean;
+  /** Told which path answered each request (tests). */
+  readonly onPath?: (path: "fast" | "sdk") => void;
 }
 
 /** Builds the `/mcp` POST handler. */
@@ -52,18 +62,22 @@ export function mcpDoor(options: McpDoorOptions): Handler {
   const { registry, invoke } = options;
   const validator = new AjvJsonSchemaValidator();
   const serverOptions = {
-    capabilities: { tools: { listChanged: false } },
+    // logging: `logging/setLevel` is accepted (the SDK's handler); the door
+    // answers with JSON, so no log notification is ever sent.
+    capabilities: { tools: { listChanged: false }, logging: {} },
     jsonSchemaValidator: validator,
   };
 
   return async function mcp(req, ctx) {
-    // The body is read here (with the SDK's own capped reader) so the rate
+    // The body is read here (capped, as the SDK's reader caps it) so the rate
     // limit can weigh the tool calls in it before anything runs; the parsed
     // message then goes to the SDK, which keeps every protocol check.
-    const body = await readRequestBody(req, options.maxBodyBytes);
-    if (body.tooLarge) {
+    const bytes = await readBodyBytes(req, options.maxBodyBytes);
+    if (bytes === undefined) {
       return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
     }
+    // Decoded as the SDK's own reader does (not fatal: bad bytes become U+FFFD).
+    const body = { text: new TextDecoder().decode(bytes) };
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
@@ -82,6 +96,14 @@ export function mcpDoor(options: McpDoorOptions): Handler {
         ...errorBody(error, ctx.requestId),
       }, error.headers);
     }
+    if (options.fastPath !== false) {
+      const fast = fastRequest(req, parsed, registry);
+      if (fast) {
+        options.onPath?.("fast");
+        return await answerFast(fast, req, ctx);
+      }
+    }
+    options.onPath?.("sdk");
     const server = new Server({ ...options.serverInfo }, serverOptions);
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.descriptors }));
     server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
@@ -122,6 +144,96 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       await server.close();
     }
   };
+
+  /** The SDK's JSON reply for a request `fastRequest` vouched for. */
+  async function answerFast(
+    fast: FastRequest,
+    req: Request,
+    ctx: Parameters<Handler>[1],
+  ): Promise<Response> {
+    let result: unknown;
+    if (fast.tool === undefined) {
+      result = { tools: registry.descriptors };
+    } else {
+      const outcome = await invoke(fast.tool, fast.arguments ?? {}, {
+        requestId: ctx.requestId,
+        principal: ctx.principal!,
+        log: ctx.log,
+        signal: req.signal,
+        door: "mcp",
+        traceparent: req.headers.get("traceparent") ?? undefined,
+      });
+      ctx.audited = true;
+      result = toCallToolResult(outcome, ctx.requestId);
+    }
+    // Key order and headers as the SDK's Protocol and transport write them.
+    return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
+      status: 200,
+      headers: { "content-type": "application/json" },
+    });
+  }
+}
+
+/** A request the fast path answers: `tool` undefined means `tools/list`. */
+interface FastRequest {
+  readonly id: string | number;
+  readonly tool: Tool | undefined;
+  readonly arguments: Record<string, unknown> | undefined;
+}
+
+const PLAIN_REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
+const PLAIN_CALL_KEYS = new Set(["name", "arguments"]);
+
+/**
+ * The fast path takes only what the SDK would certainly accept and answer in
+ * one known way: one JSON-RPC request (no batch, no notification) with no
+ * fields beyond `jsonrpc`, `id`, `method`, `params`; `tools/call` with only
+ * `name` (a registered tool) and an object `arguments`, or `tools/list` with
+ * no params; and headers the transport accepts (Accept listing both types,
+ * a JSON Content-Type, a supported or absent MCP-Protocol-Version).
+ * Everything else, including `_meta`, cursors and every error, goes to the
+ * SDK, so protocol behaviour stays exactly its own.
+ */
+function fastRequest(req: Request, message: unknown, registry: Registry): FastRequest | undefined {
+  if (message === null || typeof message !== "object" || Array.isArray(message)) return undefined;
+  const msg = message as Record<string, unknown>;
+  if (msg.jsonrpc !== "2.0") return undefined;
+  const id = msg.id;
+  if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
+  for (const key in msg) if (!PLAIN_REQUEST_KEYS.has(key)) return undefined;
+  const accept = req.headers.get("accept");
+  if (!accept?.includes("application/json") || !accept.includes("text/event-stream")) {
+    return undefined;
+  }
+  if (!isJsonContentType(req.headers.get("content-type"))) return undefined;
+  const version = req.headers.get("mcp-protocol-version");
+  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  const params = msg.params;
+  if (msg.method === "tools/list") {
+    if (params !== undefined && !isEmptyObject(params)) return undefined;
+    return { id: id as string | number, tool: undefined, arguments: undefined };
+  }
+  if (msg.method !== "tools/call" || !isPlainObject(params)) return undefined;
+  for (const key in params) if (!PLAIN_CALL_KEYS.has(key)) return undefined;
+  const { name, arguments: args } = params;
+  if (typeof name !== "string" || (args !== undefined && !isPlainObject(args))) return undefined;
+  const tool = registry.get(name);
+  if (!tool) return undefined;
+  return {
+    id: id as string | number,
+    tool,
+    arguments: args as Record<string, unknown> | undefined,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function isEmptyObject(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const _ in value) return false;
+  return true;
 }
 
 /** Points a JSON-RPC message (or batch) costs: each tools/call its tool's weight, anything else 1. */
@@ -177,6 +289,7 @@ export function toCallToolResult(result: InvokeResult, requestId: string): CallT
     };
   }
   const value = result.value;
+  if (isMcpContent(value)) return { content: [...value.content] };
   const out: CallToolResult = { content: [{ type: "text", text: JSON.stringify(value) }] };
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     out.structuredContent = value as Record<string, unknown>;

@@ -148,15 +148,25 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       this.set(readPool()?.waiting ?? 0);
     },
   });
+  // Label children bound once and reused: prom-client validates and hashes
+  // a label object on every inc() otherwise, a measurable share of a no-op
+  // call. Label values are bounded (see above), so these maps are too.
+  const callChildren = new Map<string, { inc(): void }>();
+  const durationChildren = new Map<string, { observe(v: number): void }>();
+  const httpChildren = new Map<string, { inc(): void }>();
   return {
     registry,
     toolCall(tool, status, seconds) {
-      toolCalls.inc({ tool_name: tool, status });
-      toolDuration.observe({ tool_name: tool }, seconds);
+      child(callChildren, `${tool}\0${status}`, () => toolCalls.labels(tool, status)).inc();
+      child(durationChildren, tool, () => toolDuration.labels(tool)).observe(seconds);
     },
     toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
     httpRequest: (endpoint, statusCode) =>
-      httpRequests.inc({ endpoint, status_code: String(statusCode) }),
+      child(
+        httpChildren,
+        `${endpoint}\0${statusCode}`,
+        () => httpRequests.labels(endpoint, String(statusCode)),
+      ).inc(),
     dbQuery: (queryName, seconds) => dbDuration.observe({ query_name: queryName }, seconds),
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
     upstreamAttempt(upstream, outcome, seconds) {
@@ -170,4 +180,13 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       readPool = read;
     },
   };
+}
+
+function child<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let found = cache.get(key);
+  if (found === undefined) {
+    found = make();
+    cache.set(key, found);
+  }
+  return found;
 }

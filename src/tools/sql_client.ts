@@ -24,6 +24,12 @@ export interface SqlClientOptions {
   readonly maxBytes?: number;
   /** False for one-off texts, so they are not kept prepared (default true). */
   readonly prepare?: boolean;
+  /**
+   * True for a bounded statement of the code's own (a primary-key lookup, a
+   * `LIMIT`): run it without the explicit read-only transaction and cursor
+   * (see `QueryOptions.direct`). Never for SQL a caller wrote.
+   */
+  readonly direct?: boolean;
 }
 
 /** What `ctx.sql` offers a handler. */

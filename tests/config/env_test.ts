@@ -38,6 +38,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     apiKeys: [],
     db: {
       url: undefined,
+      pgliteDataDir: undefined,
       poolSize: 10,
       poolMaxOverflow: 5,
       poolRecycleSeconds: 1800,
@@ -74,12 +75,23 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     toolsFile: undefined,
     toolset: undefined,
     enableRag: false,
+    rag: {
+      modelDir: "models/embedding",
+      model: "Xenova/all-MiniLM-L6-v2",
+      allowDownload: false,
+      dbUrl: undefined,
+      pgliteDir: "data/rag",
+      chunkSize: 1000,
+      chunkOverlap: 200,
+      batchSize: 32,
+    },
     toolTimeoutSeconds: 30,
     maxBodyBytes: 1024 * 1024,
     allowedOrigins: [],
     allowedHosts: [],
     trustProxy: false,
     metricsToken: undefined,
+    conformanceFixtures: false,
   };
   assert.deepEqual(config, expected);
 });
@@ -144,6 +156,14 @@ Deno.test("parseConfig() parses every variable", () => {
     API_AUTH_TOKEN: "Token abc-123",
     RATE_LIMIT_RPM: "250",
     ENABLE_RAG: "true",
+    RAG_MODEL_DIR: "/srv/models/minilm",
+    RAG_MODEL: "sentence-transformers/all-MiniLM-L6-v2",
+    RAG_ALLOW_DOWNLOAD: "true",
+    RAG_DB_URL: "postgres://rag:pw@db.internal:5432/rag",
+    RAG_PGLITE_DIR: "/var/lib/mcp/rag",
+    RAG_CHUNK_SIZE: "800",
+    RAG_CHUNK_OVERLAP: "400",
+    RAG_BATCH_SIZE: "64",
     TOOL_TIMEOUT_SECONDS: "0.25",
     MAX_BODY_BYTES: "2048",
     ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000",
@@ -162,6 +182,7 @@ Deno.test("parseConfig() parses every variable", () => {
   ]);
   assert.deepEqual(config.db, {
     url: "postgres://app:pw@db.internal:5432/app",
+    pgliteDataDir: undefined,
     poolSize: 20,
     poolMaxOverflow: 7,
     poolRecycleSeconds: 600,
@@ -190,6 +211,16 @@ Deno.test("parseConfig() parses every variable", () => {
   });
   assert.equal(config.rateLimitRpm, 250);
   assert.equal(config.enableRag, true);
+  assert.deepEqual(config.rag, {
+    modelDir: "/srv/models/minilm",
+    model: "sentence-transformers/all-MiniLM-L6-v2",
+    allowDownload: true,
+    dbUrl: "postgres://rag:pw@db.internal:5432/rag",
+    pgliteDir: "/var/lib/mcp/rag",
+    chunkSize: 800,
+    chunkOverlap: 400,
+    batchSize: 64,
+  });
   assert.equal(config.toolTimeoutSeconds, 0.25);
   assert.equal(config.maxBodyBytes, 2048);
   assert.deepEqual(config.allowedOrigins, ["https://app.example.com", "http://localhost:3000"]);
@@ -283,6 +314,16 @@ const BAD_VALUES: readonly [string, string][] = [
   ["RATE_LIMIT_RPM", "fast"],
   ["ENABLE_RAG", "yes"],
   ["ENABLE_RAG", "2"],
+  ["RAG_MODEL", "../../etc/passwd"],
+  ["RAG_MODEL", "https://huggingface.co/x/y"],
+  ["RAG_ALLOW_DOWNLOAD", "yes"],
+  ["RAG_DB_URL", "mysql://db/rag"],
+  ["RAG_CHUNK_SIZE", "99"],
+  ["RAG_CHUNK_SIZE", "big"],
+  ["RAG_CHUNK_OVERLAP", "-1"],
+  ["RAG_CHUNK_OVERLAP", "501"],
+  ["RAG_BATCH_SIZE", "0"],
+  ["RAG_BATCH_SIZE", "1025"],
   ["TOOL_TIMEOUT_SECONDS", "0"],
   ["TOOL_TIMEOUT_SECONDS", "Infinity"],
   ["TOOL_TIMEOUT_SECONDS", "3600.5"],
@@ -309,6 +350,17 @@ for (const [variable, value] of BAD_VALUES) {
     assert.equal(error.problems.length, 1);
   });
 }
+
+Deno.test("parseConfig() refuses a chunk overlap over half the chunk size, with the defaults too", () => {
+  assert.deepEqual(configError({ RAG_CHUNK_SIZE: "300" }).problems, [
+    "RAG_CHUNK_OVERLAP: must be at most half of RAG_CHUNK_SIZE",
+  ]);
+  assert.deepEqual(configError({ RAG_CHUNK_SIZE: "1000", RAG_CHUNK_OVERLAP: "501" }).problems, [
+    "RAG_CHUNK_OVERLAP: must be at most half of RAG_CHUNK_SIZE",
+  ]);
+  assert.equal(parseConfig({ RAG_CHUNK_SIZE: "400" }).rag.chunkOverlap, 200);
+  assert.equal(parseConfig({ RAG_CHUNK_OVERLAP: "0" }).rag.chunkOverlap, 0);
+});
 
 Deno.test("parseConfig() says what it expects for a bad integer", () => {
   const error = assertRefused({ PORT: "1.5" }, "PORT");
@@ -367,6 +419,58 @@ for (const environment of ["staging", "production"]) {
     assert.deepEqual(config.apiKeys, [{ id: "primary", key: KEY_A }]);
   });
 }
+
+Deno.test("parseConfig() accepts MCP_CONFORMANCE_FIXTURES on loopback in development", () => {
+  for (const host of [undefined, "127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"]) {
+    const config = parseConfig({ MCP_CONFORMANCE_FIXTURES: "true", HOST: host });
+    assert.equal(config.conformanceFixtures, true, String(host));
+  }
+  assert.equal(
+    parseConfig({ MCP_CONFORMANCE_FIXTURES: "1", ENVIRONMENT: "development" }).conformanceFixtures,
+    true,
+  );
+  assert.equal(parseConfig({ MCP_CONFORMANCE_FIXTURES: "false" }).conformanceFixtures, false);
+});
+
+Deno.test("parseConfig() refuses MCP_CONFORMANCE_FIXTURES off loopback or outside development", () => {
+  for (const host of ["0.0.0.0", "::", "10.0.0.5", "localhost.example.com", "128.0.0.1"]) {
+    const error = assertRefused(
+      { MCP_CONFORMANCE_FIXTURES: "true", HOST: host },
+      "MCP_CONFORMANCE_FIXTURES",
+    );
+    assert.deepEqual(error.problems, [
+      "MCP_CONFORMANCE_FIXTURES: allowed only with a loopback HOST (test only)",
+    ], host);
+  }
+  for (const environment of ["staging", "production"]) {
+    const error = assertRefused(
+      { MCP_CONFORMANCE_FIXTURES: "TRUE", ENVIRONMENT: environment, API_KEY_PRIMARY: KEY_A },
+      "MCP_CONFORMANCE_FIXTURES",
+    );
+    assert.deepEqual(error.problems, [
+      'MCP_CONFORMANCE_FIXTURES: allowed only in "development" (test only)',
+    ]);
+  }
+  assertRefused({ MCP_CONFORMANCE_FIXTURES: "yes" }, "MCP_CONFORMANCE_FIXTURES");
+});
+
+Deno.test("parseConfig() reads PGLITE_DATA_DIR for the embedded database, trimmed; blank is memory", () => {
+  assert.equal(
+    parseConfig({ PGLITE_DATA_DIR: " /var/lib/mcp/db " }).db.pgliteDataDir,
+    "/var/lib/mcp/db",
+  );
+  assert.equal(parseConfig({ PGLITE_DATA_DIR: "  " }).db.pgliteDataDir, undefined);
+});
+
+Deno.test("parseConfig() refuses PGLITE_DATA_DIR together with DB_URL", () => {
+  const error = configError({
+    PGLITE_DATA_DIR: "/var/lib/mcp/db",
+    DB_URL: "postgres://app@db.internal:5432/app",
+  });
+  assert.deepEqual(error.problems, [
+    "PGLITE_DATA_DIR: applies to the embedded database only; unset it or DB_URL",
+  ]);
+});
 
 Deno.test("parseConfig() accepts development without any key", () => {
   assert.deepEqual(parseConfig({ ENVIRONMENT: "development" }).apiKeys, []);
@@ -450,6 +554,7 @@ Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry 
     "API_KEY_SECONDARY",
     "DB_URL",
     "METRICS_TOKEN",
+    "RAG_DB_URL",
     "REDIS_URL",
   ]);
 });

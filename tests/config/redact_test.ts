@@ -41,6 +41,14 @@ Deno.test("redactConfig() removes the DB_URL password and query but keeps host a
   assert.equal(db.poolSize, 10);
 });
 
+Deno.test("redactConfig() removes the RAG_DB_URL password", () => {
+  const config = parseConfig({ RAG_DB_URL: `postgres://rag:${DB_PASSWORD}@db.internal/rag` });
+  const rag = redactConfig(config).rag as Record<string, unknown>;
+  assert.ok(!String(rag.dbUrl).includes(DB_PASSWORD), String(rag.dbUrl));
+  assert.equal(new URL(String(rag.dbUrl)).hostname, "db.internal");
+  assert.equal(rag.modelDir, "models/embedding");
+});
+
 Deno.test("redactConfig() keeps the non-secret fields as they are", () => {
   const config = fullConfig();
   const redacted = redactConfig(config);

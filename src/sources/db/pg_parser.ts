@@ -27,6 +27,7 @@
  */
 // @ts-types="./libpg_query_wasm.d.ts"
 import factory from "libpg-query/wasm/libpg-query.js";
+import type { PgQueryWasmModule } from "./libpg_query_wasm.d.ts";
 import wasm from "libpg-query/wasm/libpg-query.wasm" with { type: "bytes" };
 
 /** One statement of a parse: `{ "<NodeType>": {...fields} }` plus its place in the text. */
@@ -70,15 +71,24 @@ export async function createPgParser(): Promise<PgParser> {
   // failure would leave the factory's promise pending forever: race it.
   let fail: (error: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => fail = reject);
-  const m = await Promise.race([
-    factory({
+  // Emscripten's Node path reads `__dirname` (only to locate files, and we
+  // hand it the WASM). In `deno bundle` output this CommonJS file becomes ESM
+  // and has none, so a stand-in lives for the factory's synchronous start.
+  const scope = globalThis as { __dirname?: string };
+  const standIn = !("__dirname" in scope);
+  if (standIn) scope.__dirname = "/";
+  let loading: Promise<PgQueryWasmModule>;
+  try {
+    loading = factory({
       instantiateWasm(imports, done) {
         WebAssembly.instantiate(compiled, imports).then(done, fail);
         return {};
       },
-    }),
-    failed,
-  ]);
+    });
+  } finally {
+    if (standIn) delete scope.__dirname;
+  }
+  const m = await Promise.race([loading, failed]);
 
   return {
     parse(sql: string): ParseResult {

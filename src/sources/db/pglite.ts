@@ -1,7 +1,9 @@
 /**
- * The embedded default database: PGlite (Postgres compiled to WASM) in
- * memory, started from a pre-initialized snapshot that already holds the
- * demo data.
+ * PGlite (Postgres compiled to WASM) on the calling thread, and the
+ * pre-initialized snapshot that holds the demo data. The server's embedded
+ * database runs the same PGlite in a worker instead (`pglite_worker.ts`),
+ * where a statement can be stopped at its deadline; this in-thread source
+ * serves scripts, tests and the document store.
  *
  * Everything PGlite needs is imported as bytes (its WASM, its file-system
  * bundle, our snapshot), so it is part of the module graph: `deno compile`
@@ -11,15 +13,14 @@
  *
  * @module
  */
-import { PGlite } from "@electric-sql/pglite";
+import { type Extensions, PGlite } from "@electric-sql/pglite";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
 import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
-import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
+import { runPgliteQuery } from "./pglite_query.ts";
+import type { ResultLimits } from "./result_caps.ts";
 import {
-  DatabaseError,
-  databaseErrorKind,
   type PoolStats,
   type QueryOptions,
   type SqlQuery,
@@ -33,9 +34,15 @@ export const DEMO_SNAPSHOT: Uint8Array<ArrayBuffer> = demoSnapshot;
 /**
  * Starts a PGlite instance. With `dataDir` (a tarball from `dumpDataDir`) it
  * starts from that state; without it, it runs initdb into an empty database.
+ * With `directory` it keeps its files there (durably) instead of in memory,
+ * resuming the database found there or running initdb into it.
  */
 export async function startPglite(
-  options: { dataDir?: Uint8Array<ArrayBuffer> } = {},
+  options: {
+    dataDir?: Uint8Array<ArrayBuffer>;
+    directory?: string;
+    extensions?: Extensions;
+  } = {},
 ): Promise<PGlite> {
   const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
     WebAssembly.compile(pgliteWasm),
@@ -46,32 +53,24 @@ export async function startPglite(
     initdbWasmModule,
     fsBundle: new Blob([pgliteData]),
     loadDataDir: options.dataDir ? new Blob([options.dataDir]) : undefined,
-    // In memory: there is nothing to make durable.
-    relaxedDurability: true,
+    dataDir: options.directory,
+    extensions: options.extensions,
+    // In memory there is nothing to make durable; on disk, commits are.
+    relaxedDurability: options.directory === undefined,
   });
 }
 
 /** Default caps when none are given (the app passes the configured ones). */
 const NO_LIMITS: ResultLimits = { maxRows: 1000, maxBytes: 10 * 1024 * 1024 };
 
-/** Maps a PGlite failure (it carries the SQLSTATE in `code`) to a {@linkcode DatabaseError}. */
-function classifyPgliteError(error: unknown): DatabaseError {
-  const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  // PGlite has no connection to lose: a failure without a SQLSTATE is the query's.
-  const kind = typeof code === "string" ? databaseErrorKind(code, message) : "query";
-  return new DatabaseError(kind, message, typeof code === "string" ? code : undefined, {
-    cause: error,
-  });
-}
-
 /**
  * Wraps a PGlite instance as a {@linkcode SqlSource}.
  *
- * Limits of the embedded database: PGlite runs each statement synchronously
- * on the JavaScript thread, so neither `statement_timeout` nor the caller's
- * deadline can interrupt a statement already running (`pg_sleep` or a huge
- * aggregate blocks the process until it ends). Row caps do hold: statements
+ * Its limit: PGlite runs each statement synchronously on the JavaScript
+ * thread, so neither `statement_timeout` nor the caller's deadline can
+ * interrupt a statement already running (`pg_sleep` or a huge aggregate
+ * blocks the process until it ends), and it does not claim
+ * `stopsAtDeadline`; `pglite_worker.ts` lifts that limit. Row caps do hold: statements
  * that return rows are read through a cursor, so a cartesian product stops at
  * the cap.
  *
@@ -84,35 +83,11 @@ export function pgliteSource(db: PGlite, limits: ResultLimits = NO_LIMITS): SqlS
   let calls = 0;
 
   /** One query in its own read-only transaction, capped. */
-  async function runQuery<R>(query: SqlQuery, options: QueryOptions): Promise<SqlResult<R>> {
-    const collector = new RowCollector<R>({
+  function runQuery<R>(query: SqlQuery, options: QueryOptions): Promise<SqlResult<R>> {
+    return runPgliteQuery<R>(db, query, {
       maxRows: Math.min(limits.maxRows, options.maxRows ?? Infinity),
       maxBytes: Math.min(limits.maxBytes, options.maxBytes ?? Infinity),
     });
-    const values = query.values as unknown[];
-    try {
-      // PGlite has one session and serializes calls; each query gets its own
-      // read-only transaction so no statement can write, whatever it says.
-      await db.transaction(async (tx) => {
-        await tx.query("SET TRANSACTION READ ONLY");
-        let rows: R[];
-        if (isRowStatement(query.text)) {
-          // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
-          await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
-          const fetch = fetchCount(collector.limits.maxRows);
-          // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-          rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
-        } else {
-          rows = (await tx.query<R>(query.text, values)).rows;
-        }
-        for (const row of rows) if (!collector.add(row)) break;
-      });
-    } catch (error) {
-      throw classifyPgliteError(error);
-    }
-    return collector.truncated
-      ? { rows: collector.rows, truncated: collector.truncated }
-      : { rows: collector.rows };
   }
 
   return {
@@ -143,9 +118,4 @@ export function pgliteSource(db: PGlite, limits: ResultLimits = NO_LIMITS): SqlS
       if (!db.closed) await db.close();
     },
   };
-}
-
-/** The zero-configuration database: PGlite in memory with the demo data. */
-export async function openEmbeddedDatabase(limits?: ResultLimits): Promise<SqlSource> {
-  return pgliteSource(await startPglite({ dataDir: DEMO_SNAPSHOT }), limits);
 }

@@ -44,6 +44,8 @@ export interface PostgresOptions {
   /** Server-side statement timeout, the ceiling for every query. */
   readonly queryTimeoutMs: number;
   readonly limits: ResultLimits;
+  /** More startup parameters for every connection (e.g. pgvector's `hnsw.ef_search`). */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** postgres.js's own codes for a broken or refused connection, and socket errors. */
@@ -104,6 +106,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     // Startup parameters: the session itself is read-only and time-limited,
     // beneath the per-transaction settings.
     connection: {
+      ...options.settings,
       application_name: "mcp-tool-server",
       default_transaction_read_only: true,
       statement_timeout: Math.ceil(options.queryTimeoutMs),
@@ -191,8 +194,41 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     }
   }
 
+  /** The `direct` path: one prepared statement on postgres.js's own pool. */
+  async function direct<R>(
+    query: SqlQuery,
+    opts: QueryOptions,
+    limits: ResultLimits,
+    signal: AbortSignal | undefined,
+  ): Promise<SqlResult<R>> {
+    const extended = {
+      prepare: opts.prepare ?? true,
+      simple: false,
+    } as postgres.UnsafeQueryOptions;
+    const work = (async () => {
+      try {
+        const rows = await client.unsafe(
+          query.text,
+          query.values as postgres.ParameterOrJSON<never>[],
+          extended,
+        ) as unknown as R[];
+        const collector = new RowCollector<R>(limits);
+        for (const row of rows) if (!collector.add(row)) break;
+        return collector.truncated
+          ? { rows: collector.rows, truncated: collector.truncated }
+          : { rows: collector.rows };
+      } catch (error) {
+        throw classifyPostgresError(error);
+      }
+    })();
+    if (!signal) return await work;
+    work.catch(() => {});
+    return await abortable(work, signal);
+  }
+
   return {
     kind: "postgres",
+    stopsAtDeadline: true,
     async query<R>(query: SqlQuery, opts: QueryOptions = {}): Promise<SqlResult<R>> {
       const signal = opts.signal;
       signal?.throwIfAborted();
@@ -204,6 +240,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         maxRows: Math.min(options.limits.maxRows, opts.maxRows ?? Infinity),
         maxBytes: Math.min(options.limits.maxBytes, opts.maxBytes ?? Infinity),
       };
+      if (opts.direct) return await direct<R>(query, opts, limits, signal);
       // Waiting for a connection stops a little before the deadline, so the
       // caller hears "busy" (503) rather than a bare deadline (504).
       const waitMs = Math.max(1, timeoutMs - Math.min(250, timeoutMs * 0.1));

@@ -71,6 +71,20 @@ export interface QueryOptions {
    * stays cached on each connection.
    */
   readonly prepare?: boolean;
+  /**
+   * Run the statement straight on a pooled connection (PostgreSQL only):
+   * no explicit `READ ONLY` transaction, no cursor. It still runs on a
+   * connection whose default is read-only and whose statement timeout is
+   * `DB_QUERY_TIMEOUT_SECONDS`, as one prepared statement, and its rows are
+   * still cut at the caps before they reach the caller; but they are all
+   * read first, and a deadline shorter than the statement timeout is not
+   * passed to the server (the caller is answered at the deadline, the
+   * statement ends at the timeout). For code's own bounded statements (a
+   * primary-key lookup, a `LIMIT`): it saves four statements a query, the
+   * difference between ~0.3× and ~0.9× of a bare postgres.js query.
+   * Never for text a caller wrote.
+   */
+  readonly direct?: boolean;
 }
 
 /** Rows of one query; `truncated` says when and why the caps cut it. */
@@ -140,6 +154,12 @@ export interface PoolStats {
 export interface SqlSource {
   /** What is behind it, for logs and health. */
   readonly kind: "pglite" | "postgres";
+  /**
+   * Whether a statement still running at its deadline is stopped, not just
+   * abandoned (PostgreSQL's `statement_timeout`; the embedded database in its
+   * worker). `sql_query`, where the caller writes the SQL, requires it.
+   */
+  readonly stopsAtDeadline?: boolean;
   /** Runs one parameterized statement in a read-only transaction. */
   query<R = Record<string, unknown>>(
     query: SqlQuery,

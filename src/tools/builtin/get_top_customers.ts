@@ -26,18 +26,21 @@ export const getTopCustomers = defineTool({
   annotations: { title: "Top customers", readOnlyHint: true, openWorldHint: false },
   async handler({ limit, offset }, ctx) {
     // One round trip: the window count is taken over the groups before LIMIT.
-    const { rows } = await ctx.sql.query<{ name: string; total: number; total_count: number }>(sql`
+    const { rows } = await ctx.sql.query<{ name: string; total: number; total_count: number }>(
+      sql`
       SELECT c.name, SUM(o.amount)::float8 AS total, COUNT(*) OVER ()::int AS total_count
       FROM orders o JOIN customers c ON c.id = o.customer_id
       GROUP BY c.id, c.name
       ORDER BY total DESC, c.id
-      LIMIT ${limit} OFFSET ${offset}`);
+      LIMIT ${limit} OFFSET ${offset}`,
+      { direct: true },
+    ); // bounded by LIMIT
     let totalCount = rows[0]?.total_count;
     if (totalCount === undefined) {
       // Past the last page there is no row to carry the count.
       const { rows: [row] } = await ctx.sql.query<{ n: number }>(
         sql`SELECT COUNT(DISTINCT customer_id)::int AS n FROM orders`,
-        { name: "count_customers_with_orders" },
+        { name: "count_customers_with_orders", direct: true },
       );
       totalCount = row.n;
     }

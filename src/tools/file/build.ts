@@ -15,7 +15,7 @@ import { openPostgres } from "../../sources/db/postgres.ts";
 import { DatabaseError, type SqlSource } from "../../sources/db/sql_source.ts";
 import { type ApiPath, apiPath } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
-import { defineTool, type Tool, type ToolSources } from "../define.ts";
+import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
 import type { ToolsFile } from "./load.ts";
 import { inputSchema, type ToolSpec } from "./spec.ts";
@@ -36,6 +36,14 @@ export interface BuildContext {
   readonly upstream: Upstream | undefined;
   readonly log: Logger;
   readonly metrics?: Metrics;
+  /** The RAG store and its search, when `ENABLE_RAG` is on (vector_search tools need it). */
+  readonly rag?: {
+    readonly store: SqlSource;
+    search(
+      reader: ToolContext["sql"],
+      request: { query: string; topK: number; source?: string; signal?: AbortSignal },
+    ): Promise<unknown>;
+  };
   /** Opens an embedded database (only called when the server's own is not embedded). */
   readonly openEmbedded: () => Promise<SqlSource>;
 }
@@ -100,7 +108,9 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
       }
     }
     const tools = Object.entries(file.spec.tools).map(([name, spec]) => {
-      const own = spec.source === undefined ? undefined : sources.get(spec.source);
+      const own = spec.kind === "vector_search" || spec.source === undefined
+        ? undefined
+        : sources.get(spec.source);
       if (spec.kind === "sql") return sqlTool(name, spec, own);
       if (spec.kind === "http") {
         if (own === undefined && ctx.upstream === undefined) {
@@ -110,7 +120,10 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         }
         return httpTool(name, spec, file.httpPaths.get(name)!, own);
       }
-      throw new Error(`Tool "${name}": kind ${spec.kind} is not available`);
+      if (ctx.rag === undefined) {
+        throw new Error(`Tool "${name}": a vector_search tool needs ENABLE_RAG=true`);
+      }
+      return vectorTool(name, spec, ctx.rag);
     });
     return {
       tools,
@@ -217,6 +230,33 @@ function httpTool(
       }
       return await ctx.api.get(path, options);
     },
+  });
+}
+
+function vectorTool(
+  name: string,
+  spec: Extract<ToolSpec, { kind: "vector_search" }>,
+  rag: NonNullable<BuildContext["rag"]>,
+): Tool {
+  return defineTool({
+    name,
+    description: spec.description,
+    input: z.strictObject({
+      query: z.string().min(1).max(2000).describe("What to look for, in natural language"),
+      top_k: z.int().min(1).max(spec.max_top_k).default(spec.top_k)
+        .describe(`How many passages to return (1-${spec.max_top_k})`),
+    }),
+    timeoutSeconds: spec.timeout_seconds,
+    rateLimitCost: spec.cost,
+    annotations: {
+      readOnlyHint: true,
+      openWorldHint: false,
+      idempotentHint: true,
+      ...spec.annotations,
+    },
+    sources: { sql: rag.store },
+    handler: ({ query, top_k }, ctx) =>
+      rag.search(ctx.sql, { query, topK: top_k, source: spec.documents, signal: ctx.signal }),
   });
 }
 

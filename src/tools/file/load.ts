@@ -115,6 +115,16 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
         at(offsetOf([...base, "parameters", param]), `parameter ${param}: ${message}`);
       }
     }
+    if (tool.kind === "vector_search") {
+      if (Object.keys(tool.parameters).length > 0) {
+        at(
+          offsetOf([...base, "parameters"]),
+          "a vector_search tool takes no parameters: its input is {query, top_k}",
+        );
+      }
+      if (tool.top_k > tool.max_top_k) at(offsetOf([...base, "top_k"]), "top_k is over max_top_k");
+      continue;
+    }
     if (tool.source !== undefined && !(tool.source in spec.sources)) {
       at(offsetOf([...base, "source"]), `unknown source "${tool.source}"`);
     } else if (tool.source !== undefined) {
@@ -136,11 +146,6 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
         at(offsetOf([...base, ...field.split("/")]), message);
       }
       if (result.path) httpPaths.set(name, result.path);
-    } else {
-      at(
-        offsetOf([...base, "kind"]),
-        "kind vector_search needs the RAG store, which this server does not have yet",
-      );
     }
   }
   for (const [set, names] of Object.entries(spec.toolsets)) {

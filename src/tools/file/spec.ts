@@ -84,11 +84,16 @@ export const HttpToolSpec = z.strictObject({
   ...Common,
 });
 
+/** Semantic search over the RAG store (`ENABLE_RAG`); its input is fixed: `{query, top_k}`. */
 export const VectorSearchToolSpec = z.strictObject({
   kind: z.literal("vector_search"),
-  source: z.string().optional(),
+  /** Only chunks of this ingested source (a file as ingested, or a folder's name). */
+  documents: z.string().min(1).max(1000).optional(),
+  /** Default and largest `top_k` a caller may ask for. */
+  top_k: z.int().min(1).max(50).default(5),
+  max_top_k: z.int().min(1).max(50).default(20),
   ...Common,
-}).loose();
+});
 
 export const ToolSpec = z.discriminatedUnion("kind", [
   SqlToolSpec,

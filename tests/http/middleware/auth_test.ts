@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ApiKey } from "../../../src/config/env.ts";
 import type { RequestContext } from "../../../src/http/context.ts";
-import { auth, unauthorized } from "../../../src/http/middleware/auth.ts";
+import { auth, sameKey, unauthorized } from "../../../src/http/middleware/auth.ts";
 import { ToolError } from "../../../src/tools/errors.ts";
 import { requestContext } from "../../harness.ts";
 
@@ -168,4 +168,37 @@ Deno.test("unauthorized() is the 401 with a Bearer challenge", () => {
   assert.equal(error.message, "Unauthorized");
   assert.deepEqual(error.headers, { "www-authenticate": 'Bearer realm="mcp-tool-server"' });
   assert.notEqual(unauthorized(), error);
+});
+
+Deno.test("auth() with anonymous serves a request without Authorization as that principal", async () => {
+  const middleware = auth({ keys: KEYS, anonymous: { id: "conformance" } });
+  const ctx = context();
+  const response = await middleware(request(), ctx, () => Promise.resolve(new Response("ok")));
+  assert.equal(await response.text(), "ok");
+  assert.deepEqual(ctx.principal, { id: "conformance" });
+  // A key, when sent, is still checked: the anonymous principal is only for no header at all.
+  const keyed = context();
+  await middleware(request(`Bearer ${SECONDARY}`), keyed, () => Promise.resolve(new Response()));
+  assert.deepEqual(keyed.principal, { id: "secondary" });
+  for (const header of ["", "Bearer wrong-key-0123456789abcdef", "Basic abc"]) {
+    await assert.rejects(
+      () => middleware(request(header), context(), () => Promise.resolve(new Response())),
+      (error) => error instanceof ToolError && error.httpStatus === 401,
+      JSON.stringify(header),
+    );
+  }
+});
+
+Deno.test("sameKey() is true only for the identical key", () => {
+  const key = "primary-test-key-0123456789";
+  assert.equal(sameKey(key, key), true);
+  assert.equal(sameKey(key.slice(0, -1), key), false, "a prefix");
+  assert.equal(sameKey(key + "x", key), false, "longer");
+  assert.equal(sameKey(key + key, key), false, "the key twice");
+  assert.equal(sameKey("", key), false, "empty");
+  assert.equal(sameKey(key.slice(0, 9), key.slice(0, 9) + key.slice(0, 9)), false, "repeating");
+  for (let i = 0; i < key.length; i++) {
+    const wrong = key.slice(0, i) + String.fromCharCode(key.charCodeAt(i) ^ 1) + key.slice(i + 1);
+    assert.equal(sameKey(wrong, key), false, `differs at ${i}`);
+  }
 });

@@ -53,6 +53,38 @@ export async function sqlSourceSuite(t: Deno.TestContext, source: SqlSource): Pr
     });
   }
 
+  // `direct` (code's own bounded statements) drops the explicit transaction
+  // and cursor; the connection's read-only default still refuses writes.
+  for (const q of writes) {
+    await t.step(`refuses a direct write as read_only: ${q.text.slice(0, 40)}`, async () => {
+      await assert.rejects(
+        source.query(q, { direct: true }),
+        (e) => e instanceof DatabaseError && e.kind === "read_only",
+      );
+    });
+  }
+
+  await t.step("direct: returns rows, and still cuts them at the caps", async () => {
+    const { rows } = await source.query<{ id: number }>(
+      sql`SELECT id FROM customers WHERE id = ${42}`,
+      { direct: true },
+    );
+    assert.deepEqual(rows, [{ id: 42 }]);
+    const capped = await source.query(sql`SELECT id FROM customers ORDER BY id`, {
+      direct: true,
+      maxRows: 5,
+    });
+    assert.equal(capped.rows.length, 5);
+    assert.equal(capped.truncated?.reason, "max_rows");
+  });
+
+  await t.step("direct: two statements are still refused", async () => {
+    await assert.rejects(
+      source.query(sql`SELECT 1; DELETE FROM orders`, { direct: true }),
+      (e) => e instanceof DatabaseError && e.kind === "query",
+    );
+  });
+
   await t.step("refuses two statements in one query", async () => {
     await assert.rejects(
       source.query(sql`SELECT 1; DELETE FROM orders`),

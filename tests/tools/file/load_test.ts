@@ -201,8 +201,24 @@ Deno.test("tools file: a tool name must be a valid tool name", () => {
   );
 });
 
-Deno.test("tools file: vector_search is refused until the RAG store exists", () => {
-  assertProblem("tools:\n  v:\n    kind: vector_search\n    description: d\n", 3, /RAG store/);
+Deno.test("tools file: vector_search loads with its fixed input, and its mistakes are reported", () => {
+  const ok = loadToolsFile(
+    "tools:\n  v:\n    kind: vector_search\n    description: d\n    documents: handbook\n    top_k: 3\n",
+    { env: {}, guard },
+  );
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.problems));
+  const v = ok.file.spec.tools.v;
+  assert.ok(v.kind === "vector_search" && v.top_k === 3 && v.max_top_k === 20);
+  const tool = (lines: string) =>
+    `tools:\n  v:\n    kind: vector_search\n    description: d\n${lines}`;
+  assertProblem(
+    tool("    parameters:\n      q: { type: string, description: x }\n"),
+    6,
+    /takes no parameters/,
+  );
+  assertProblem(tool("    top_k: 30\n    max_top_k: 10\n"), 5, /over max_top_k/);
+  assertProblem(tool("    source: demo\n"), 5, /unknown field "source"/);
+  assertProblem(tool("    top_k: 51\n"), 5, /top_k/);
 });
 
 Deno.test("tools file: every problem is reported at once, in line order", () => {

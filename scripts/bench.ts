@@ -1,0 +1,319 @@
+/**
+ * The benchmark of record (issue #12): starts, in one go, our server (with
+ * the whole production pipeline), the bare `Deno.serve` + postgres.js
+ * handler (our stack's ceiling), the SDK's stateless recipe, and MCP Toolbox
+ * for Databases 1.12 on the same database; runs each workload on each with
+ * wrk, checks every reply body, and prints a table with ratios to the bare
+ * handler measured in the same run.
+ *
+ *   deno run -A scripts/bench.ts [--seconds 10] [--connections 50] [--no-toolbox] [--smoke]
+ *
+ * Needs wrk (Debian package) and PostgreSQL (BENCH_DB_URL, default
+ * postgres://postgres@127.0.0.1:5432/mcp_bench; created and seeded with the
+ * demo data when missing). Toolbox is installed from npm into
+ * ~/.cache/mcp-tool-server-bench the first time (315 MB). `--smoke` runs
+ * every workload for 2 s without Toolbox: CI's check that this still works.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { DEMO_SCHEMA_SQL, DEMO_SEED_SQL } from "../src/sources/db/demo_data.ts";
+
+const args = Deno.args;
+const flag = (name: string) => args.includes(name);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const smoke = flag("--smoke");
+const seconds = smoke ? 2 : option("--seconds", 10);
+const connections = option("--connections", 50);
+const withToolbox = !smoke && !flag("--no-toolbox");
+const dbUrl = Deno.env.get("BENCH_DB_URL") ?? "postgres://postgres@127.0.0.1:5432/mcp_bench";
+const KEY = "bench-key-0123456789abcdef";
+const here = new URL(".", import.meta.url).pathname;
+
+async function ensureDatabase(): Promise<void> {
+  const url = new URL(dbUrl);
+  const name = url.pathname.slice(1);
+  const admin = postgres(dbUrl.replace(/\/[^/?]+(\?|$)/, "/postgres$1"), {
+    max: 1,
+    onnotice: () => {},
+  });
+  try {
+    const [{ n }] = await admin`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`;
+    // deno-lint-ignore sql-safety/no-sql-interpolation -- a database name from our own config, quoted as an identifier
+    if (n === 0) await admin.unsafe(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await admin.end();
+  }
+  const db = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ n }] =
+      await db`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'customers'`;
+    if (n === 0) {
+      await db.unsafe(DEMO_SCHEMA_SQL);
+      await db.unsafe(DEMO_SEED_SQL);
+      console.error(`seeded ${dbUrl}`);
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+interface Server {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function start(
+  name: string,
+  command: string,
+  cmdArgs: string[],
+  env: Record<string, string>,
+  path = "/mcp",
+): Promise<Server> {
+  const port = freePort();
+  const child = new Deno.Command(command, {
+    args: cmdArgs.map((a) => a.replace("$PORT", String(port))),
+    env: { ...env, PORT: String(port) },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}${path}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return {
+        name,
+        url,
+        pid: child.pid,
+        async stop() {
+          try {
+            child.kill("SIGTERM");
+          } catch {
+            // Already gone.
+          }
+          await child.status;
+        },
+      };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${name} did not start`);
+}
+
+async function installToolbox(): Promise<string> {
+  const dir = `${Deno.env.get("HOME")}/.cache/mcp-tool-server-bench`;
+  const bin = `${dir}/node_modules/@toolbox-sdk/server-linux-x64/bin/toolbox`;
+  try {
+    await Deno.stat(bin);
+    return bin;
+  } catch {
+    console.error("installing MCP Toolbox 1.12.0 from npm (315 MB, once)…");
+    const out = await new Deno.Command("npm", {
+      args: ["install", "--prefix", dir, "@toolbox-sdk/server-linux-x64@1.12.0"],
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error("npm install of Toolbox failed");
+    return bin;
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  wrong: number;
+  sample: string;
+}
+
+async function wrk(url: string, body: unknown, expect: string, key = KEY): Promise<Result> {
+  const out = await new Deno.Command("wrk", {
+    args: [
+      "-t1",
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      `${here}bench/check.lua`,
+      url,
+    ],
+    env: { WRK_BODY: JSON.stringify(body), WRK_EXPECT: expect, WRK_KEY: key },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m = /RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) ?(.*)/.exec(text);
+  if (!m) throw new Error(`wrk failed: ${text}${new TextDecoder().decode(out.stderr)}`);
+  return {
+    rps: Number(m[2]),
+    p50: Number(m[3]),
+    p99: Number(m[4]),
+    wrong: Number(m[5]),
+    sample: m[6],
+  };
+}
+
+const call = (name: string, args: Record<string, unknown>) => ({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
+
+await ensureDatabase();
+const deno = Deno.execPath();
+const common = {
+  DB_URL: dbUrl,
+  HOME: Deno.env.get("HOME") ?? "/root",
+  PATH: Deno.env.get("PATH") ?? "",
+};
+const servers: Server[] = [];
+try {
+  const ours = await start("ours", deno, ["run", "-A", `${here}bench/app_server.ts`], {
+    ...common,
+    API_KEY_PRIMARY: KEY,
+    RATE_LIMIT_RPM: "1000000",
+    LOG_LEVEL: "info",
+  });
+  servers.push(ours);
+  const ours200 = await start(
+    "ours, 200 tools",
+    deno,
+    ["run", "-A", `${here}bench/app_server.ts`],
+    {
+      ...common,
+      API_KEY_PRIMARY: KEY,
+      RATE_LIMIT_RPM: "1000000",
+      LOG_LEVEL: "info",
+      EXTRA_TOOLS: "196",
+    },
+  );
+  servers.push(ours200);
+  const bare = await start("bare Deno.serve + postgres.js", deno, [
+    "run",
+    "-A",
+    `${here}bench/bare_server.ts`,
+  ], common);
+  servers.push(bare);
+  const sdk = await start("SDK stateless recipe", deno, [
+    "run",
+    "-A",
+    `${here}bench/sdk_recipe_server.ts`,
+  ], common);
+  servers.push(sdk);
+  let toolbox: Server | undefined;
+  if (withToolbox) {
+    const bin = await installToolbox();
+    const u = new URL(dbUrl);
+    toolbox = await start("MCP Toolbox 1.12", bin, [
+      "--address",
+      "127.0.0.1",
+      "--port",
+      "$PORT",
+      "--config",
+      `${here}bench/toolbox.yaml`,
+      "--log-level",
+      "ERROR",
+      "--disable-version-check",
+      "--disable-reload",
+    ], { ...common, BENCH_DB_PORT: u.port || "5432", BENCH_DB_NAME: u.pathname.slice(1) });
+    servers.push(toolbox);
+  }
+  const restUrl = (tool: string) => ours.url.replace(/\/mcp$/, `/v1/mcp/${tool}`);
+  const workloads: [string, [Server | string, unknown, string, string?][]][] = [
+    ["MCP tools/call, no-op tool (Toolbox: SELECT 1)", [
+      [bare, call("noop", {}), '"ok":true'],
+      [ours, call("noop", {}), '"ok":true'],
+      [ours200, call("noop", {}), '"ok":true'],
+      [restUrl("noop"), {}, '"ok":true'],
+      [sdk, call("noop", {}), '"ok":true'],
+      ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
+    ]],
+    ["MCP tools/call, SELECT 1", [
+      [bare, call("select_one", {}), '"one":1'],
+      [ours, call("select_one", {}), '"one":1'],
+      [restUrl("select_one"), {}, '"one":1'],
+      [sdk, call("select_one", {}), '"one":1'],
+      ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
+    ]],
+    ["MCP tools/call, primary-key lookup", [
+      [bare, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      [ours, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      [restUrl("lookup_customer"), { id: 42 }, "Alan Carter"],
+      [sdk, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      ...(toolbox
+        ? [
+          [toolbox, call("lookup_customer", { id: 42 }), "Alan Carter"] as [
+            Server,
+            unknown,
+            string,
+          ],
+        ]
+        : []),
+    ]],
+    ["MCP tools/call, get_top_customers (limit 10)", [
+      [ours, call("get_top_customers", { limit: 10 }), "total_count"],
+      [restUrl("get_top_customers"), { limit: 10 }, "total_count"],
+      ...(toolbox
+        ? [
+          [toolbox, call("get_top_customers", { limit: 10 }), "total"] as [Server, unknown, string],
+        ]
+        : []),
+    ]],
+  ];
+  let failed = false;
+  console.log(`wrk -t1 -c${connections} -d${seconds}s, loopback, every reply checked\n`);
+  for (const [title, runs] of workloads) {
+    console.log(`## ${title}\n`);
+    console.log("| server | req/s | p50 ms | p99 ms | wrong | × bare |");
+    console.log("|---|---|---|---|---|---|");
+    let baseline: number | undefined;
+    for (const [target, body, expect] of runs) {
+      const isRest = typeof target === "string";
+      const url = isRest ? target : target.url;
+      const label = isRest ? "ours, REST door" : target.name;
+      const r = await wrk(url, body, expect);
+      if (!isRest && target === bare) baseline = r.rps;
+      if (r.wrong > 0) failed = true;
+      const ratio = baseline ? (r.rps / baseline).toFixed(2) : "—";
+      console.log(
+        `| ${label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.wrong}${
+          r.wrong ? ` (${r.sample.slice(0, 60)})` : ""
+        } | ${ratio} |`,
+      );
+    }
+    console.log("");
+  }
+  console.log("## RSS after the load\n");
+  for (const s of servers) console.log(`- ${s.name}: ${rssMb(s.pid).toFixed(0)} MB`);
+  if (failed) {
+    console.error("\nSome replies were wrong: see the table.");
+    Deno.exitCode = 1;
+  }
+} finally {
+  for (const s of servers) await s.stop();
+}

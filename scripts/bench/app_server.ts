@@ -1,0 +1,60 @@
+/**
+ * Our server for the benchmark: the production `createApp` (auth, Host/Origin
+ * check, rate limit, validation, metrics, audit log line at info, JSON logs
+ * to stdout) with the built-in tools plus a no-op tool and, optionally,
+ * `EXTRA_TOOLS` more no-op tools so the registry holds ~200.
+ *
+ * Env: PORT, API_KEY_PRIMARY, DB_URL (optional), EXTRA_TOOLS (default 0), and
+ * any server variable. Prints "listening <port>" when ready.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { createApp } from "../../src/app.ts";
+import { parseConfig } from "../../src/config/env.ts";
+import { createStreamSink } from "../../src/observability/logger.ts";
+import { API_TOOLS, SQL_TOOLS } from "../../src/tools/builtin/mod.ts";
+import { defineTool, type Tool } from "../../src/tools/define.ts";
+import { sql } from "../../src/sources/db/sql_source.ts";
+
+const noop = (name: string): Tool =>
+  defineTool({
+    name,
+    description: "Does nothing: returns {ok: true}.",
+    input: z.strictObject({}),
+    annotations: { readOnlyHint: true },
+    handler: () => Promise.resolve({ ok: true }),
+  });
+
+const selectOne = defineTool({
+  name: "select_one",
+  description: "SELECT 1.",
+  input: z.strictObject({}),
+  handler: async (_input, ctx) =>
+    (await ctx.sql.query(sql`SELECT 1 AS one`, { direct: true })).rows[0],
+});
+
+const extra = Number(Deno.env.get("EXTRA_TOOLS") ?? 0);
+const tools = [
+  ...SQL_TOOLS,
+  ...API_TOOLS,
+  noop("noop"),
+  selectOne,
+  ...Array.from({ length: extra }, (_, i) => noop(`noop_${i}`)),
+];
+const config = parseConfig(Deno.env.toObject());
+const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
+const app = await createApp({ config, logSinks: [sink], tools, env: Deno.env.toObject() });
+const server = Deno.serve({
+  hostname: config.host,
+  port: config.port,
+  onListen: ({ port }) => console.error(`listening ${port}`),
+}, app.handler);
+// A clean exit on either signal, so `--cpu-prof` gets to write its profile.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await server.shutdown();
+    await app.close();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The ceiling of our stack for the benchmark: a bare `Deno.serve` handler
+ * that parses the JSON-RPC body and answers a `tools/call` result, with no
+ * MCP library, no auth, no logging. With DB_URL set, `select_one` and
+ * `lookup_customer` run the same queries as our tools through postgres.js.
+ *
+ * @module
+ */
+import postgres from "postgres";
+
+const url = Deno.env.get("DB_URL");
+const db = url ? postgres(url, { max: 10, onnotice: () => {} }) : undefined;
+const port = Number(Deno.env.get("PORT") ?? 8001);
+
+Deno.serve(
+  { hostname: "127.0.0.1", port, onListen: () => console.error(`listening ${port}`) },
+  async (req) => {
+    const msg = await req.json();
+    const name = msg.params?.name;
+    let structured: unknown = { ok: true };
+    if (name === "select_one" && db) {
+      structured = (await db`SELECT 1 AS one`)[0];
+    } else if (name === "lookup_customer" && db) {
+      const id = msg.params.arguments.id;
+      structured = (await db`SELECT id, name, email FROM customers WHERE id = ${id}`)[0];
+    }
+    return Response.json({
+      jsonrpc: "2.0",
+      id: msg.id,
+      result: {
+        content: [{ type: "text", text: JSON.stringify(structured) }],
+        structuredContent: structured,
+      },
+    });
+  },
+);
