@@ -7,6 +7,7 @@ Deno.test("docker-compose.yml: every service healthy-gated, images pinned, confi
   const compose = parse(await Deno.readTextFile(new URL("docker-compose.yml", root)));
   const services = compose.services as Record<string, Record<string, unknown>>;
   assert.deepEqual(Object.keys(services).sort(), [
+    "grafana",
     "mcp-tool-server",
     "postgres",
     "prometheus",
@@ -35,8 +36,18 @@ Deno.test("docker-compose.yml: every service healthy-gated, images pinned, confi
   for (const name of ["postgres", "redis"]) {
     assert.ok((services[name].healthcheck as { test: unknown }).test, `${name} has a healthcheck`);
   }
+  // Grafana gets the dashboard with its datasource input set to the provisioned datasource's uid.
+  const grafana = services.grafana as { entrypoint: string[] };
+  const datasource = parse(await Deno.readTextFile(new URL("deploy/grafana/datasource.yml", root)));
+  const uid = datasource.datasources[0].uid as string;
+  assert.match(grafana.entrypoint.join(" "), new RegExp(`s/\\$\\$\\{DS_PROMETHEUS\\}/${uid}/g`));
   // Mounted files exist in the repository.
-  for (const volume of services.prometheus.volumes as string[]) {
+  for (
+    const volume of [
+      ...services.prometheus.volumes as string[],
+      ...services.grafana.volumes as string[],
+    ]
+  ) {
     const source = volume.split(":")[0];
     await Deno.stat(new URL(source, root));
   }
