@@ -44,7 +44,13 @@ const tools = [
 ];
 const config = parseConfig(Deno.env.toObject());
 const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
-const app = await createApp({ config, logSinks: [sink], tools, env: Deno.env.toObject() });
+const app = await createApp({
+  config,
+  logSinks: [sink],
+  tools,
+  env: Deno.env.toObject(),
+  processMetrics: Deno.env.get("PROCESS_METRICS") !== "false",
+});
 const server = Deno.serve({
   hostname: config.host,
   port: config.port,

@@ -27,6 +27,10 @@ Deno.serve({ hostname: "127.0.0.1", port: 18095, onListen: () => {} }, async (re
       text += dec.decode(value, { stream: true });
     }
     m = JSON.parse(text);
+  } else if (variant === "bytes") {
+    m = JSON.parse(new TextDecoder().decode(await req.bytes()));
+  } else if (variant === "text") {
+    m = JSON.parse(await req.text());
   } else m = await req.json();
   if (variant === "log") {
     w.write(enc.encode(JSON.stringify({ msg: "tool call", id: m.id, t: Date.now() }) + "\n"));
@@ -39,5 +43,18 @@ Deno.serve({ hostname: "127.0.0.1", port: 18095, onListen: () => {} }, async (re
   if (variant === "digest") {
     await crypto.subtle.digest("SHA-256", enc.encode("bench-key-0123456789abcdef"));
   }
+  if (variant === "headers") {
+    const res = new Response(JSON.stringify({ jsonrpc: "2.0", id: m.id, result: {} }), {
+      status: 200,
+      headers: { "content-type": "application/json" },
+    });
+    res.headers.set("x-request-id", crypto.randomUUID());
+    res.headers.set("x-ratelimit-limit", "1000000");
+    res.headers.set("x-ratelimit-remaining", "999999");
+    res.headers.set("x-ratelimit-reset", "1795512209");
+    return res;
+  }
+  if (variant === "url") new URL(req.url);
+  if (variant === "allheaders") { for (const _ of req.headers) { /* read all */ } }
   return Response.json({ jsonrpc: "2.0", id: m.id, result: {} });
 });

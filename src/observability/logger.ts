@@ -11,7 +11,6 @@
  */
 import {
   getLogfmtFormatter,
-  getStreamSink,
   type LogRecord,
   type Sink,
   type TextFormatter,
@@ -95,19 +94,76 @@ export const textLineFormatter: TextFormatter = getLogfmtFormatter({ properties:
 
 /**
  * A sink writing formatted lines to a byte stream without blocking the request
- * that logged: records are buffered and flushed in the background (logtape's
- * non-blocking stream sink). Dispose it (`await sink[Symbol.asyncDispose]()`)
- * at shutdown to flush what is buffered.
+ * that logged: lines are formatted at once, gathered, and written as one chunk
+ * every `flushMs` (one write per batch, not per line: logtape's own
+ * non-blocking stream sink awaits a write per record, which cost a no-op tool
+ * call ~11 µs). While a write is in flight, lines keep gathering; past
+ * `maxBufferedChars` they are dropped and counted, and a line saying how many
+ * goes out with the next batch, so a stuck stdout never grows memory without
+ * bound. Dispose it (`await sink[Symbol.asyncDispose]()`) at shutdown to
+ * flush what is buffered.
  */
 export function createStreamSink(
   stream: WritableStream<Uint8Array>,
   format: "json" | "text",
+  options: { flushMs?: number; maxBufferedChars?: number } = {},
 ): Sink & AsyncDisposable {
-  return getStreamSink(stream, {
-    formatter: format === "json" ? jsonLineFormatter : textLineFormatter,
-    nonBlocking: { bufferSize: 256, flushInterval: 50 },
-    closeStream: false,
-  });
+  const formatter = format === "json" ? jsonLineFormatter : textLineFormatter;
+  const flushMs = options.flushMs ?? 20;
+  const maxChars = options.maxBufferedChars ?? 8 * 1024 * 1024;
+  const writer = stream.getWriter();
+  const encoder = new TextEncoder();
+  let pending: string[] = [];
+  let pendingChars = 0;
+  let dropped = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<void> | undefined;
+
+  function flush(): Promise<void> {
+    timer = undefined;
+    if (inFlight) return inFlight;
+    if (pending.length === 0 && dropped === 0) return Promise.resolve();
+    if (dropped > 0) {
+      pending.push(formatter({
+        category: CATEGORY,
+        level: "warning",
+        message: ["log lines dropped: the log output is not keeping up"],
+        rawMessage: "log lines dropped: the log output is not keeping up",
+        timestamp: Date.now(),
+        properties: { dropped },
+      }));
+      dropped = 0;
+    }
+    const text = pending.join("");
+    pending = [];
+    pendingChars = 0;
+    inFlight = writer.write(encoder.encode(text)).catch(() => {
+      // Logging never fails a request; a broken output is not ours to report.
+    }).finally(() => {
+      inFlight = undefined;
+      if (pending.length > 0 || dropped > 0) timer ??= setTimeout(flush, flushMs);
+    });
+    return inFlight;
+  }
+
+  const sink = ((record: LogRecord) => {
+    if (pendingChars > maxChars) {
+      dropped++;
+      return;
+    }
+    const line = formatter(record);
+    pending.push(line);
+    pendingChars += line.length;
+    timer ??= setTimeout(flush, flushMs);
+  }) as Sink & AsyncDisposable;
+  sink[Symbol.asyncDispose] = async () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    await inFlight;
+    await flush();
+    writer.releaseLock();
+  };
+  return sink;
 }
 
 /**

@@ -99,3 +99,39 @@ Deno.test("fileWritable() puts each line in the file while the server runs, not 
     await Deno.remove(path);
   }
 });
+
+Deno.test("createStreamSink() writes a burst of lines as one chunk, not a write per line", async () => {
+  const chunks: Uint8Array[] = [];
+  const stream = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+  const sink = createStreamSink(stream, "json", { flushMs: 10 });
+  const log = createLogger({ level: "info", sinks: [sink] });
+  for (let i = 0; i < 100; i++) log.info("burst", { i });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(chunks.length, 1);
+  assert.equal(new TextDecoder().decode(chunks[0]).trimEnd().split("\n").length, 100);
+  await sink[Symbol.asyncDispose]();
+});
+
+Deno.test("createStreamSink() drops past its buffer while the output is stuck, and says how many", async () => {
+  let release!: () => void;
+  const stuck = new Promise<void>((r) => release = r);
+  const chunks: string[] = [];
+  const stream = new WritableStream<Uint8Array>({
+    async write(c) {
+      chunks.push(new TextDecoder().decode(c));
+      if (chunks.length === 1) await stuck;
+    },
+  });
+  const sink = createStreamSink(stream, "json", { flushMs: 5, maxBufferedChars: 2000 });
+  const log = createLogger({ level: "info", sinks: [sink] });
+  log.info("first");
+  await new Promise((r) => setTimeout(r, 30)); // the first write is now stuck
+  for (let i = 0; i < 500; i++) log.info("while stuck", { i });
+  release();
+  await sink[Symbol.asyncDispose]();
+  const lines = chunks.join("").trimEnd().split("\n").map((l) => JSON.parse(l));
+  const kept = lines.filter((l) => l.message === "while stuck").length;
+  const notice = lines.find((l) => l.message.startsWith("log lines dropped"));
+  assert.ok(kept > 0 && kept < 500, `kept ${kept}`);
+  assert.equal(notice?.dropped, 500 - kept);
+});
