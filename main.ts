@@ -17,6 +17,7 @@
 import { createApp } from "./src/app.ts";
 import { devKeyBanner, withDevKey } from "./src/cli/dev_key.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
+import { resolveSecretFiles } from "./src/config/secret_files.ts";
 import { redactConfig } from "./src/config/redact.ts";
 import { createStreamSink, fileWritable, type Sink } from "./src/observability/logger.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
@@ -54,7 +55,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function serve(): Promise<number> {
   let config: Config;
   try {
-    config = parseConfig(Deno.env.toObject());
+    config = parseConfig(resolveSecretFiles(Deno.env.toObject()));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Cannot start: ${error.message}`);
@@ -146,7 +147,7 @@ async function serve(): Promise<number> {
 async function healthcheck(): Promise<number> {
   let config: Config;
   try {
-    config = parseConfig(Deno.env.toObject());
+    config = parseConfig(resolveSecretFiles(Deno.env.toObject()));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`healthcheck: ${error.message}`);
@@ -200,7 +201,7 @@ async function listTools(): Promise<number> {
   let config: Config;
   const env = Deno.env.toObject();
   try {
-    config = parseConfig(env);
+    config = parseConfig(resolveSecretFiles(env));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { resolveSecretFiles } from "../config/secret_files.ts";
 import { type Config, ConfigError, parseConfig } from "../config/env.ts";
 import { EmbedderError, openLocalEmbedder } from "./embedder.ts";
 import { ingest, IngestError, summarize } from "./ingest.ts";
@@ -145,7 +146,7 @@ export async function runIngestCommand(args: readonly string[], io: IngestIo): P
   }
   let config: Config;
   try {
-    config = parseConfig(io.env);
+    config = parseConfig(resolveSecretFiles(io.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr(`ingest: ${error.message}\n`);
