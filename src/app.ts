@@ -16,6 +16,7 @@ import {
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
+import { cors } from "./http/middleware/cors.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
 import { errorResponse, jsonResponse } from "./http/responses.ts";
 import { openApiDocument } from "./http/openapi.ts";
@@ -312,7 +313,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       hostOrigin: hostOrigin({
         bindHost: config.host,
         allowedHosts: config.allowedHosts,
-        allowedOrigins: config.allowedOrigins,
+        allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
         trustProxy: config.trustProxy,
       }),
       auth: auth({
@@ -340,6 +341,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // The endpoint label is the route template, never the raw path: bounded under hostile URLs.
   const endpointOf = new Map(table.map((route) => [route, route.path.replace(/:(\w+)/g, "{$1}")]));
   const match = createRouter(table);
+  const corsPolicy = cors(config.corsOrigins);
 
   async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
@@ -359,6 +361,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     let fault: unknown;
     let endpoint = "unmatched";
     try {
+      const preflight = corsPolicy.preflight(req, url, requestId);
+      if (preflight) {
+        preflight.headers.set(REQUEST_ID_HEADER, requestId);
+        return preflight;
+      }
       const found = match(req.method, url.pathname);
       if (found.kind === "not_found") {
         throw new ToolError("not_found", "Not found");
@@ -378,6 +385,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     metrics.httpRequest(endpoint, response.status);
     response.headers.set(REQUEST_ID_HEADER, requestId);
+    corsPolicy.decorate(req, url, response);
     if (ctx.rateLimit) {
       for (const [name, value] of Object.entries(rateLimitHeaders(ctx.rateLimit))) {
         response.headers.set(name, value);

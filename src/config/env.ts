@@ -87,6 +87,8 @@ export interface Config {
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
   readonly allowedOrigins: readonly string[];
+  /** Origins a browser may call the REST door and the docs from (CORS); empty: off. */
+  readonly corsOrigins: readonly string[];
   readonly allowedHosts: readonly string[];
   readonly trustProxy: boolean;
   /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
@@ -379,6 +381,7 @@ const EnvSchema = z.object({
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
   ALLOWED_ORIGINS: origins,
+  CORS_ORIGINS: origins,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
   TRUST_PROXY: bool(false),
   METRICS_TOKEN: apiKey,
@@ -482,6 +485,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     allowedOrigins: e.ALLOWED_ORIGINS,
+    corsOrigins: e.CORS_ORIGINS,
     allowedHosts: e.ALLOWED_HOSTS,
     trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
