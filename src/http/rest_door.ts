@@ -5,7 +5,7 @@
  * @module
  */
 import type { Registry } from "../tools/registry.ts";
-import { TOOL_NAME_PATTERN } from "../tools/registry.ts";
+import { deprecationHeaders, TOOL_NAME_PATTERN } from "../tools/registry.ts";
 import type { CallContext, InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
@@ -58,6 +58,21 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
         traceparent: req.headers.get("traceparent") ?? undefined,
       });
       ctx.audited = true;
+      if (tool.deprecated) {
+        const headers = deprecationHeaders(tool.deprecated);
+        if (!result.ok) {
+          throw new ToolError(result.error.status, result.error.message, {
+            httpStatus: result.error.httpStatus,
+            details: result.error.details,
+            headers: { ...result.error.headers, ...headers },
+            extra: result.error.extra,
+            cause: result.error.cause,
+          });
+        }
+        const response = jsonResponse(result.value);
+        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+        return response;
+      }
       if (!result.ok) throw result.error;
       return jsonResponse(result.value);
     },

@@ -31,6 +31,8 @@ export function callStatus(status: ErrorStatus | "success"): CallStatus {
 export interface Metrics {
   readonly registry: Registry;
   toolCall(tool: string, status: CallStatus, seconds: number): void;
+  /** A call of a deprecated tool (`tool_deprecated_calls_total`). */
+  deprecatedCall(tool: string): void;
   /** A call refused by the rate limit before it ran (counted, not timed). */
   toolRateLimited(tool: string): void;
   httpRequest(endpoint: string, statusCode: number): void;
@@ -87,6 +89,12 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     help: "Tool call duration, validation to result.",
     labelNames: ["tool_name"],
     buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const deprecatedCalls = new Counter({
+    name: "tool_deprecated_calls_total",
+    help: "Calls of deprecated tools, by tool: who still needs to move to the successor.",
+    labelNames: ["tool_name"],
     registers,
   });
   const httpRequests = new Counter({
@@ -160,6 +168,7 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       child(callChildren, `${tool}\0${status}`, () => toolCalls.labels(tool, status)).inc();
       child(durationChildren, tool, () => toolDuration.labels(tool)).observe(seconds);
     },
+    deprecatedCall: (tool) => deprecatedCalls.inc({ tool_name: tool }),
     toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
     httpRequest: (endpoint, statusCode) =>
       child(

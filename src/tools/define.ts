@@ -56,7 +56,17 @@ export interface ToolDefinition<I extends z.ZodObject, O> {
   readonly rateLimitCost?: number;
   /** The sources `ctx.sql` / `ctx.api` bind to, when not the server's own (tools-file tools). */
   readonly sources?: ToolSources;
+  /** Marks the tool deprecated: still served, announced in listings, headers and logs. */
+  readonly deprecated?: Deprecation;
   readonly handler: (input: z.output<I>, ctx: ToolContext) => Promise<O>;
+}
+
+/** A deprecated tool's sunset and successor (the `get_customer_v1` → `_v2` pattern). */
+export interface Deprecation {
+  /** The day it stops being served, `YYYY-MM-DD`. */
+  readonly sunset: string;
+  /** The tool to use instead. */
+  readonly successor?: string;
 }
 
 /** Sources a tool reads instead of the server's `DB_URL` database and `API_BASE_URL` API. */
@@ -75,6 +85,7 @@ export interface Tool {
   readonly timeoutSeconds?: number;
   readonly rateLimitCost?: number;
   readonly sources?: ToolSources;
+  readonly deprecated?: Deprecation;
   readonly handler: (input: unknown, ctx: ToolContext) => Promise<unknown>;
 }
 

@@ -106,6 +106,13 @@ async function invokeIn(
     seconds,
   );
   if (span && db) traceOutcome(span, result, db);
+  if (tool.deprecated) {
+    deps.metrics?.deprecatedCall(tool.name);
+    log.warn("deprecated tool called", {
+      sunset: tool.deprecated.sunset,
+      successor: tool.deprecated.successor,
+    });
+  }
   audit(log, call.door, result, Math.round(seconds * 1_000_000) / 1000);
   return result;
 }

@@ -82,6 +82,21 @@ export function createRegistry(tools: readonly Tool[]): Registry {
         `Cannot register tool "${name}": rateLimitCost must be an integer from 1 to 1000000`,
       );
     }
+    if (tool.deprecated !== undefined) {
+      const { sunset, successor } = tool.deprecated;
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(sunset) || Number.isNaN(Date.parse(`${sunset}T00:00:00Z`))) {
+        throw new RegistryError(
+          `Cannot register tool "${name}": deprecated.sunset must be a YYYY-MM-DD date`,
+        );
+      }
+      if (successor !== undefined && !tools.some((t) => t.name === successor)) {
+        throw new RegistryError(
+          `Cannot register tool "${name}": its successor "${
+            successor.slice(0, 80)
+          }" is not registered`,
+        );
+      }
+    }
     byName.set(name, tool);
     descriptors.push(describe(tool));
   }
@@ -93,12 +108,29 @@ function describe(tool: Tool): ToolDescriptor {
     -readonly [K in keyof ToolDescriptor]: ToolDescriptor[K];
   } = {
     name: tool.name,
-    description: tool.description,
+    description: tool.deprecated
+      ? `${deprecationNotice(tool.deprecated)} ${tool.description}`
+      : tool.description,
     inputSchema: jsonSchema(tool.input, "input"),
   };
   if (tool.output) descriptor.outputSchema = jsonSchema(tool.output, "output");
   if (tool.annotations) descriptor.annotations = tool.annotations;
   return Object.freeze(descriptor);
+}
+
+/** What a deprecated tool's listing says first, so a model prefers its successor. */
+export function deprecationNotice(d: NonNullable<Tool["deprecated"]>): string {
+  return `DEPRECATED: removed on ${d.sunset}${d.successor ? `; use ${d.successor} instead` : ""}.`;
+}
+
+/** The `Deprecation` and `Sunset` headers (RFC 9745, RFC 8594) of a deprecated tool's answers. */
+export function deprecationHeaders(d: NonNullable<Tool["deprecated"]>): Record<string, string> {
+  const headers: Record<string, string> = {
+    deprecation: "true",
+    sunset: new Date(`${d.sunset}T00:00:00Z`).toUTCString(),
+  };
+  if (d.successor) headers.link = `</v1/mcp/${d.successor}>; rel="successor-version"`;
+  return headers;
 }
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {

@@ -144,6 +144,7 @@ function common(name: string, spec: ToolSpec) {
     input: inputSchema(spec.parameters),
     timeoutSeconds: spec.timeout_seconds,
     rateLimitCost: spec.cost,
+    deprecated: spec.deprecated,
   };
 }
 
@@ -248,6 +249,7 @@ function vectorTool(
     }),
     timeoutSeconds: spec.timeout_seconds,
     rateLimitCost: spec.cost,
+    deprecated: spec.deprecated,
     annotations: {
       readOnlyHint: true,
       openWorldHint: false,

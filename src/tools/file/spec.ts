@@ -46,6 +46,11 @@ const Common = {
   timeout_seconds: Seconds.optional(),
   cost: z.int().min(1).max(1_000_000).optional(),
   annotations: Annotations.optional(),
+  /** Still served, but announced as going away (listings, headers, logs, a metric). */
+  deprecated: z.strictObject({
+    sunset: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a YYYY-MM-DD date"),
+    successor: z.string().regex(NAME, "must match ^[a-z][a-z0-9_]{0,63}$").optional(),
+  }).optional(),
 };
 
 export const SqlToolSpec = z.strictObject({

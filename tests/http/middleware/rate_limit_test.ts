@@ -162,6 +162,7 @@ Deno.test({
     await redis.start();
     const env = {
       API_KEY_PRIMARY: PRIMARY_KEY,
+      API_KEY_SECONDARY: SECONDARY_KEY,
       RATE_LIMIT_STORAGE: "redis",
       REDIS_URL: redis.url,
       RATE_LIMIT_RPM: "30",
@@ -171,6 +172,21 @@ Deno.test({
     const main = new URL("../../../main.ts", import.meta.url).pathname;
     const servers = await Promise.all([1, 2].map(() => spawnServer(["run", ...flags, main], env)));
     try {
+      // "server started" can come before the Redis connection is up (the
+      // limiter sends nothing to a connection not yet open, and fail-closed
+      // answers 503 then). Wait for each server with the other key, whose
+      // budget is its own, so the count below starts from a connected limiter.
+      for (const server of servers) {
+        for (let tries = 0;; tries++) {
+          const probe = await fetch(`${server.url}/v1/mcp`, {
+            headers: { authorization: `Bearer ${SECONDARY_KEY}` },
+          });
+          await probe.body?.cancel();
+          if (probe.status === 200) break;
+          assert.ok(tries < 100, `server never reached Redis (${probe.status})`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
       let allowed = 0;
       for (let i = 0; i < 40; i++) {
         const res = await fetch(`${servers[i % 2].url}/v1/mcp/lookup_customer`, {
@@ -178,9 +194,9 @@ Deno.test({
           headers: { authorization: `Bearer ${PRIMARY_KEY}`, "content-type": "application/json" },
           body: JSON.stringify({ id: 1 }),
         });
+        const text = await res.text();
         if (res.status === 200) allowed++;
-        else assert.equal(res.status, 429);
-        await res.body?.cancel();
+        else assert.equal(res.status, 429, text);
       }
       assert.ok(Math.abs(allowed - 30) <= 1, `allowed ${allowed}`);
 
