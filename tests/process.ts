@@ -145,15 +145,19 @@ export async function runDeno(
  * Why `command` cannot run here (not on PATH, or `--version` fails), or
  * undefined when it can. `hint` says where it comes from.
  */
-export async function commandUnavailable(command: string, hint = ""): Promise<string | undefined> {
+export async function commandUnavailable(
+  command: string,
+  hint = "",
+  versionArgs: string[] = ["--version"],
+): Promise<string | undefined> {
   try {
     const out = await new Deno.Command(command, {
-      args: ["--version"],
+      args: versionArgs,
       stdout: "null",
       stderr: "null",
     })
       .output();
-    return out.success ? undefined : `${command} --version failed`;
+    return out.success ? undefined : `${command} ${versionArgs.join(" ")} failed`;
   } catch {
     return `no ${command} on PATH${hint ? ` (${hint})` : ""}`;
   }

@@ -87,6 +87,8 @@ export interface Config {
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
   readonly allowedOrigins: readonly string[];
+  /** PEM certificate chain and key for native HTTPS; both or neither. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** Origins a browser may call the REST door and the docs from (CORS); empty: off. */
   readonly corsOrigins: readonly string[];
   readonly allowedHosts: readonly string[];
@@ -382,6 +384,8 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
   ALLOWED_ORIGINS: origins,
   CORS_ORIGINS: origins,
+  TLS_CERT_FILE: optionalText,
+  TLS_KEY_FILE: optionalText,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
   TRUST_PROXY: bool(false),
   METRICS_TOKEN: apiKey,
@@ -486,6 +490,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     maxBodyBytes: e.MAX_BODY_BYTES,
     allowedOrigins: e.ALLOWED_ORIGINS,
     corsOrigins: e.CORS_ORIGINS,
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE
+      ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
+      : undefined,
     allowedHosts: e.ALLOWED_HOSTS,
     trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
@@ -510,6 +517,9 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   }
   if (env.PGLITE_DATA_DIR?.trim() && env.DB_URL?.trim()) {
     problems.push("PGLITE_DATA_DIR: applies to the embedded database only; unset it or DB_URL");
+  }
+  if (!!env.TLS_CERT_FILE?.trim() !== !!env.TLS_KEY_FILE?.trim()) {
+    problems.push("TLS_KEY_FILE: set TLS_CERT_FILE and TLS_KEY_FILE together, or neither");
   }
   if ((env.RATE_LIMIT_STORAGE ?? "").trim().toLowerCase() === "redis" && !env.REDIS_URL?.trim()) {
     problems.push('REDIS_URL: is required when RATE_LIMIT_STORAGE is "redis"');

@@ -89,6 +89,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     maxBodyBytes: 1024 * 1024,
     allowedOrigins: [],
     corsOrigins: [],
+    tls: undefined,
     allowedHosts: [],
     trustProxy: false,
     metricsToken: undefined,
@@ -529,6 +530,15 @@ Deno.test("parseConfig() never echoes a secret value in an error message", () =>
   assert.ok(error.problems.some((p) => p.startsWith("API_KEY_PRIMARY:")));
   assert.ok(error.problems.some((p) => p.startsWith("API_KEY_SECONDARY:")));
   assert.ok(error.problems.some((p) => p.startsWith("DB_URL:")));
+});
+
+Deno.test("parseConfig() wants TLS_CERT_FILE and TLS_KEY_FILE together", () => {
+  assertRefused({ TLS_CERT_FILE: "/c.pem" }, "TLS_KEY_FILE");
+  assertRefused({ TLS_KEY_FILE: "/k.pem" }, "TLS_KEY_FILE");
+  assert.deepEqual(parseConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }).tls, {
+    certFile: "/c.pem",
+    keyFile: "/k.pem",
+  });
 });
 
 Deno.test("parseConfig() never echoes a bad API_AUTH_TOKEN", () => {
