@@ -6,7 +6,7 @@
  */
 import type { Registry } from "../tools/registry.ts";
 import { deprecationHeaders, TOOL_NAME_PATTERN } from "../tools/registry.ts";
-import type { CallContext, InvokeResult } from "../tools/invoke.ts";
+import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
 import { readJsonBody } from "./body.ts";
@@ -49,14 +49,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       const tool = options.registry.get(params.tool);
       if (!tool) throw unknownTool(params.tool);
       const input = await readJsonBody(req, options.maxBodyBytes);
-      const result = await options.invoke(tool, input, {
-        requestId: ctx.requestId,
-        principal: ctx.principal!,
-        log: ctx.log,
-        signal: req.signal,
-        door: "rest",
-        traceparent: req.headers.get("traceparent") ?? undefined,
-      });
+      const result = await options.invoke(tool, input, callContextOf(req, ctx, "rest"));
       ctx.audited = true;
       if (tool.deprecated) {
         const headers = deprecationHeaders(tool.deprecated);

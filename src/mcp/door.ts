@@ -33,7 +33,7 @@ import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/req
 import { readBodyBytes } from "../http/body.ts";
 import type { Handler } from "../http/context.ts";
 import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
-import type { CallContext, InvokeResult } from "../tools/invoke.ts";
+import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { errorBody, ToolError } from "../tools/errors.ts";
 import { isMcpContent } from "./content.ts";
@@ -116,14 +116,11 @@ export function mcpDoor(options: McpDoorOptions): Handler {
           TOOL_NAME_PATTERN.test(name) ? `Unknown tool: ${name}` : "Unknown tool",
         );
       }
-      const result = await invoke(tool, request.params.arguments ?? {}, {
-        requestId: ctx.requestId,
-        principal: ctx.principal!,
-        log: ctx.log,
-        signal: req.signal,
-        door: "mcp",
-        traceparent: req.headers.get("traceparent") ?? undefined,
-      });
+      const result = await invoke(
+        tool,
+        request.params.arguments ?? {},
+        callContextOf(req, ctx, "mcp"),
+      );
       ctx.audited = true;
       return toCallToolResult(result, ctx.requestId);
     });
@@ -155,14 +152,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     if (fast.tool === undefined) {
       result = { tools: registry.descriptors };
     } else {
-      const outcome = await invoke(fast.tool, fast.arguments ?? {}, {
-        requestId: ctx.requestId,
-        principal: ctx.principal!,
-        log: ctx.log,
-        signal: req.signal,
-        door: "mcp",
-        traceparent: req.headers.get("traceparent") ?? undefined,
-      });
+      const outcome = await invoke(fast.tool, fast.arguments ?? {}, callContextOf(req, ctx, "mcp"));
       ctx.audited = true;
       result = toCallToolResult(outcome, ctx.requestId);
     }

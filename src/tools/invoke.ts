@@ -49,6 +49,22 @@ export interface CallContext {
   readonly traceparent?: string;
 }
 
+/** The call context a door builds from its request (both doors, one shape). */
+export function callContextOf(
+  req: Request,
+  ctx: { readonly requestId: string; readonly principal?: Principal; readonly log: Logger },
+  door: "mcp" | "rest",
+): CallContext {
+  return {
+    requestId: ctx.requestId,
+    principal: ctx.principal!,
+    log: ctx.log,
+    signal: req.signal,
+    door,
+    traceparent: req.headers.get("traceparent") ?? undefined,
+  };
+}
+
 /** A deadline, told apart from other aborts. */
 class DeadlineExceeded extends Error {
   constructor() {
