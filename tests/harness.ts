@@ -82,6 +82,20 @@ export const MCP_HEADERS = {
   accept: "application/json, text/event-stream",
 } as const;
 
+/** Calls `tool` with `args` through the MCP door (one `tools/call`, id 1). */
+export function mcpToolCall(app: TestApp, tool: string, args: unknown): Promise<Response> {
+  return app.request("/mcp", {
+    method: "POST",
+    headers: MCP_HEADERS,
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: tool, arguments: args },
+    }),
+  });
+}
+
 /** Serves `app` on a free loopback port; returns its base URL and a stop function. */
 export function serveOnLoopback(app: App): { url: string; stop(): Promise<void> } {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.handler);

@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import type { PoolStats, SqlSource } from "../../src/sources/db/sql_source.ts";
 import { BUILTIN_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
-import { createTestApp, MCP_HEADERS, postJson } from "../harness.ts";
+import { createTestApp, mcpToolCall, postJson } from "../harness.ts";
 
 /** Histogram values carry the series name (`_bucket`, `_count`…); counters do not. */
 const nameOf = (v: object) => (v as { metricName?: string }).metricName ?? "";
@@ -37,16 +37,7 @@ Deno.test("metrics move by exactly one per call, on both doors and per outcome",
   const calls = (tool: string, status: string) =>
     value(r, "tool_calls_total", { tool_name: tool, status });
   const mcp = (name: string, args: unknown) =>
-    app.request("/mcp", {
-      method: "POST",
-      headers: MCP_HEADERS,
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name, arguments: args },
-      }),
-    }).then((res) => res.body?.cancel());
+    mcpToolCall(app, name, args).then((res) => res.body?.cancel());
   try {
     const outcomes: [string, string, unknown][] = [
       ["echo", "success", { text: "a" }],

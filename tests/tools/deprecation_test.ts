@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineTool } from "../../src/tools/define.ts";
 import { createRegistry, RegistryError } from "../../src/tools/registry.ts";
-import { createTestApp, errorOf, MCP_HEADERS, postJson } from "../harness.ts";
+import { createTestApp, errorOf, mcpToolCall, postJson } from "../harness.ts";
 
 const v2 = defineTool({
   name: "echo_v2",
@@ -49,16 +49,7 @@ Deno.test("a deprecated tool stays callable and says so everywhere", async (t) =
       await current.body?.cancel();
     });
     await t.step("each call logs a warning and counts in tool_deprecated_calls_total", async () => {
-      const mcp = await app.request("/mcp", {
-        method: "POST",
-        headers: MCP_HEADERS,
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "echo_v1", arguments: { text: "m" } },
-        }),
-      });
+      const mcp = await mcpToolCall(app, "echo_v1", { text: "m" });
       assert.equal((await mcp.json()).result.structuredContent.text, "m");
       const warnings = app.lines().filter((l) => l.message === "deprecated tool called");
       assert.equal(warnings.length, 3);

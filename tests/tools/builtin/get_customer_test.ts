@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { API_TOOLS } from "../../../src/tools/builtin/mod.ts";
-import { createTestApp, errorOf, MCP_HEADERS, postJson, type TestApp } from "../../harness.ts";
+import { createTestApp, errorOf, mcpToolCall, postJson, type TestApp } from "../../harness.ts";
 import { scriptedUpstream, sleep } from "../../sources/http/upstream_fixture.ts";
 
 /** The upstream's behaviour by customer id. */
@@ -39,16 +39,7 @@ const FAST_CLIENT = {
 };
 
 function mcpCall(app: TestApp, args: unknown) {
-  return app.request("/mcp", {
-    method: "POST",
-    headers: MCP_HEADERS,
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "get_customer", arguments: args },
-    }),
-  });
+  return mcpToolCall(app, "get_customer", args);
 }
 
 Deno.test("get_customer", async (t) => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SQL_TOOLS } from "../../../src/tools/builtin/mod.ts";
 import { ToolsFileError } from "../../../src/tools/file/tools_file.ts";
-import { createTestApp, errorOf, MCP_HEADERS, postJson, type TestApp } from "../../harness.ts";
+import { createTestApp, errorOf, mcpToolCall, postJson, type TestApp } from "../../harness.ts";
 import { runDeno } from "../../process.ts";
 import { scriptedUpstream, sleep } from "../../sources/http/upstream_fixture.ts";
 
@@ -58,16 +58,7 @@ Deno.test("tools file: the example's tools on both doors, beside the built-ins",
       });
     });
     await t.step("MCP: the same tool as structured content", async () => {
-      const res = await app.request("/mcp", {
-        method: "POST",
-        headers: MCP_HEADERS,
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "find_customers", arguments: { name_contains: "grace", limit: 1 } },
-        }),
-      });
+      const res = await mcpToolCall(app, "find_customers", { name_contains: "grace", limit: 1 });
       const { result } = await res.json();
       assert.equal(result.structuredContent.rows[0].name, "Grace Abbott");
     });
