@@ -151,6 +151,7 @@ interface Result {
 }
 
 async function wrk(url: string, body: unknown, expect: string, key = KEY): Promise<Result> {
+  // The same wrk script as scripts/load.ts: every reply body checked, one JSON summary line.
   const out = await new Deno.Command("wrk", {
     args: [
       "-t1",
@@ -158,7 +159,7 @@ async function wrk(url: string, body: unknown, expect: string, key = KEY): Promi
       `-d${seconds}s`,
       "--latency",
       "-s",
-      `${here}bench/check.lua`,
+      `${here}wrk/load.lua`,
       url,
     ],
     env: { WRK_BODY: JSON.stringify(body), WRK_EXPECT: expect, WRK_KEY: key },
@@ -166,14 +167,15 @@ async function wrk(url: string, body: unknown, expect: string, key = KEY): Promi
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  const m = /RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) ?(.*)/.exec(text);
-  if (!m) throw new Error(`wrk failed: ${text}${new TextDecoder().decode(out.stderr)}`);
+  const line = /^LOAD (.*)$/m.exec(text);
+  if (!line) throw new Error(`wrk failed: ${text}${new TextDecoder().decode(out.stderr)}`);
+  const r = JSON.parse(line[1]);
   return {
-    rps: Number(m[2]),
-    p50: Number(m[3]),
-    p99: Number(m[4]),
-    wrong: Number(m[5]),
-    sample: m[6],
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    wrong: r.non2xx + r.wrong + r.socket_errors + r.timeouts,
+    sample: r.sample ?? "",
   };
 }
 
