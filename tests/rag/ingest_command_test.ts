@@ -45,6 +45,14 @@ Deno.test("parseIngestArgs() reads paths and options, and refuses bad ones", () 
   assert.throws(() => parseIngestArgs(["--batch-size", "x"]), /--batch-size: expected an integer/);
   assert.throws(() => parseIngestArgs(["--source-name"]), /--source-name: expected a name/);
   assert.throws(() => parseIngestArgs(["--frobnicate"]), /Unknown option "--frobnicate"/);
+  assert.equal(parseIngestArgs(["d", "--progress-seconds", "2"]).progressSeconds, 2);
+  for (const bad of ["0", "x", "1.5", "3601"]) {
+    assert.throws(
+      () => parseIngestArgs(["d", "--progress-seconds", bad]),
+      /--progress-seconds: expected an integer from 1 to 3600/,
+      bad,
+    );
+  }
 });
 
 Deno.test("ingest exits 2 with the usage for no path, a bad option or a bad overlap", async () => {
