@@ -6,6 +6,7 @@
  *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 1 problems
  *   mcp-tool-server tools           list the tools the configuration would serve
  *   mcp-tool-server ingest <paths>  embed text/Markdown files into the RAG document store
+ *   mcp-tool-server hash-key        print the SHA-256 of a key read from stdin (API_KEYS_FILE)
  *   mcp-tool-server --help          usage
  *   mcp-tool-server --version       version
  *
@@ -16,6 +17,8 @@
  */
 import { createApp } from "./src/app.ts";
 import { devKeyBanner, withDevKey } from "./src/cli/dev_key.ts";
+import { hashKeyCommand, readStdin } from "./src/cli/hash_key.ts";
+import { KeysFileError } from "./src/auth/keys_file.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { resolveSecretFiles } from "./src/config/secret_files.ts";
 import { redactConfig } from "./src/config/redact.ts";
@@ -39,6 +42,8 @@ Usage:
                                embed .md/.txt files into the RAG document store
                                (ingest --help for every option; needs the RAG
                                permissions: deno task ingest)
+  ${SERVER_NAME} hash-key      print the SHA-256 of the key on stdin, for API_KEYS_FILE
+                               (hash-key --generate: a new key and its hash)
   ${SERVER_NAME} --help        show this help
   ${SERVER_NAME} --version     show the version
 
@@ -50,7 +55,7 @@ Exit codes: 0 stopped cleanly, 1 failed at run time, 2 bad usage or configuratio
 `;
 
 /** How long in-flight requests may take to finish after SIGINT/SIGTERM. */
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 async function serve(): Promise<number> {
   let config: Config;
@@ -90,6 +95,11 @@ async function serve(): Promise<number> {
   try {
     app = await createApp({ config, logSinks: sinks, env: Deno.env.toObject() });
   } catch (error) {
+    if (error instanceof KeysFileError) {
+      console.error(`Cannot start: bad API_KEYS_FILE:\n${error.message}`);
+      await flushLogs();
+      return 2;
+    }
     console.error((error as Error).message);
     await flushLogs();
     return 1;
@@ -151,9 +161,13 @@ async function serve(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => shutdown(signal));
   }
-  // SIGHUP re-reads TOOLS_FILE; a bad file is logged and the old tools keep serving.
-  if (config.toolsFile !== undefined) {
-    Deno.addSignalListener("SIGHUP", () => void app.reloadTools());
+  // SIGHUP re-reads TOOLS_FILE and API_KEYS_FILE; a bad file is logged and
+  // what was serving keeps serving.
+  if (config.toolsFile !== undefined || config.apiKeysFile !== undefined) {
+    Deno.addSignalListener("SIGHUP", () => {
+      if (config.toolsFile !== undefined) void app.reloadTools();
+      if (config.apiKeysFile !== undefined) void app.reloadKeys();
+    });
   }
   await server.finished;
   await app.close();
@@ -325,6 +339,12 @@ async function main(args: string[]): Promise<number> {
   if (command === "check" && rest.length <= 1) return await check(rest[0]);
   if (command === "tools" && rest.length === 0) return await listTools();
   if (command === "ingest") return await ingestCommand(rest);
+  if (command === "hash-key") {
+    const outcome = await hashKeyCommand(rest, readStdin);
+    if (outcome.stdout) Deno.stdout.writeSync(new TextEncoder().encode(outcome.stdout));
+    if (outcome.stderr) Deno.stderr.writeSync(new TextEncoder().encode(outcome.stderr));
+    return outcome.code;
+  }
   console.error(`Unknown command or argument: "${args.join(" ").slice(0, 100)}"\n\n${USAGE}`);
   return 2;
 }

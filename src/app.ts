@@ -15,6 +15,9 @@ import {
   rateLimitHeaders,
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
+import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
+import { createMemoryCache } from "./cache/memory_cache.ts";
+import { createRedisCache } from "./cache/redis_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { cors } from "./http/middleware/cors.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
@@ -38,6 +41,8 @@ import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
+import { createKeyRing } from "./auth/key_ring.ts";
+import { type FileKey, readKeysFile } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
 import { formatProblems } from "./tools/file/load.ts";
@@ -74,6 +79,11 @@ export interface App {
    * logged. Calls in flight finish on the tools they started with.
    */
   reloadTools(): Promise<{ ok: true; tools: string[] } | { ok: false; error: string }>;
+  /**
+   * Reads `API_KEYS_FILE` again: its keys replace the file's previous ones at
+   * once (the environment keys stay). A bad file changes nothing.
+   */
+  reloadKeys(): Promise<{ ok: true; keys: number } | { ok: false; error: string }>;
   close(): Promise<void>;
 }
 
@@ -170,6 +180,28 @@ async function openEmbedded(config: Config, log: Logger, directory?: string): Pr
   });
 }
 
+/**
+ * The response cache `CACHE_STORAGE` asks for (none when `off`). Only tools
+ * with `cacheTtlSeconds` use it.
+ */
+function openResponseCache(config: Config, log: Logger, metrics: Metrics): ToolCache | undefined {
+  const c = config.cache;
+  if (c.storage === "off") return undefined;
+  const store = c.storage === "redis"
+    ? createRedisCache({
+      url: c.redisUrl!,
+      prefix: c.redisPrefix,
+      maxEntryBytes: c.maxEntryBytes,
+      log,
+    })
+    : createMemoryCache({
+      maxEntries: c.maxEntries,
+      maxBytes: c.maxBytes,
+      maxEntryBytes: c.maxEntryBytes,
+    });
+  return createToolCache({ store, log, metrics, storeName: c.storage });
+}
+
 /** The opt-in `sql_query` tool, with the real PostgreSQL parser behind its guard. */
 async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
   if (!sql.stopsAtDeadline) {
@@ -195,6 +227,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+  // Read before anything opens: a bad keys file stops the start with nothing to close.
+  const keyRing = createKeyRing(
+    config.apiKeys,
+    config.apiKeysFile === undefined ? [] : await readKeys(config.apiKeysFile, log, "loaded"),
+  );
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
   metrics.observeDbPool(() => sql.poolStats?.());
@@ -290,7 +327,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const deps = { sql, upstream, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics };
+  const cache = openResponseCache(config, log, metrics);
+  const deps = { sql, upstream, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics, cache };
   // Rebuilt only when a reload changed the tools.
   let openApi = {
     for: registry.descriptors,
@@ -317,7 +355,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         trustProxy: config.trustProxy,
       }),
       auth: auth({
-        keys: config.apiKeys,
+        keys: keyRing,
         failures: authFailures,
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
       }),
@@ -462,6 +500,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       return { ok: true, tools: names };
     },
+    async reloadKeys() {
+      if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
+      try {
+        keyRing.replaceFileKeys(await readKeys(config.apiKeysFile, log, "reloaded"));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error("API keys file reload refused; the previous keys stay valid", {
+          file: config.apiKeysFile,
+          problems: message,
+        });
+        return { ok: false, error: message };
+      }
+      return { ok: true, keys: keyRing.fileKeyCount };
+    },
     async close() {
       for (const r of retiring) {
         clearTimeout(r.timer);
@@ -469,12 +521,28 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       await fileTools?.close();
       redis?.disconnect();
+      await cache?.close();
       upstream?.close();
       await demo?.close();
       await rag?.close();
       if (ownsSql) await sql.close();
     },
   };
+}
+
+/** Reads the keys file and says what it holds (ids, never hashes); throws for a bad file. */
+async function readKeys(file: string, log: Logger, what: string): Promise<FileKey[]> {
+  const keys = await readKeysFile(file);
+  const now = Date.now();
+  const expired = keys.filter((k) => k.expiresAt !== undefined && k.expiresAt <= now);
+  log.info(`API keys file ${what}`, { file, keys: keys.length });
+  if (expired.length > 0) {
+    log.warn("API keys file lists expired keys; they are refused", {
+      file,
+      key_ids: expired.map((k) => k.id),
+    });
+  }
+  return keys;
 }
 
 function describe(error: unknown): unknown {

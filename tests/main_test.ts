@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { hashKey } from "../src/auth/key_ring.ts";
 import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
 import { createTestDatabase, postgresUnavailable } from "./sources/db/pg_fixture.ts";
 
@@ -175,4 +176,55 @@ Deno.test({
       await db.drop();
     }
   },
+});
+
+Deno.test("main reads API_KEYS_FILE (read grant for that file only) and re-reads it on SIGHUP", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/keys.yaml`;
+  const first = "first-file-key-0123456789";
+  const second = "second-file-key-0123456789";
+  const entry = (id: string, key: string) => `keys: [{ id: ${id}, sha256: ${hashKey(key)} }]\n`;
+  await Deno.writeTextFile(file, entry("first", first));
+  const flags = [...(await compilePermissionFlags()), `--allow-read=${file}`];
+  const server = await spawnServer(["run", ...flags, MAIN], { API_KEYS_FILE: file });
+  const status = async (key: string) => {
+    const res = await fetch(`${server.url}/v1/mcp`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  try {
+    assert.ok(!server.stderr().includes("development API key"), "no generated key beside a file");
+    assert.equal(await status(first), 200);
+    assert.equal(await status(second), 401);
+    await Deno.writeTextFile(file, entry("second", second));
+    server.child.kill("SIGHUP");
+    const deadline = Date.now() + 10_000;
+    while (await status(second) !== 200) {
+      assert.ok(Date.now() < deadline, "the reload never took effect");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await status(first), 401, "the old file key is gone");
+    assert.ok(server.stdout.some((l) => l.includes('"API keys file reloaded"')));
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main refuses a bad API_KEYS_FILE with exit 2 and file:line:column", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/keys.yaml`;
+    await Deno.writeTextFile(file, "keys:\n  - id: a\n    sha256: not-a-hash\n");
+    const result = await runDeno(
+      ["run", ...(await compilePermissionFlags()), `--allow-read=${file}`, MAIN],
+      { API_KEYS_FILE: file, PORT: "0" },
+    );
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`${file}:3:13: keys\\.0\\.sha256: expected 64 hex`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -17,7 +17,10 @@ export function generateApiKey(): string {
 
 /** Returns `config` with a generated primary key when it has none (development only). */
 export function withDevKey(config: Config): { config: Config; generated: string | undefined } {
-  if (config.apiKeys.length > 0 || config.environment !== "development") {
+  if (
+    config.apiKeys.length > 0 || config.apiKeysFile !== undefined ||
+    config.environment !== "development"
+  ) {
     return { config, generated: undefined };
   }
   const key = generateApiKey();

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { SCOPE_PATTERN } from "../auth/scopes.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */
 export type Environment = "development" | "staging" | "production";
@@ -14,8 +15,10 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /** One accepted API key. `id` is what logs and metrics name; `key` never leaves the auth check. */
 export interface ApiKey {
-  readonly id: "primary" | "secondary";
+  readonly id: string;
   readonly key: string;
+  /** `API_KEY_<ID>_SCOPES`; absent: the key may call every tool. */
+  readonly scopes?: readonly string[];
 }
 
 /** The parsed, validated configuration. */
@@ -27,6 +30,8 @@ export interface Config {
   readonly logFormat: "json" | "text";
   readonly logFile: string | undefined;
   readonly apiKeys: readonly ApiKey[];
+  /** More keys, hashed, with scopes, limits and expiry (re-read on SIGHUP). */
+  readonly apiKeysFile: string | undefined;
   readonly db: {
     readonly url: string | undefined;
     /** Where the embedded database keeps its files (without `url`); unset: in memory. */
@@ -76,6 +81,20 @@ export interface Config {
     readonly keyRpm: Readonly<Record<string, number>>;
     /** Failed authentications allowed per client address per window. */
     readonly authFailuresPerWindow: number;
+  };
+  /** The response cache of tools that opt in with `cacheTtlSeconds` / `cache_ttl_seconds`. */
+  readonly cache: {
+    /** `off`: nothing is cached, whatever the tools ask. */
+    readonly storage: "off" | "memory" | "redis";
+    /** `CACHE_REDIS_URL`, else `REDIS_URL`. */
+    readonly redisUrl: string | undefined;
+    /** Put before every Redis key. */
+    readonly redisPrefix: string;
+    /** Memory store bounds: entries, and bytes of JSON (least recently used out first). */
+    readonly maxEntries: number;
+    readonly maxBytes: number;
+    /** Results whose JSON is longer are not cached (both stores). */
+    readonly maxEntryBytes: number;
   };
   /** A tools file (YAML or JSON) whose tools are served beside the built-ins. */
   readonly toolsFile: string | undefined;
@@ -138,6 +157,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   "API_BASE_URL",
   "API_AUTH_TOKEN",
   "REDIS_URL",
+  "CACHE_REDIS_URL",
   "METRICS_TOKEN",
   "RAG_DB_URL",
 ]);
@@ -262,16 +282,36 @@ const pairs = (shape: string, min: number, max: number) =>
 
 // Keys shorter than this are guessable; the generated development key is 43 chars.
 const MIN_KEY_LENGTH = 16;
+/** Why `raw` cannot be an API key, or undefined when it can (also `hash-key`'s check). */
+export function apiKeyProblem(raw: string): string | undefined {
+  return raw.length < MIN_KEY_LENGTH || raw.length > 512 || !/^[\x21-\x7e]+$/.test(raw)
+    ? `expected ${MIN_KEY_LENGTH} to 512 printable ASCII characters without spaces`
+    : undefined;
+}
 const apiKey = z.string().optional().transform((raw, ctx) => {
   if (raw === undefined || raw === "") return undefined;
-  if (raw.length < MIN_KEY_LENGTH || raw.length > 512 || !/^[\x21-\x7e]+$/.test(raw)) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected ${MIN_KEY_LENGTH} to 512 printable ASCII characters without spaces`,
-    });
+  const problem = apiKeyProblem(raw);
+  if (problem) {
+    ctx.addIssue({ code: "custom", message: problem });
     return z.NEVER;
   }
   return raw;
+});
+
+// A scope list: present means "only these"; an empty one would lock the key out, so it is refused.
+const scopes = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = items.filter((s) => !SCOPE_PATTERN.test(s));
+  if (items.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `expected comma-separated scopes like tools:read,sql:query (each ${SCOPE_PATTERN.source})`,
+    });
+    return z.NEVER;
+  }
+  return [...new Set(items)];
 });
 
 const url = (protocols: readonly string[], expected: string) =>
@@ -319,6 +359,9 @@ const EnvSchema = z.object({
   LOG_FILE: optionalText,
   API_KEY_PRIMARY: apiKey,
   API_KEY_SECONDARY: apiKey,
+  API_KEY_PRIMARY_SCOPES: scopes,
+  API_KEY_SECONDARY_SCOPES: scopes,
+  API_KEYS_FILE: optionalText,
   DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
   PGLITE_DATA_DIR: optionalText,
   DB_POOL_SIZE: int(1, 1000, 10),
@@ -351,6 +394,21 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
   RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
   AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
+  CACHE_STORAGE: oneOf(["off", "memory", "redis"], "memory"),
+  CACHE_REDIS_URL: url(["redis:", "rediss:"], "a redis:// or rediss:// URL"),
+  CACHE_REDIS_PREFIX: optionalText.transform((v, ctx) => {
+    if (v !== undefined && !/^[A-Za-z0-9:_.-]{1,64}$/.test(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected 1 to 64 characters of letters, digits and : _ . -",
+      });
+      return z.NEVER;
+    }
+    return v ?? "mcp:cache:";
+  }),
+  CACHE_MAX_ENTRIES: int(1, 10_000_000, 10_000),
+  CACHE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
+  CACHE_MAX_ENTRY_BYTES: int(1, 512 * 1024 * 1024, 1024 * 1024),
   TOOLS_FILE: optionalText,
   TOOLSET: optionalText.transform((v, ctx) => {
     if (v !== undefined && !/^[a-z][a-z0-9_]{0,63}$/.test(v)) {
@@ -393,6 +451,22 @@ const EnvSchema = z.object({
 });
 
 /**
+ * Every variable {@linkcode parseConfig} reads, by name (a secret one may also
+ * come as `NAME_FILE`, see `secret_files.ts`). Deployment files are checked
+ * against it, since the parser ignores names it does not know.
+ *
+ * @example A deployment's names, checked
+ * ```ts
+ * import { CONFIG_VARIABLES } from "./env.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(CONFIG_VARIABLES.has("RATE_LIMIT_STORAGE"));
+ * assert.ok(!CONFIG_VARIABLES.has("RATE_LIMIT_STORE"));
+ * ```
+ */
+export const CONFIG_VARIABLES: ReadonlySet<string> = new Set(Object.keys(EnvSchema.shape));
+
+/**
  * Parses the environment into a frozen {@linkcode Config}.
  *
  * Throws {@linkcode ConfigError} listing every bad variable at once (not just
@@ -421,8 +495,20 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   const apiKeys: ApiKey[] = [];
-  if (e.API_KEY_PRIMARY) apiKeys.push({ id: "primary", key: e.API_KEY_PRIMARY });
-  if (e.API_KEY_SECONDARY) apiKeys.push({ id: "secondary", key: e.API_KEY_SECONDARY });
+  if (e.API_KEY_PRIMARY) {
+    apiKeys.push({
+      id: "primary",
+      key: e.API_KEY_PRIMARY,
+      ...(e.API_KEY_PRIMARY_SCOPES && { scopes: e.API_KEY_PRIMARY_SCOPES }),
+    });
+  }
+  if (e.API_KEY_SECONDARY) {
+    apiKeys.push({
+      id: "secondary",
+      key: e.API_KEY_SECONDARY,
+      ...(e.API_KEY_SECONDARY_SCOPES && { scopes: e.API_KEY_SECONDARY_SCOPES }),
+    });
+  }
 
   return deepFreeze({
     host: e.HOST,
@@ -432,6 +518,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     logFormat: e.LOG_FORMAT,
     logFile: e.LOG_FILE,
     apiKeys,
+    apiKeysFile: e.API_KEYS_FILE,
     db: {
       url: e.DB_URL,
       pgliteDataDir: e.PGLITE_DATA_DIR,
@@ -472,6 +559,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       toolCosts: e.RATE_LIMIT_TOOL_COSTS,
       keyRpm: e.RATE_LIMIT_KEY_RPM,
       authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
+    },
+    cache: {
+      storage: e.CACHE_STORAGE,
+      redisUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
+      redisPrefix: e.CACHE_REDIS_PREFIX,
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      maxBytes: e.CACHE_MAX_BYTES,
+      maxEntryBytes: e.CACHE_MAX_ENTRY_BYTES,
     },
     toolsFile: e.TOOLS_FILE,
     toolset: e.TOOLSET,
@@ -524,6 +619,12 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   if ((env.RATE_LIMIT_STORAGE ?? "").trim().toLowerCase() === "redis" && !env.REDIS_URL?.trim()) {
     problems.push('REDIS_URL: is required when RATE_LIMIT_STORAGE is "redis"');
   }
+  if (
+    (env.CACHE_STORAGE ?? "").trim().toLowerCase() === "redis" &&
+    !env.CACHE_REDIS_URL?.trim() && !env.REDIS_URL?.trim()
+  ) {
+    problems.push('CACHE_REDIS_URL: is required (or REDIS_URL) when CACHE_STORAGE is "redis"');
+  }
   const chunkSize = Number(env.RAG_CHUNK_SIZE?.trim() || 1000);
   const chunkOverlap = Number(env.RAG_CHUNK_OVERLAP?.trim() || 200);
   // Only when both are valid on their own (a bad one is reported by itself).
@@ -533,7 +634,15 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
     problems.push("RAG_CHUNK_OVERLAP: must be at most half of RAG_CHUNK_SIZE");
   }
   if ((environment === "staging" || environment === "production") && !primary) {
-    problems.push(`API_KEY_PRIMARY: is required in "${environment}"`);
+    if (!env.API_KEYS_FILE?.trim()) {
+      problems.push(`API_KEY_PRIMARY: is required in "${environment}" (or API_KEYS_FILE)`);
+    }
+  }
+  if (env.API_KEY_PRIMARY_SCOPES?.trim() && !primary) {
+    problems.push("API_KEY_PRIMARY_SCOPES: set only together with API_KEY_PRIMARY");
+  }
+  if (env.API_KEY_SECONDARY_SCOPES?.trim() && !secondary) {
+    problems.push("API_KEY_SECONDARY_SCOPES: set only together with API_KEY_SECONDARY");
   }
   // Test only: it lets requests without a key in. Never off loopback or outside development.
   if (["true", "1"].includes((env.MCP_CONFORMANCE_FIXTURES ?? "").trim().toLowerCase())) {

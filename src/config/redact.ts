@@ -17,7 +17,11 @@ export const REDACTED = "[redacted]";
 export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
-    apiKeys: config.apiKeys.map((k) => ({ id: k.id, key: REDACTED })),
+    apiKeys: config.apiKeys.map((k) => ({
+      id: k.id,
+      key: REDACTED,
+      ...(k.scopes && { scopes: k.scopes }),
+    })),
     metricsToken: config.metricsToken && REDACTED,
     db: { ...config.db, url: config.db.url && redactUrl(config.db.url) },
     upstream: {
@@ -27,6 +31,10 @@ export function redactConfig(config: Config): Record<string, unknown> {
     rateLimit: {
       ...config.rateLimit,
       redisUrl: config.rateLimit.redisUrl && redactUrl(config.rateLimit.redisUrl),
+    },
+    cache: {
+      ...config.cache,
+      redisUrl: config.cache.redisUrl && redactUrl(config.cache.redisUrl),
     },
     rag: { ...config.rag, dbUrl: config.rag.dbUrl && redactUrl(config.rag.dbUrl) },
   };

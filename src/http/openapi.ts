@@ -31,6 +31,15 @@ const ERROR_RESPONSES: Record<string, string> = {
   "504": "The tool passed its deadline; retry",
 };
 
+/** The `X-Cache` header of a cacheable tool's answer. */
+function cacheHeader(ttlSeconds: number): unknown {
+  return {
+    description:
+      `hit: from the response cache (results are kept ${ttlSeconds} s per API key and input); miss: computed for this call`,
+    schema: { type: "string", enum: ["hit", "miss"] },
+  };
+}
+
 /** Builds the document. */
 export function openApiDocument(
   registry: Registry,
@@ -55,9 +64,11 @@ export function openApiDocument(
     },
   };
   for (const tool of registry.descriptors) {
+    const ttl = registry.get(tool.name)?.cacheTtlSeconds;
     const responses: Record<string, unknown> = {
       "200": {
         description: "The tool's result",
+        ...(ttl !== undefined && { headers: { "X-Cache": cacheHeader(ttl) } }),
         content: { "application/json": { schema: tool.outputSchema ?? { type: "object" } } },
       },
     };

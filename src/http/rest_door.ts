@@ -9,6 +9,7 @@ import { deprecationHeaders, TOOL_NAME_PATTERN } from "../tools/registry.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
+import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import { readJsonBody } from "./body.ts";
 import type { Handler } from "./context.ts";
 import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
@@ -36,7 +37,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
     async list(_req, ctx) {
       await options.rateLimit.enforce(ctx, 1);
       // Read per request: a reload of the tools file swaps the registry's contents.
-      return jsonResponse({ tools: options.registry.descriptors });
+      return jsonResponse({ tools: options.registry.descriptorsFor(ctx.principal!) });
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
@@ -48,6 +49,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       );
       const tool = options.registry.get(params.tool);
       if (!tool) throw unknownTool(params.tool);
+      if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       const input = await readJsonBody(req, options.maxBodyBytes);
       const result = await options.invoke(tool, input, callContextOf(req, ctx, "rest"));
       ctx.audited = true;
@@ -62,12 +64,19 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
             cause: result.error.cause,
           });
         }
-        const response = jsonResponse(result.value);
+        const response = okResponse(result);
         for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
         return response;
       }
       if (!result.ok) throw result.error;
-      return jsonResponse(result.value);
+      return okResponse(result);
     },
   };
+}
+
+/** A result as JSON; a cacheable tool's says where it came from (`X-Cache: hit|miss`). */
+function okResponse(result: Extract<InvokeResult, { ok: true }>): Response {
+  const response = jsonResponse(result.value);
+  if (result.cache) response.headers.set("x-cache", result.cache);
+  return response;
 }

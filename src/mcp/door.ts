@@ -37,6 +37,7 @@ import { type CallContext, callContextOf, type InvokeResult } from "../tools/inv
 import type { Tool } from "../tools/define.ts";
 import { errorBody, ToolError } from "../tools/errors.ts";
 import { isMcpContent } from "./content.ts";
+import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import type { Registry } from "../tools/registry.ts";
 import { TOOL_NAME_PATTERN } from "../tools/registry.ts";
 
@@ -84,12 +85,15 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     } catch {
       parsed = undefined;
     }
+    const called = toolsCalled(parsed, registry);
     try {
-      await options.rateLimit.enforce(
-        ctx,
-        costOf(parsed, options.rateLimit, registry),
-        toolsCalled(parsed, registry),
-      );
+      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit, registry), called);
+      // Scopes are an HTTP-level refusal (403 + WWW-Authenticate), as the MCP
+      // authorization spec has it, for the whole request, a batch included.
+      for (const name of called) {
+        const tool = registry.get(name);
+        if (tool && !mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
+      }
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
@@ -104,8 +108,13 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       }
     }
     options.onPath?.("sdk");
+    // A single (non-batch) call of a cacheable tool says `X-Cache` on the response.
+    let cacheHeader: "hit" | "miss" | undefined;
     const server = new Server({ ...options.serverInfo }, serverOptions);
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.descriptors }));
+    server.setRequestHandler(
+      ListToolsRequestSchema,
+      () => ({ tools: registry.descriptorsFor(ctx.principal!) }),
+    );
     server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
       const name = request.params.name;
       const tool = registry.get(name);
@@ -122,6 +131,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
         callContextOf(req, ctx, "mcp"),
       );
       ctx.audited = true;
+      if (result.ok && result.cache && !Array.isArray(parsed)) cacheHeader = result.cache;
       return toCallToolResult(result, ctx.requestId);
     });
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -131,12 +141,14 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     });
     await server.connect(transport);
     try {
-      return parsed === undefined
+      const response = parsed === undefined
         // Not JSON: the SDK answers it exactly as it would have.
         ? await transport.handleRequest(
           new Request(req.url, { method: req.method, headers: req.headers, body: body.text }),
         )
         : await transport.handleRequest(req, { parsedBody: parsed });
+      if (cacheHeader) response.headers.set("x-cache", cacheHeader);
+      return response;
     } finally {
       await server.close();
     }
@@ -149,17 +161,19 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     ctx: Parameters<Handler>[1],
   ): Promise<Response> {
     let result: unknown;
+    // Key order and headers as the SDK's Protocol and transport write them.
+    const headers: Record<string, string> = { "content-type": "application/json" };
     if (fast.tool === undefined) {
-      result = { tools: registry.descriptors };
+      result = { tools: registry.descriptorsFor(ctx.principal!) };
     } else {
       const outcome = await invoke(fast.tool, fast.arguments ?? {}, callContextOf(req, ctx, "mcp"));
       ctx.audited = true;
       result = toCallToolResult(outcome, ctx.requestId);
+      if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
     }
-    // Key order and headers as the SDK's Protocol and transport write them.
     return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
       status: 200,
-      headers: { "content-type": "application/json" },
+      headers,
     });
   }
 }

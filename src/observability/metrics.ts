@@ -35,6 +35,11 @@ export interface Metrics {
   deprecatedCall(tool: string): void;
   /** A call refused by the rate limit before it ran (counted, not timed). */
   toolRateLimited(tool: string): void;
+  /**
+   * A response cache lookup of a cacheable tool (`tool_cache_requests_total`):
+   * `error` is a store failure (the call ran uncached, or its result was not stored).
+   */
+  cacheRequest(tool: string, result: "hit" | "miss" | "error"): void;
   httpRequest(endpoint: string, statusCode: number): void;
   dbQuery(queryName: string, seconds: number): void;
   rateLimitHit(clientId: string): void;
@@ -95,6 +100,12 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     name: "tool_deprecated_calls_total",
     help: "Calls of deprecated tools, by tool: who still needs to move to the successor.",
     labelNames: ["tool_name"],
+    registers,
+  });
+  const cacheRequests = new Counter({
+    name: "tool_cache_requests_total",
+    help: "Response cache lookups of cacheable tools by result: hit, miss, error (store failed).",
+    labelNames: ["tool_name", "result"],
     registers,
   });
   const httpRequests = new Counter({
@@ -162,6 +173,7 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const callChildren = new Map<string, { inc(): void }>();
   const durationChildren = new Map<string, { observe(v: number): void }>();
   const httpChildren = new Map<string, { inc(): void }>();
+  const cacheChildren = new Map<string, { inc(): void }>();
   return {
     registry,
     toolCall(tool, status, seconds) {
@@ -170,6 +182,8 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     },
     deprecatedCall: (tool) => deprecatedCalls.inc({ tool_name: tool }),
     toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
+    cacheRequest: (tool, result) =>
+      child(cacheChildren, `${tool}\0${result}`, () => cacheRequests.labels(tool, result)).inc(),
     httpRequest: (endpoint, statusCode) =>
       child(
         httpChildren,

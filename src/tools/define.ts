@@ -23,6 +23,10 @@ export interface ToolAnnotations {
 /** Who is calling: the key's id, never the key. */
 export interface Principal {
   readonly id: string;
+  /** The key's scopes; absent: it may call every tool. */
+  readonly scopes?: ReadonlySet<string>;
+  /** The key's own rate limit (keys file), ahead of `RATE_LIMIT_KEY_RPM` and `RATE_LIMIT_RPM`. */
+  readonly rateLimitRpm?: number;
 }
 
 /** What a handler gets besides its input. */
@@ -54,10 +58,20 @@ export interface ToolDefinition<I extends z.ZodObject, O> {
   readonly timeoutSeconds?: number;
   /** Rate-limit points a call costs (default 1; `RATE_LIMIT_TOOL_COSTS` overrides). */
   readonly rateLimitCost?: number;
+  /**
+   * Cache successful results this long, in seconds (0 < ttl <= 86400), per
+   * principal and canonical input (see `src/cache/response_cache.ts`); off
+   * when absent. Callers may then get data up to this old.
+   */
+  readonly cacheTtlSeconds?: number;
+  /** Part of every cache key of the tool: change it when its results change shape. */
+  readonly cacheVersion?: string;
   /** The sources `ctx.sql` / `ctx.api` bind to, when not the server's own (tools-file tools). */
   readonly sources?: ToolSources;
   /** Marks the tool deprecated: still served, announced in listings, headers and logs. */
   readonly deprecated?: Deprecation;
+  /** Scopes a key needs to call the tool (all of them); default `["tools:read"]`. */
+  readonly scopes?: readonly string[];
   readonly handler: (input: z.output<I>, ctx: ToolContext) => Promise<O>;
 }
 
@@ -84,8 +98,11 @@ export interface Tool {
   readonly annotations?: ToolAnnotations;
   readonly timeoutSeconds?: number;
   readonly rateLimitCost?: number;
+  readonly cacheTtlSeconds?: number;
+  readonly cacheVersion?: string;
   readonly sources?: ToolSources;
   readonly deprecated?: Deprecation;
+  readonly scopes?: readonly string[];
   readonly handler: (input: unknown, ctx: ToolContext) => Promise<unknown>;
 }
 

@@ -4,9 +4,15 @@
  * output, and write the audit line. With tracing on (`OTEL_DENO=true`) the
  * call runs in a span `tool <name>`, whose trace id the audit line carries.
  *
+ * A tool with `cacheTtlSeconds` is looked up in the response cache after its
+ * input is validated: a hit is answered without running the handler (still
+ * counted and audited, with `cache: "hit"`), a miss runs it and stores a
+ * successful result. Errors are never stored.
+ *
  * @module
  */
 import type { z } from "zod";
+import type { ToolCache } from "../cache/response_cache.ts";
 import type { Logger } from "../observability/logger.ts";
 import { callStatus, type Metrics } from "../observability/metrics.ts";
 import { type ToolSpan, withToolSpan } from "../observability/tracing.ts";
@@ -17,9 +23,13 @@ import { bindSqlClient } from "./sql_client.ts";
 import type { Principal, Tool, ToolContext } from "./define.ts";
 import { type ErrorStatus, type FieldProblem, internalError, ToolError } from "./errors.ts";
 
-/** Outcome of one call: the result, or an error safe to show. */
+/**
+ * Outcome of one call: the result, or an error safe to show. `cache` is set
+ * for cacheable tools only: `hit` when the result came from the cache, `miss`
+ * when the handler ran (the store failing counts as a miss here).
+ */
 export type InvokeResult =
-  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: true; readonly value: unknown; readonly cache?: "hit" | "miss" }
   | { readonly ok: false; readonly error: ToolError };
 
 /** What every call shares, built once by the app. */
@@ -30,6 +40,8 @@ export interface InvokeDeps {
   readonly defaultTimeoutSeconds: number;
   /** Counts calls and query durations; absent in unit tests. */
   readonly metrics?: Metrics;
+  /** The response cache for tools with `cacheTtlSeconds`; absent: nothing is cached. */
+  readonly cache?: ToolCache;
 }
 
 /** Per-call facts from the door. */
@@ -109,9 +121,13 @@ async function invokeIn(
       : { tool_name: tool.name, principal: call.principal.id },
   );
   const db: DbTally | undefined = span ? { queries: 0, rows: 0, truncated: undefined } : undefined;
+  const cached: CacheState | undefined = tool.cacheTtlSeconds !== undefined && deps.cache
+    ? { cache: deps.cache, result: "miss" }
+    : undefined;
   let result: InvokeResult;
   try {
-    result = { ok: true, value: await run(deps, tool, rawInput, call, log, db) };
+    const value = await run(deps, tool, rawInput, call, log, db, cached);
+    result = cached ? { ok: true, value, cache: cached.result } : { ok: true, value };
   } catch (error) {
     result = { ok: false, error: error instanceof ToolError ? error : internalError(error) };
   }
@@ -133,9 +149,16 @@ async function invokeIn(
   return result;
 }
 
+/** A cacheable call's cache, and whether its result came from it. */
+interface CacheState {
+  readonly cache: ToolCache;
+  result: "hit" | "miss";
+}
+
 function traceOutcome(span: ToolSpan, result: InvokeResult, db: DbTally): void {
   span.set({
     "tool.status": result.ok ? "success" : result.error.status,
+    ...(result.ok && result.cache ? { "tool.cache": result.cache } : {}),
     ...(result.ok ? {} : { "tool.http_status": result.error.httpStatus }),
     ...(db.queries > 0 ? { "tool.db.queries": db.queries, "tool.db.rows": db.rows } : {}),
     ...(db.truncated ? { "tool.db.truncated": db.truncated } : {}),
@@ -150,6 +173,7 @@ async function run(
   call: CallContext,
   log: Logger,
   db: DbTally | undefined,
+  cached: CacheState | undefined,
 ): Promise<unknown> {
   const parsed = tool.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
@@ -191,13 +215,24 @@ async function run(
       })
       : NO_UPSTREAM,
   };
+  const aborted = rejectOnAbort(controller.signal);
   try {
+    let key: string | undefined;
+    if (cached) {
+      // Under the deadline too; a store that fails is a call that runs uncached.
+      const found = await Promise.race([
+        cached.cache.lookup(tool, parsed.data, call.principal),
+        aborted,
+      ]);
+      if (found.result === "hit") {
+        cached.result = "hit";
+        return found.value;
+      }
+      if (found.result === "miss") key = found.key;
+    }
     // The handler gets the signal to cancel its own work; the race makes sure
     // the caller is answered at the deadline even if a handler ignores it.
-    const value = await Promise.race([
-      tool.handler(parsed.data, ctx),
-      rejectOnAbort(controller.signal),
-    ]);
+    const value = await Promise.race([tool.handler(parsed.data, ctx), aborted]);
     if (tool.output) {
       const checked = tool.output.safeParse(value);
       if (!checked.success) {
@@ -205,6 +240,10 @@ async function run(
           cause: checked.error,
         });
       }
+    }
+    if (key !== undefined) {
+      // The result is ready: a deadline now only stops the wait for the store.
+      await Promise.race([cached!.cache.store(tool, key, value), aborted.catch(() => {})]);
     }
     return value;
   } catch (error) {
@@ -248,7 +287,12 @@ export function fieldProblems(error: z.ZodError): FieldProblem[] {
 function audit(log: Logger, door: "mcp" | "rest", result: InvokeResult, latencyMs: number): void {
   const status: ErrorStatus | "success" = result.ok ? "success" : result.error.status;
   if (result.ok) {
-    log.info("tool call", { door, status, latency_ms: latencyMs });
+    log.info(
+      "tool call",
+      result.cache
+        ? { door, status, latency_ms: latencyMs, cache: result.cache }
+        : { door, status, latency_ms: latencyMs },
+    );
     return;
   }
   const error = result.error;

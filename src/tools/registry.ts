@@ -5,7 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import type { Tool, ToolAnnotations } from "./define.ts";
+import type { Principal, Tool, ToolAnnotations } from "./define.ts";
+import { mayCall, SCOPE_PATTERN } from "../auth/scopes.ts";
 
 /** Tool names: the same rule on both doors, safe in URLs, logs and metric labels. */
 export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -26,6 +27,8 @@ export interface Registry {
   readonly tools: readonly Tool[];
   /** The listing, computed once. */
   readonly descriptors: readonly ToolDescriptor[];
+  /** The listing a caller sees: only the tools its key's scopes allow. */
+  descriptorsFor(principal: Principal): readonly ToolDescriptor[];
 }
 
 /** Thrown at start for a bad or duplicate tool; the message names the tool. */
@@ -82,6 +85,14 @@ export function createRegistry(tools: readonly Tool[]): Registry {
         `Cannot register tool "${name}": rateLimitCost must be an integer from 1 to 1000000`,
       );
     }
+    if (
+      tool.cacheTtlSeconds !== undefined &&
+      !(tool.cacheTtlSeconds > 0 && tool.cacheTtlSeconds <= 86_400)
+    ) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": cacheTtlSeconds must be in (0, 86400]`,
+      );
+    }
     if (tool.deprecated !== undefined) {
       const { sunset, successor } = tool.deprecated;
       if (!/^\d{4}-\d{2}-\d{2}$/.test(sunset) || Number.isNaN(Date.parse(`${sunset}T00:00:00Z`))) {
@@ -97,10 +108,37 @@ export function createRegistry(tools: readonly Tool[]): Registry {
         );
       }
     }
+    if (
+      tool.scopes !== undefined &&
+      !(Array.isArray(tool.scopes) && tool.scopes.length > 0 &&
+        tool.scopes.every((s) => typeof s === "string" && SCOPE_PATTERN.test(s)))
+    ) {
+      throw new RegistryError(
+        `Cannot register tool "${name}": scopes must be a non-empty list of names matching ${SCOPE_PATTERN.source}`,
+      );
+    }
     byName.set(name, tool);
     descriptors.push(describe(tool));
   }
-  return { get: (name) => byName.get(name), tools: [...tools], descriptors };
+  const registered = [...tools];
+  // One filtered listing per scope set (each key's set is one object, built
+  // when its key is loaded), so a scoped tools/list costs a lookup.
+  const filtered = new WeakMap<ReadonlySet<string>, readonly ToolDescriptor[]>();
+  return {
+    get: (name) => byName.get(name),
+    tools: registered,
+    descriptors,
+    descriptorsFor(principal) {
+      const scopes = principal.scopes;
+      if (scopes === undefined) return descriptors;
+      let listing = filtered.get(scopes);
+      if (listing === undefined) {
+        listing = descriptors.filter((_, i) => mayCall(principal, registered[i]));
+        filtered.set(scopes, listing);
+      }
+      return listing;
+    },
+  };
 }
 
 function describe(tool: Tool): ToolDescriptor {
@@ -159,6 +197,7 @@ export function liveRegistry(initial: Registry): LiveRegistry {
     get descriptors() {
       return current.descriptors;
     },
+    descriptorsFor: (principal) => current.descriptorsFor(principal),
     swap(next) {
       current = next;
     },

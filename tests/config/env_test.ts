@@ -36,6 +36,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     logFormat: "json",
     logFile: undefined,
     apiKeys: [],
+    apiKeysFile: undefined,
     db: {
       url: undefined,
       pgliteDataDir: undefined,
@@ -71,6 +72,14 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       toolCosts: {},
       keyRpm: {},
       authFailuresPerWindow: 20,
+    },
+    cache: {
+      storage: "memory",
+      redisUrl: undefined,
+      redisPrefix: "mcp:cache:",
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      maxEntryBytes: 1024 * 1024,
     },
     toolsFile: undefined,
     toolset: undefined,
@@ -343,6 +352,15 @@ const BAD_VALUES: readonly [string, string][] = [
   ["TRUST_PROXY", "on"],
   ["API_KEY_PRIMARY", "short-key-123"],
   ["API_KEY_SECONDARY", "x".repeat(513)],
+  ["CACHE_STORAGE", "disk"],
+  ["CACHE_REDIS_URL", "http://127.0.0.1:6379"],
+  ["CACHE_REDIS_PREFIX", "has space"],
+  ["CACHE_REDIS_PREFIX", "x".repeat(65)],
+  ["CACHE_MAX_ENTRIES", "0"],
+  ["CACHE_MAX_ENTRIES", "10000001"],
+  ["CACHE_MAX_BYTES", "1023"],
+  ["CACHE_MAX_ENTRY_BYTES", "0"],
+  ["CACHE_MAX_ENTRY_BYTES", "1.5"],
 ];
 
 for (const [variable, value] of BAD_VALUES) {
@@ -364,6 +382,39 @@ Deno.test("parseConfig() refuses a chunk overlap over half the chunk size, with 
   ]);
   assert.equal(parseConfig({ RAG_CHUNK_SIZE: "400" }).rag.chunkOverlap, 200);
   assert.equal(parseConfig({ RAG_CHUNK_OVERLAP: "0" }).rag.chunkOverlap, 0);
+});
+
+Deno.test("parseConfig() reads the response cache variables", () => {
+  const config = parseConfig({
+    CACHE_STORAGE: "Redis",
+    CACHE_REDIS_URL: "rediss://:pw@cache.internal:6380/2",
+    REDIS_URL: "redis://limits.internal:6379",
+    CACHE_REDIS_PREFIX: "app-1:cache:",
+    CACHE_MAX_ENTRIES: "500",
+    CACHE_MAX_BYTES: "1048576",
+    CACHE_MAX_ENTRY_BYTES: "4096",
+  });
+  assert.deepEqual(config.cache, {
+    storage: "redis",
+    redisUrl: "rediss://:pw@cache.internal:6380/2",
+    redisPrefix: "app-1:cache:",
+    maxEntries: 500,
+    maxBytes: 1048576,
+    maxEntryBytes: 4096,
+  });
+  assert.equal(parseConfig({ CACHE_STORAGE: "off" }).cache.storage, "off");
+});
+
+Deno.test("parseConfig() takes REDIS_URL for the cache when CACHE_REDIS_URL is unset", () => {
+  const config = parseConfig({ CACHE_STORAGE: "redis", REDIS_URL: "redis://127.0.0.1:6379" });
+  assert.equal(config.cache.redisUrl, "redis://127.0.0.1:6379");
+  assert.equal(config.rateLimit.storage, "memory");
+});
+
+Deno.test("parseConfig() refuses CACHE_STORAGE=redis without a Redis URL", () => {
+  assert.deepEqual(configError({ CACHE_STORAGE: "redis" }).problems, [
+    'CACHE_REDIS_URL: is required (or REDIS_URL) when CACHE_STORAGE is "redis"',
+  ]);
 });
 
 Deno.test("parseConfig() says what it expects for a bad integer", () => {
@@ -414,7 +465,9 @@ Deno.test({
 for (const environment of ["staging", "production"]) {
   Deno.test(`parseConfig() refuses ${environment} without API_KEY_PRIMARY`, () => {
     const error = assertRefused({ ENVIRONMENT: environment }, "API_KEY_PRIMARY");
-    assert.deepEqual(error.problems, [`API_KEY_PRIMARY: is required in "${environment}"`]);
+    assert.deepEqual(error.problems, [
+      `API_KEY_PRIMARY: is required in "${environment}" (or API_KEYS_FILE)`,
+    ]);
   });
 
   Deno.test(`parseConfig() accepts ${environment} with API_KEY_PRIMARY`, () => {
@@ -565,6 +618,7 @@ Deno.test("SECRET_VARIABLES names the key and the URL variables (URLs may carry 
     "API_BASE_URL",
     "API_KEY_PRIMARY",
     "API_KEY_SECONDARY",
+    "CACHE_REDIS_URL",
     "DB_URL",
     "METRICS_TOKEN",
     "RAG_DB_URL",
@@ -612,4 +666,40 @@ Deno.test("parseConfig() returns a deeply frozen config", () => {
   assert.equal(config.db.poolSize, 10);
   assert.equal(config.apiKeys[0].key, KEY_A);
   assert.deepEqual(config.allowedHosts, ["app.example.com"]);
+});
+
+Deno.test("parseConfig() reads per-key scopes and API_KEYS_FILE", () => {
+  const config = parseConfig({
+    API_KEY_PRIMARY: "p".repeat(20),
+    API_KEY_PRIMARY_SCOPES: " tools:read, sql:query ,tools:read",
+    API_KEY_SECONDARY: "s".repeat(20),
+    API_KEYS_FILE: "/run/secrets/api-keys.yaml",
+  });
+  assert.deepEqual(config.apiKeys, [
+    { id: "primary", key: "p".repeat(20), scopes: ["tools:read", "sql:query"] },
+    { id: "secondary", key: "s".repeat(20) },
+  ]);
+  assert.equal(config.apiKeysFile, "/run/secrets/api-keys.yaml");
+});
+
+Deno.test("parseConfig() refuses bad scope lists and scopes without their key", () => {
+  for (const bad of [",", "tools read", 'a"b', "a:b:c"]) {
+    assertRefused(
+      { API_KEY_PRIMARY: "p".repeat(20), API_KEY_PRIMARY_SCOPES: bad },
+      "API_KEY_PRIMARY_SCOPES",
+    );
+  }
+  const error = assertRefused(
+    { API_KEY_SECONDARY_SCOPES: "tools:read" },
+    "API_KEY_SECONDARY_SCOPES",
+  );
+  assert.deepEqual(error.problems, [
+    "API_KEY_SECONDARY_SCOPES: set only together with API_KEY_SECONDARY",
+  ]);
+});
+
+Deno.test("parseConfig() accepts production with only API_KEYS_FILE", () => {
+  const config = parseConfig({ ENVIRONMENT: "production", API_KEYS_FILE: "/k.yaml" });
+  assert.deepEqual(config.apiKeys, []);
+  assert.equal(config.apiKeysFile, "/k.yaml");
 });

@@ -49,6 +49,17 @@ Deno.test("redactConfig() removes the RAG_DB_URL password", () => {
   assert.equal(rag.modelDir, "models/embedding");
 });
 
+Deno.test("redactConfig() removes the password of the cache's Redis URL", () => {
+  const config = parseConfig({
+    CACHE_STORAGE: "redis",
+    CACHE_REDIS_URL: `redis://:${DB_PASSWORD}@cache.internal:6379/1`,
+  });
+  const cache = redactConfig(config).cache as Record<string, unknown>;
+  assert.ok(!String(cache.redisUrl).includes(DB_PASSWORD), String(cache.redisUrl));
+  assert.equal(new URL(String(cache.redisUrl)).hostname, "cache.internal");
+  assert.equal(cache.maxEntries, 10_000);
+});
+
 Deno.test("redactConfig() keeps the non-secret fields as they are", () => {
   const config = fullConfig();
   const redacted = redactConfig(config);

@@ -1,14 +1,12 @@
 /**
- * Bearer API-key authentication. The presented key is compared with every
- * configured key in constant time (the loop runs over the whole configured
- * key whatever was sent), so neither the position of a mismatch nor which
- * key matched shows in the timing. (Hashing both sides first, as before,
- * cost ~2 µs a request through node:crypto for no extra safety.)
- * Missing, malformed and wrong keys get the same 401.
+ * Bearer API-key authentication against the key ring (`src/auth/key_ring.ts`):
+ * the environment keys compared in constant time, then the keys file's by
+ * hash. Missing, malformed, wrong and expired keys get the same 401.
  *
  * @module
  */
 import type { ApiKey } from "../../config/env.ts";
+import { createKeyRing, type KeyRing } from "../../auth/key_ring.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
@@ -17,15 +15,7 @@ import { rateLimited } from "./rate_limit.ts";
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,1024})[ ]*$/i;
 
-/** Constant time in `key.length`: no early exit on a mismatch or a length difference. */
-export function sameKey(presented: string, key: string): boolean {
-  const n = presented.length;
-  let diff = n ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    diff |= key.charCodeAt(i) ^ (n === 0 ? 0 : presented.charCodeAt(i % n));
-  }
-  return diff === 0;
-}
+export { sameKey } from "../../auth/key_ring.ts";
 
 /** The one 401 every authentication failure gets. */
 export function unauthorized(): ToolError {
@@ -49,7 +39,8 @@ export interface AuthFailureLimit {
  */
 export function auth(
   options: {
-    keys: readonly ApiKey[];
+    /** The environment keys alone, or a ring that also holds the keys file's. */
+    keys: readonly ApiKey[] | KeyRing;
     failures?: AuthFailureLimit;
     /**
      * TEST ONLY (`MCP_CONFORMANCE_FIXTURES`): a request with no Authorization
@@ -59,7 +50,9 @@ export function auth(
     anonymous?: Principal;
   },
 ): Middleware {
-  const keys = options.keys.map((k) => ({ id: k.id, key: k.key }));
+  const ring = Array.isArray(options.keys)
+    ? createKeyRing(options.keys as readonly ApiKey[])
+    : options.keys as KeyRing;
   const failures = options.failures;
   const anonymous = options.anonymous;
   return async function authenticate(req, ctx, next) {
@@ -73,21 +66,16 @@ export function auth(
       if (refused) throw rateLimited(refused);
     }
     const match = BEARER.exec(req.headers.get("authorization") ?? "");
-    const presented = match ? match[1] : undefined;
-    let principal: string | undefined;
-    for (const key of keys) {
-      // No early exit: every key is compared every time.
-      if (presented !== undefined && sameKey(presented, key.key) && principal === undefined) {
-        principal = key.id;
-      }
-    }
-    if (principal === undefined) {
+    const found = match ? ring.identify(match[1], Date.now()) : undefined;
+    if (found?.ok !== true) {
+      // Same 401 as any wrong key; only the log says it was a known, expired one.
+      if (found?.expired) ctx.log.warn("expired API key presented", { key_id: found.expired });
       if (failures && address !== undefined) {
         await failures.limiter.consume(address, 1, failures.limit);
       }
       throw unauthorized();
     }
-    ctx.principal = { id: principal };
+    ctx.principal = found.principal;
     return await next();
   };
 }

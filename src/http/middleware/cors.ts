@@ -15,7 +15,7 @@ const CORS_PATH = /^\/(v1\/|docs(\/|$)|openapi\.json$)/;
 const ALLOW_METHODS = "GET, POST";
 const ALLOW_HEADERS = "authorization, content-type, x-request-id, traceparent";
 const EXPOSE_HEADERS =
-  "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset";
+  "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-cache";
 /** Browsers may reuse a preflight answer for this long (seconds). */
 const MAX_AGE = "600";
 

@@ -56,8 +56,10 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
   return {
     costOf: (tool, toolCost) => options.toolCosts[tool] ?? toolCost ?? 1,
     async enforce(ctx, cost, tools = []) {
-      const id = ctx.principal!.id;
-      const decision = await options.limiter.consume(id, cost, options.keyRpm[id] ?? options.rpm);
+      const { id, rateLimitRpm } = ctx.principal!;
+      // The keys file's own limit for its key, then RATE_LIMIT_KEY_RPM, then the default.
+      const rpm = rateLimitRpm ?? options.keyRpm[id] ?? options.rpm;
+      const decision = await options.limiter.consume(id, cost, rpm);
       ctx.rateLimit = decision;
       if (decision.allowed) return;
       if (decision.degraded) {

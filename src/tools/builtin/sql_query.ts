@@ -32,6 +32,9 @@ export function createSqlQueryTool(options: {
 }): Tool {
   return defineTool({
     name: "sql_query",
+    // Caller-written SQL reaches any table the role may read: its own scope,
+    // so a key can be given the fixed tools without it.
+    scopes: ["sql:query"],
     description:
       "Run one read-only SQL query (PostgreSQL dialect: SELECT, WITH, VALUES, SHOW or EXPLAIN) and get its rows. Bind values with :name placeholders and the params object instead of writing them into the text. Results are capped; truncated says when.",
     input: z.strictObject({

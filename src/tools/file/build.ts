@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
+import { canonicalJson } from "../../cache/response_cache.ts";
 import type { Config } from "../../config/env.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
@@ -126,7 +128,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
       return vectorTool(name, spec, ctx.rag);
     });
     return {
-      tools,
+      tools: tools.map((tool) => withCache(tool, file.spec)),
       async close() {
         await Promise.allSettled(opened.map((s) => s.close()));
       },
@@ -145,6 +147,7 @@ function common(name: string, spec: ToolSpec) {
     timeoutSeconds: spec.timeout_seconds,
     rateLimitCost: spec.cost,
     deprecated: spec.deprecated,
+    scopes: spec.scopes,
   };
 }
 
@@ -250,6 +253,7 @@ function vectorTool(
     timeoutSeconds: spec.timeout_seconds,
     rateLimitCost: spec.cost,
     deprecated: spec.deprecated,
+    scopes: spec.scopes,
     annotations: {
       readOnlyHint: true,
       openWorldHint: false,
@@ -260,6 +264,22 @@ function vectorTool(
     handler: ({ query, top_k }, ctx) =>
       rag.search(ctx.sql, { query, topK: top_k, source: spec.documents, signal: ctx.signal }),
   });
+}
+
+/**
+ * A tool with `cache_ttl_seconds` gets it, and a `cacheVersion` hashed from
+ * its own entry and its source's: a reload that changes either never serves
+ * results cached for the old definition.
+ */
+function withCache(tool: Tool, spec: ToolsFile["spec"]): Tool {
+  const entry = spec.tools[tool.name];
+  if (entry?.cache_ttl_seconds === undefined) return tool;
+  const source = "source" in entry && entry.source !== undefined
+    ? spec.sources[entry.source]
+    : undefined;
+  const cacheVersion = createHash("sha256").update(canonicalJson({ entry, source }))
+    .digest("base64url").slice(0, 22);
+  return Object.freeze({ ...tool, cacheTtlSeconds: entry.cache_ttl_seconds, cacheVersion });
 }
 
 /** The body template with every exact `"{name}"` string replaced by that parameter's value. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { SCOPE_PATTERN } from "../../auth/scopes.ts";
 import { TOOL_NAME_PATTERN } from "../registry.ts";
 
 /** Bounds a string parameter gets when the file sets none: inputs are always bounded. */
@@ -45,6 +46,11 @@ const Common = {
     .default({}),
   timeout_seconds: Seconds.optional(),
   cost: z.int().min(1).max(1_000_000).optional(),
+  /** Cache successful results this many seconds, per key and input (off when absent). */
+  cache_ttl_seconds: z.int().min(1).max(86_400).optional(),
+  /** Scopes a key needs to call the tool; default `tools:read`. */
+  scopes: z.array(z.string().regex(SCOPE_PATTERN, `must match ${SCOPE_PATTERN.source}`)).min(1)
+    .max(20).optional(),
   annotations: Annotations.optional(),
   /** Still served, but announced as going away (listings, headers, logs, a metric). */
   deprecated: z.strictObject({

@@ -1,0 +1,44 @@
+/**
+ * Per-tool scopes. A tool needs every scope it declares, or `tools:read` when
+ * it declares none (so a key limited to, say, `sql:query` cannot call the
+ * other tools just because their authors said nothing). A key with no scope
+ * list may call every tool: the behaviour before scopes existed.
+ *
+ * @module
+ */
+import type { Principal, Tool } from "../tools/define.ts";
+import { ToolError } from "../tools/errors.ts";
+
+/** Scope names: `word` or `word:word`, as OAuth scope tokens go, without spaces or quotes. */
+export const SCOPE_PATTERN = /^[a-z][a-z0-9_.-]{0,31}(:[a-z0-9_.*-]{1,32})?$/;
+
+/** What a tool that declares no scopes needs. */
+export const DEFAULT_TOOL_SCOPES: readonly string[] = Object.freeze(["tools:read"]);
+
+/** The scopes a call of `tool` needs. */
+export function requiredScopes(tool: Pick<Tool, "scopes">): readonly string[] {
+  return tool.scopes ?? DEFAULT_TOOL_SCOPES;
+}
+
+/** Whether `principal` may call `tool`. */
+export function mayCall(principal: Principal, tool: Pick<Tool, "scopes">): boolean {
+  const held = principal.scopes;
+  if (held === undefined) return true;
+  for (const scope of requiredScopes(tool)) if (!held.has(scope)) return false;
+  return true;
+}
+
+/**
+ * The 403 for a key that lacks a tool's scopes, on both doors: the MCP
+ * authorization spec's `WWW-Authenticate: Bearer error="insufficient_scope"`
+ * naming the scopes the call needs.
+ */
+export function insufficientScope(tool: Pick<Tool, "name" | "scopes">): ToolError {
+  const scopes = requiredScopes(tool).join(" ");
+  return new ToolError("forbidden", `This API key may not call ${tool.name}: it needs ${scopes}`, {
+    headers: {
+      "www-authenticate":
+        `Bearer realm="mcp-tool-server", error="insufficient_scope", scope="${scopes}"`,
+    },
+  });
+}
