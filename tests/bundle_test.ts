@@ -19,7 +19,7 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
     assert.equal(built.code, 0, built.stderr);
 
     const flags = await compilePermissionFlags();
-    assert.deepEqual(flags, ["--allow-net", "--allow-env"]);
+    assert.deepEqual(flags, ["--allow-net", "--allow-env", "--allow-read=/run/secrets"]);
     // Nothing but the bundle in the working directory: no node_modules, no deno.json.
     const server = await spawnServer(
       ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],

@@ -37,7 +37,11 @@ Deno.test("Dockerfile: pinned multi-stage build of the compile task, non-root ru
   assert.deepEqual(cmd, [entry, "healthcheck"], "HEALTHCHECK runs the binary itself");
   // The binary's sandbox is the compile task's, which every server run shares.
   const config = JSON.parse(await read("deno.json"));
-  assert.deepEqual(permissionFlags(config.tasks.compile), ["--allow-net", "--allow-env"]);
+  assert.deepEqual(permissionFlags(config.tasks.compile), [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read=/run/secrets",
+  ]);
   assert.deepEqual(permissionFlags(config.tasks.start), await compilePermissionFlags());
 });
 

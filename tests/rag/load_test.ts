@@ -21,7 +21,7 @@ const KEY = "rag-load-test-key-0123456789";
 
 Deno.test("under the core flags, ENABLE_RAG=true is refused with every flag to add", async () => {
   const flags = await compilePermissionFlags();
-  assert.deepEqual(flags, ["--allow-net", "--allow-env"]);
+  assert.deepEqual(flags, ["--allow-net", "--allow-env", "--allow-read=/run/secrets"]);
   const result = await runDeno(["run", ...flags, MAIN], {
     API_KEY_PRIMARY: KEY,
     PORT: "0",
