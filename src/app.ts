@@ -41,6 +41,7 @@ import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
+import { createDeadlineQueue } from "./tools/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
 import { type FileKey, readKeysFile } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
@@ -328,7 +329,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
 
   const cache = openResponseCache(config, log, metrics);
-  const deps = { sql, upstream, defaultTimeoutSeconds: config.toolTimeoutSeconds, metrics, cache };
+  const deadlines = createDeadlineQueue();
+  const deps = {
+    sql,
+    upstream,
+    defaultTimeoutSeconds: config.toolTimeoutSeconds,
+    metrics,
+    cache,
+    deadlines,
+  };
   // Rebuilt only when a reload changed the tools.
   let openApi = {
     for: registry.descriptors,
@@ -515,6 +524,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       return { ok: true, keys: keyRing.fileKeyCount };
     },
     async close() {
+      deadlines.close();
       for (const r of retiring) {
         clearTimeout(r.timer);
         await r.close();

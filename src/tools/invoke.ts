@@ -13,6 +13,7 @@
  */
 import type { z } from "zod";
 import type { ToolCache } from "../cache/response_cache.ts";
+import type { Deadline, DeadlineQueue } from "./deadlines.ts";
 import type { Logger } from "../observability/logger.ts";
 import { callStatus, type Metrics } from "../observability/metrics.ts";
 import { type ToolSpan, withToolSpan } from "../observability/tracing.ts";
@@ -40,6 +41,8 @@ export interface InvokeDeps {
   readonly defaultTimeoutSeconds: number;
   /** Counts calls and query durations; absent in unit tests. */
   readonly metrics?: Metrics;
+  /** The calls' deadlines on one shared timer; absent: a timer per call (unit tests). */
+  readonly deadlines?: DeadlineQueue;
   /** The response cache for tools with `cacheTtlSeconds`; absent: nothing is cached. */
   readonly cache?: ToolCache;
 }
@@ -76,6 +79,14 @@ export function callContextOf(
     traceparent: req.headers.get("traceparent") ?? undefined,
   };
 }
+
+/** Without a shared queue: a native timer per call, as simple as it gets. */
+const TIMER_PER_CALL: DeadlineQueue = {
+  add: (timeoutMs, onExpire) =>
+    ({ at: performance.now() + timeoutMs, id: setTimeout(onExpire, timeoutMs) }) as Deadline,
+  cancel: (deadline) => clearTimeout((deadline as Deadline & { id: number }).id),
+  close: () => {},
+};
 
 /** A deadline, told apart from other aborts. */
 class DeadlineExceeded extends Error {
@@ -182,9 +193,10 @@ async function run(
 
   const controller = new AbortController();
   const timeoutMs = (tool.timeoutSeconds ?? deps.defaultTimeoutSeconds) * 1000;
-  // A timer we clear ourselves: AbortSignal.timeout() would leave one pending
-  // timer per call alive until it fires.
-  const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), timeoutMs);
+  // Cancelled when the call ends: AbortSignal.timeout() would leave one
+  // pending timer per call alive until it fires.
+  const deadlines = deps.deadlines ?? TIMER_PER_CALL;
+  const deadline = deadlines.add(timeoutMs, () => controller.abort(new DeadlineExceeded()));
   const onCallerGone = () => controller.abort(call.signal?.reason);
   call.signal?.addEventListener("abort", onCallerGone, { once: true });
   const deadlineAt = performance.now() + timeoutMs;
@@ -259,7 +271,7 @@ async function run(
     }
     throw error;
   } finally {
-    clearTimeout(timer);
+    deadlines.cancel(deadline);
     call.signal?.removeEventListener("abort", onCallerGone);
   }
 }

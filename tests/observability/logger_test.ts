@@ -5,6 +5,7 @@ import {
   createStreamSink,
   fileWritable,
   jsonLineFormatter,
+  type LogRecord,
   textLineFormatter,
 } from "../../src/observability/logger.ts";
 
@@ -134,4 +135,45 @@ Deno.test("createStreamSink() drops past its buffer while the output is stuck, a
   const notice = lines.find((l) => l.message.startsWith("log lines dropped"));
   assert.ok(kept > 0 && kept < 500, `kept ${kept}`);
   assert.equal(notice?.dropped, 500 - kept);
+});
+
+Deno.test("jsonLineFormatter(): the fast path for plain values writes exactly what the general path writes", () => {
+  const general = (r: LogRecord) =>
+    JSON.stringify({
+      timestamp: new Date(r.timestamp).toISOString(),
+      level: r.level,
+      message: r.rawMessage,
+      ...r.properties,
+    }) + "\n";
+  const cases: Record<string, unknown>[] = [
+    {},
+    { request_id: "r", latency_ms: 0.013, ok: true, none: null, skipped: undefined },
+    { evil: 'a"\n\u2028b\\', 'key with "quotes"': 1, "": "" },
+    { n: Number.NaN, inf: Infinity, neg: -0 },
+  ];
+  let t = Date.UTC(2026, 10, 24, 12, 0, 0, 1);
+  for (const properties of cases) {
+    for (const message of ["tool call", 'quote " and \n newline']) {
+      const record: LogRecord = {
+        category: ["x"],
+        level: "info",
+        message: [message],
+        rawMessage: message,
+        timestamp: t++,
+        properties,
+      };
+      assert.equal(jsonLineFormatter(record), general(record));
+    }
+  }
+  // A property named like a leading field overrides it, as the spread always did.
+  const clash: LogRecord = {
+    category: ["x"],
+    level: "info",
+    message: ["m"],
+    rawMessage: "m",
+    timestamp: t,
+    properties: { level: "forged", message: "forged" },
+  };
+  assert.equal(jsonLineFormatter(clash), general(clash));
+  assert.equal(JSON.parse(jsonLineFormatter(clash)).level, "forged");
 });
