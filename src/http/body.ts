@@ -6,6 +6,9 @@
  */
 import { ToolError } from "../tools/errors.ts";
 
+/** Stateless without `stream: true`, so one decoder serves every request. */
+const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true });
+
 /** Whether a `Content-Type` value names JSON (`application/json`, `application/*+json`). */
 export function isJsonContentType(value: string | null): boolean {
   if (value === null) return false;
@@ -36,10 +39,12 @@ export async function readBodyBytes(
       return undefined;
     }
     if (/^\d+$/.test(declared)) {
-      if (req.body === null) return new Uint8Array();
       // From the network the HTTP layer frames the body by Content-Length, so
       // this is at most `length` bytes. A Request built in-process could lie;
-      // it is still refused, once read.
+      // it is still refused, once read. `req.body` is not touched first: the
+      // getter builds a ReadableStream, and bytes() then collects through it
+      // instead of taking the whole body in one native call (~10 % of a
+      // no-op call's JavaScript time under load).
       const bytes = await req.bytes();
       return bytes.byteLength > maxBytes ? undefined : bytes;
     }
@@ -91,7 +96,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8_STRICT.decode(bytes);
   } catch {
     throw new ToolError("invalid_input", "Malformed request body: not valid UTF-8");
   }

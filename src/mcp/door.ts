@@ -62,6 +62,8 @@ export interface McpDoorOptions {
 export function mcpDoor(options: McpDoorOptions): Handler {
   const { registry, invoke } = options;
   const validator = new AjvJsonSchemaValidator();
+  // Stateless without `stream: true`: one for every request.
+  const decoder = new TextDecoder();
   const serverOptions = {
     // logging: `logging/setLevel` is accepted (the SDK's handler); the door
     // answers with JSON, so no log notification is ever sent.
@@ -78,7 +80,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
     }
     // Decoded as the SDK's own reader does (not fatal: bad bytes become U+FFFD).
-    const body = { text: new TextDecoder().decode(bytes) };
+    const body = { text: decoder.decode(bytes) };
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
