@@ -1,6 +1,9 @@
 /**
  * Matches a request to a route of the route table. Exact paths are a map
- * look-up; paths with `:name` segments go through `URLPattern`.
+ * look-up; paths with `:name` segments are matched segment by segment (a
+ * `:name` takes one whole, non-empty segment, as `URLPattern` would).
+ * `URLPattern.exec` cost ~30 µs of CPU per REST call under load: a third of
+ * a no-op call.
  *
  * @module
  */
@@ -29,12 +32,12 @@ export function createRouter(
   routes: readonly Route[],
 ): (method: string, pathname: string) => RouteMatch {
   const exact = new Map<string, Route[]>();
-  const patterned: { pattern: URLPattern; routes: Route[] }[] = [];
+  const patterned: { segments: string[]; routes: Route[] }[] = [];
   for (const route of routes) {
     if (route.path.includes(":")) {
       let entry = patterned.find((p) => p.routes[0].path === route.path);
       if (!entry) {
-        entry = { pattern: new URLPattern({ pathname: route.path }), routes: [] };
+        entry = { segments: route.path.split("/"), routes: [] };
         patterned.push(entry);
       }
       entry.routes.push(route);
@@ -46,12 +49,13 @@ export function createRouter(
     const wanted = method === "HEAD" ? "GET" : method;
     let candidates = exact.get(pathname);
     let params = NO_PARAMS;
-    if (!candidates) {
+    if (!candidates && patterned.length > 0) {
+      const parts = pathname.split("/");
       for (const entry of patterned) {
-        const m = entry.pattern.exec({ pathname });
-        if (m) {
+        const found = matchSegments(entry.segments, parts);
+        if (found) {
           candidates = entry.routes;
-          params = m.pathname.groups as Record<string, string>;
+          params = found;
           break;
         }
       }
@@ -63,4 +67,23 @@ export function createRouter(
     if (allow.includes("GET")) allow.push("HEAD");
     return { kind: "method_not_allowed", allow };
   };
+}
+
+/** The `:name` values when `parts` fit the template `segments`, else undefined. */
+function matchSegments(
+  segments: readonly string[],
+  parts: readonly string[],
+): Record<string, string> | undefined {
+  if (segments.length !== parts.length) return undefined;
+  let params: Record<string, string> | undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    if (segment.startsWith(":")) {
+      if (parts[i] === "") return undefined;
+      (params ??= {})[segment.slice(1)] = parts[i];
+    } else if (segment !== parts[i]) {
+      return undefined;
+    }
+  }
+  return params ?? NO_PARAMS;
 }

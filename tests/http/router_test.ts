@@ -139,3 +139,46 @@ Deno.test("createRouter() treats a trailing slash as a different path", () => {
 Deno.test("createRouter() with no routes finds nothing", () => {
   assert.deepEqual(createRouter([])("GET", "/"), { kind: "not_found" });
 });
+
+Deno.test("createRouter() matches patterns exactly as URLPattern did, hostile paths included", () => {
+  const templates = ["/v1/mcp/:tool", "/v1/items/:id/parts/:part", "/docs/:asset"];
+  const paths = [
+    "/v1/mcp/noop",
+    "/v1/mcp/",
+    "/v1/mcp//",
+    "/v1/mcp/noop/",
+    "/v1/mcp/a/b",
+    "/v1/mcp/%2F",
+    "/v1/mcp/..",
+    "/v1/mcp/%2e%2e",
+    "/v1/mcp/a%20b",
+    "/v1/mcp/ünï",
+    "/v1/mcp/a;b",
+    "/v1/mcp/a:b",
+    "/v1/mcp/:tool",
+    "/v1/mcpx/noop",
+    "/V1/mcp/noop",
+    "//v1/mcp/noop",
+    "/v1/items/1/parts/x",
+    "/v1/items//parts/x",
+    "/v1/items/1/parts/",
+    "/docs/swagger-ui.css",
+    "/docs/",
+    "/docs",
+  ];
+  for (const template of templates) {
+    const only = createRouter([route("GET", template)]);
+    const pattern = new URLPattern({ pathname: template });
+    for (const path of paths) {
+      // URLPattern sees the path as the server does: normalized by URL parsing first.
+      const pathname = new URL(`http://127.0.0.1${path}`).pathname;
+      const expected = pattern.exec({ pathname })?.pathname.groups;
+      const found = only("GET", pathname);
+      assert.deepEqual(
+        found.kind === "found" ? { ...found.params } : undefined,
+        expected === undefined ? undefined : { ...expected },
+        `${template} on ${pathname}`,
+      );
+    }
+  }
+});
