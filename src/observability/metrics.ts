@@ -170,27 +170,49 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   // Label children bound once and reused: prom-client validates and hashes
   // a label object on every inc() otherwise, a measurable share of a no-op
   // call. Label values are bounded (see above), so these maps are too.
-  const callChildren = new Map<string, { inc(): void }>();
+  // Two-level maps: no key string is built and no closure made per call.
+  const callChildren = new Map<string, Map<string, { inc(): void }>>();
   const durationChildren = new Map<string, { observe(v: number): void }>();
-  const httpChildren = new Map<string, { inc(): void }>();
-  const cacheChildren = new Map<string, { inc(): void }>();
+  const httpChildren = new Map<string, Map<number, { inc(): void }>>();
+  const cacheChildren = new Map<string, Map<string, { inc(): void }>>();
+  const dbChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     toolCall(tool, status, seconds) {
-      child(callChildren, `${tool}\0${status}`, () => toolCalls.labels(tool, status)).inc();
-      child(durationChildren, tool, () => toolDuration.labels(tool)).observe(seconds);
+      let byStatus = callChildren.get(tool);
+      if (byStatus === undefined) callChildren.set(tool, byStatus = new Map());
+      let calls = byStatus.get(status);
+      if (calls === undefined) byStatus.set(status, calls = toolCalls.labels(tool, status));
+      calls.inc();
+      let duration = durationChildren.get(tool);
+      if (duration === undefined) durationChildren.set(tool, duration = toolDuration.labels(tool));
+      duration.observe(seconds);
     },
     deprecatedCall: (tool) => deprecatedCalls.inc({ tool_name: tool }),
     toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
-    cacheRequest: (tool, result) =>
-      child(cacheChildren, `${tool}\0${result}`, () => cacheRequests.labels(tool, result)).inc(),
-    httpRequest: (endpoint, statusCode) =>
-      child(
-        httpChildren,
-        `${endpoint}\0${statusCode}`,
-        () => httpRequests.labels(endpoint, String(statusCode)),
-      ).inc(),
-    dbQuery: (queryName, seconds) => dbDuration.observe({ query_name: queryName }, seconds),
+    cacheRequest(tool, result) {
+      let byResult = cacheChildren.get(tool);
+      if (byResult === undefined) cacheChildren.set(tool, byResult = new Map());
+      let counter = byResult.get(result);
+      if (counter === undefined) byResult.set(result, counter = cacheRequests.labels(tool, result));
+      counter.inc();
+    },
+    httpRequest(endpoint, statusCode) {
+      let byStatus = httpChildren.get(endpoint);
+      if (byStatus === undefined) httpChildren.set(endpoint, byStatus = new Map());
+      let counter = byStatus.get(statusCode);
+      if (counter === undefined) {
+        byStatus.set(statusCode, counter = httpRequests.labels(endpoint, String(statusCode)));
+      }
+      counter.inc();
+    },
+    dbQuery(queryName, seconds) {
+      let histogram = dbChildren.get(queryName);
+      if (histogram === undefined) {
+        dbChildren.set(queryName, histogram = dbDuration.labels(queryName));
+      }
+      histogram.observe(seconds);
+    },
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
     upstreamAttempt(upstream, outcome, seconds) {
       upstreamDuration.observe({ upstream }, seconds);
@@ -203,13 +225,4 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       readPool = read;
     },
   };
-}
-
-function child<T>(cache: Map<string, T>, key: string, make: () => T): T {
-  let found = cache.get(key);
-  if (found === undefined) {
-    found = make();
-    cache.set(key, found);
-  }
-  return found;
 }
