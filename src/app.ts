@@ -12,7 +12,7 @@ import { auth } from "./http/middleware/auth.ts";
 import {
   clientAddress,
   createRateLimitPolicy,
-  rateLimitHeaders,
+  setRateLimitHeaders,
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
 import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
@@ -433,11 +433,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics.httpRequest(endpoint, response.status);
     response.headers.set(REQUEST_ID_HEADER, requestId);
     corsPolicy.decorate(req, url, response);
-    if (ctx.rateLimit) {
-      for (const [name, value] of Object.entries(rateLimitHeaders(ctx.rateLimit))) {
-        response.headers.set(name, value);
-      }
-    }
+    if (ctx.rateLimit) setRateLimitHeaders(response.headers, ctx.rateLimit);
     if (response.status >= 400 && !ctx.audited) {
       const props = {
         method: req.method,

@@ -41,13 +41,12 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
-      const known = options.registry.get(params.tool) !== undefined;
+      const tool = options.registry.get(params.tool);
       await options.rateLimit.enforce(
         ctx,
-        options.rateLimit.costOf(params.tool, options.registry.get(params.tool)?.rateLimitCost),
-        known ? [params.tool] : [],
+        options.rateLimit.costOf(params.tool, tool?.rateLimitCost),
+        tool ? [params.tool] : [],
       );
-      const tool = options.registry.get(params.tool);
       if (!tool) throw unknownTool(params.tool);
       if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       const input = await readJsonBody(req, options.maxBodyBytes);

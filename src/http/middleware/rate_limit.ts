@@ -43,6 +43,13 @@ export function rateLimitHeaders(d: RateDecision): Record<string, string> {
   };
 }
 
+/** Sets those headers on a response's headers (no intermediate object: every response does this). */
+export function setRateLimitHeaders(headers: Headers, d: RateDecision): void {
+  headers.set("x-ratelimit-limit", String(d.limit));
+  headers.set("x-ratelimit-remaining", String(d.remaining));
+  headers.set("x-ratelimit-reset", String(Math.ceil(d.resetAtMs / 1000)));
+}
+
 /** The 429 for a refused decision. */
 export function rateLimited(d: RateDecision): ToolError {
   return new ToolError("rate_limited", "Rate limit exceeded", {
