@@ -278,6 +278,7 @@ try {
         : []),
     ]],
     ["MCP tools/call, get_top_customers (limit 10)", [
+      [bare, call("get_top_customers", { limit: 10 }), "total_count"],
       [ours, call("get_top_customers", { limit: 10 }), "total_count"],
       [restUrl("get_top_customers"), { limit: 10 }, "total_count"],
       ...(toolbox

@@ -1,8 +1,9 @@
 /**
  * The ceiling of our stack for the benchmark: a bare `Deno.serve` handler
  * that parses the JSON-RPC body and answers a `tools/call` result, with no
- * MCP library, no auth, no logging. With DB_URL set, `select_one` and
- * `lookup_customer` run the same queries as our tools through postgres.js.
+ * MCP library, no auth, no logging. With DB_URL set, `select_one`,
+ * `lookup_customer` and `get_top_customers` run the same queries as our
+ * tools through postgres.js.
  *
  * @module
  */
@@ -23,6 +24,22 @@ Deno.serve(
     } else if (name === "lookup_customer" && db) {
       const id = msg.params.arguments.id;
       structured = (await db`SELECT id, name, email FROM customers WHERE id = ${id}`)[0];
+    } else if (name === "get_top_customers" && db) {
+      // The same statement and answer shape as our tool (one round trip).
+      const limit = msg.params.arguments.limit ?? 10;
+      const offset = msg.params.arguments.offset ?? 0;
+      const rows = await db`
+        SELECT c.name, SUM(o.amount)::float8 AS total, COUNT(*) OVER ()::int AS total_count
+        FROM orders o JOIN customers c ON c.id = o.customer_id
+        GROUP BY c.id, c.name
+        ORDER BY total DESC, c.id
+        LIMIT ${limit} OFFSET ${offset}`;
+      structured = {
+        customers: rows.map((r) => ({ name: r.name, total: r.total })),
+        limit,
+        offset,
+        total_count: rows[0]?.total_count ?? 0,
+      };
     }
     return Response.json({
       jsonrpc: "2.0",
