@@ -54,6 +54,9 @@ http://127.0.0.1:8000 and prints a development API key.
 Exit codes: 0 stopped cleanly, 1 failed at run time, 2 bad usage or configuration.
 `;
 
+/** When, after the port opens, what the first requests would wait for is loaded. */
+const WARM_UP_DELAY_MS = 1_000;
+
 /** How long in-flight requests may take to finish after SIGINT/SIGTERM. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -141,6 +144,14 @@ async function serve(): Promise<number> {
           config: redactConfig(config),
         });
         if (dev.generated) console.error(devKeyBanner(dev.generated, `http://${host}:${port}`));
+        // A second after the port opens, so the first calls are not queued
+        // behind it; an MCP `initialize` that comes sooner loads the SDK itself.
+        const warm = setTimeout(() => {
+          app.warmUp().catch((error) =>
+            app.log.error("warm-up failed", { error: (error as Error).message })
+          );
+        }, WARM_UP_DELAY_MS);
+        Deno.unrefTimer(warm);
       },
     }, app.handler);
   } catch (error) {

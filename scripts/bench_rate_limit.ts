@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { createRateLimiter, openRedis } from "../src/ratelimit/limiter.ts";
+import { createRateLimiter } from "../src/ratelimit/limiter.ts";
+import { openRedis } from "../src/ratelimit/redis_client.ts";
 import { createLogger } from "../src/observability/logger.ts";
 
 const log = createLogger({ level: "error", sinks: [] });

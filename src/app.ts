@@ -14,10 +14,9 @@ import {
   createRateLimitPolicy,
   setRateLimitHeaders,
 } from "./http/middleware/rate_limit.ts";
-import { createRateLimiter, openRedis } from "./ratelimit/limiter.ts";
+import { createRateLimiter } from "./ratelimit/limiter.ts";
 import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
-import { createRedisCache } from "./cache/redis_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { cors } from "./http/middleware/cors.ts";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
@@ -85,6 +84,12 @@ export interface App {
    * once (the environment keys stay). A bad file changes nothing.
    */
   reloadKeys(): Promise<{ ok: true; keys: number } | { ok: false; error: string }>;
+  /**
+   * Loads what the first requests of some kinds would otherwise wait for (the
+   * MCP SDK, for `initialize` and anything off the fast path). Call it once
+   * the server listens: the port opens sooner, and nothing waits later.
+   */
+  warmUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -185,11 +190,15 @@ async function openEmbedded(config: Config, log: Logger, directory?: string): Pr
  * The response cache `CACHE_STORAGE` asks for (none when `off`). Only tools
  * with `cacheTtlSeconds` use it.
  */
-function openResponseCache(config: Config, log: Logger, metrics: Metrics): ToolCache | undefined {
+async function openResponseCache(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+): Promise<ToolCache | undefined> {
   const c = config.cache;
   if (c.storage === "off") return undefined;
   const store = c.storage === "redis"
-    ? createRedisCache({
+    ? (await import("./cache/redis_cache.ts")).createRedisCache({
       url: c.redisUrl!,
       prefix: c.redisPrefix,
       maxEntryBytes: c.maxEntryBytes,
@@ -302,8 +311,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     });
   }
 
+  // ioredis is loaded only when a Redis is configured.
   const redis = config.rateLimit.storage === "redis"
-    ? openRedis(config.rateLimit.redisUrl!, log)
+    ? (await import("./ratelimit/redis_client.ts")).openRedis(config.rateLimit.redisUrl!, log)
     : undefined;
   const limiterOptions = {
     windowSeconds: config.rateLimit.windowSeconds,
@@ -328,7 +338,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const cache = openResponseCache(config, log, metrics);
+  const cache = await openResponseCache(config, log, metrics);
   const deadlines = createDeadlineQueue();
   const deps = {
     sql,
@@ -355,6 +365,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
+  const mcp = mcpDoor({
+    registry,
+    invoke,
+    maxBodyBytes: config.maxBodyBytes,
+    serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+    rateLimit,
+  });
   const table = routes({
     guard: {
       hostOrigin: hostOrigin({
@@ -370,13 +387,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }),
     },
     rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
-    mcp: mcpDoor({
-      registry,
-      invoke,
-      maxBodyBytes: config.maxBodyBytes,
-      serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
-      rateLimit,
-    }),
+    mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
@@ -505,6 +516,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       return { ok: true, tools: names };
     },
+    warmUp: () => mcp.preload(),
     async reloadKeys() {
       if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
       try {

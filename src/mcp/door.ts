@@ -11,21 +11,14 @@
  *
  * @module
  */
-// @ts-types="@modelcontextprotocol/sdk/server"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// @ts-types="@modelcontextprotocol/sdk/validation/ajv"
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "@modelcontextprotocol/sdk/types.js";
+// The SDK's server, transport, validator and protocol schemas are loaded on
+// first use (or by `preload()` once the server listens): they are ~100 ms of
+// a cold start, and the fast path needs none of them.
+import type * as SdkServer from "@modelcontextprotocol/sdk/server";
+import type * as SdkTransport from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
+import type * as SdkAjv from "@modelcontextprotocol/sdk/validation/ajv";
+import type * as SdkTypes from "@modelcontextprotocol/sdk/types";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types";
 // @ts-types="@modelcontextprotocol/sdk/shared/mediaType"
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 // @ts-types="@modelcontextprotocol/sdk/server/requestBody"
@@ -58,20 +51,58 @@ export interface McpDoorOptions {
   readonly onPath?: (path: "fast" | "sdk") => void;
 }
 
+/**
+ * The protocol versions the fast path accepts in `MCP-Protocol-Version`: the
+ * SDK's `SUPPORTED_PROTOCOL_VERSIONS`, copied so the fast path does not load
+ * the SDK's schemas (a test keeps the two equal).
+ */
+export const FAST_PATH_PROTOCOL_VERSIONS: readonly string[] = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+  "2024-10-07",
+];
+
+/** What the SDK path uses, loaded once. */
+interface Sdk {
+  readonly Server: typeof SdkServer.Server;
+  readonly Transport: typeof SdkTransport.WebStandardStreamableHTTPServerTransport;
+  readonly types: typeof SdkTypes;
+  readonly serverOptions: SdkServer.ServerOptions;
+}
+
+/** The `/mcp` handler, and a way to load the SDK before the first request needs it. */
+export type McpDoor = Handler & { preload(): Promise<void> };
+
 /** Builds the `/mcp` POST handler. */
-export function mcpDoor(options: McpDoorOptions): Handler {
+export function mcpDoor(options: McpDoorOptions): McpDoor {
   const { registry, invoke } = options;
-  const validator = new AjvJsonSchemaValidator();
   // Stateless without `stream: true`: one for every request.
   const decoder = new TextDecoder();
-  const serverOptions = {
-    // logging: `logging/setLevel` is accepted (the SDK's handler); the door
-    // answers with JSON, so no log notification is ever sent.
-    capabilities: { tools: { listChanged: false }, logging: {} },
-    jsonSchemaValidator: validator,
-  };
+  let sdk: Promise<Sdk> | undefined;
+  const loadSdk = () =>
+    sdk ??= Promise.all([
+      import("@modelcontextprotocol/sdk/server/index.js") as Promise<typeof SdkServer>,
+      import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js") as Promise<
+        typeof SdkTransport
+      >,
+      import("@modelcontextprotocol/sdk/validation/ajv") as Promise<typeof SdkAjv>,
+      import("@modelcontextprotocol/sdk/types.js") as Promise<typeof SdkTypes>,
+    ]).then(([server, transport, ajv, types]) => ({
+      Server: server.Server,
+      Transport: transport.WebStandardStreamableHTTPServerTransport,
+      types,
+      serverOptions: {
+        // logging: `logging/setLevel` is accepted (the SDK's handler); the door
+        // answers with JSON, so no log notification is ever sent.
+        capabilities: { tools: { listChanged: false }, logging: {} },
+        // One validator for every request (building one per request halves throughput).
+        jsonSchemaValidator: new ajv.AjvJsonSchemaValidator(),
+      },
+    }));
 
-  return async function mcp(req, ctx) {
+  const door = async function mcp(req: Request, ctx: Parameters<Handler>[1]): Promise<Response> {
     // The body is read here (capped, as the SDK's reader caps it) so the rate
     // limit can weigh the tool calls in it before anything runs; the parsed
     // message then goes to the SDK, which keeps every protocol check.
@@ -110,6 +141,8 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       }
     }
     options.onPath?.("sdk");
+    const { Server, Transport, types, serverOptions } = await loadSdk();
+    const { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } = types;
     // A single (non-batch) call of a cacheable tool says `X-Cache` on the response.
     let cacheHeader: "hit" | "miss" | undefined;
     const server = new Server({ ...options.serverInfo }, serverOptions);
@@ -136,7 +169,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       if (result.ok && result.cache && !Array.isArray(parsed)) cacheHeader = result.cache;
       return toCallToolResult(result, ctx.requestId);
     });
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const transport = new Transport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
       maxRequestBodySize: options.maxBodyBytes,
@@ -155,6 +188,12 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       await server.close();
     }
   };
+
+  return Object.assign(door, {
+    async preload() {
+      await loadSdk();
+    },
+  });
 
   /** The SDK's JSON reply for a request `fastRequest` vouched for. */
   async function answerFast(
@@ -213,7 +252,7 @@ function fastRequest(req: Request, message: unknown, registry: Registry): FastRe
   }
   if (!isJsonContentType(req.headers.get("content-type"))) return undefined;
   const version = req.headers.get("mcp-protocol-version");
-  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  if (version !== null && !FAST_PATH_PROTOCOL_VERSIONS.includes(version)) return undefined;
   const params = msg.params;
   if (msg.method === "tools/list") {
     if (params !== undefined && !isEmptyObject(params)) return undefined;

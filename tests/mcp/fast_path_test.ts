@@ -14,7 +14,7 @@ import type { SqlSource } from "../../src/sources/db/sql_source.ts";
 import { invokeTool } from "../../src/tools/invoke.ts";
 import { createRegistry } from "../../src/tools/registry.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
-import { requestContext } from "../harness.ts";
+import { createTestApp, MCP_HEADERS, requestContext } from "../harness.ts";
 
 const registry = createRegistry(TEST_TOOLS.filter((t) => t.name !== "slow"));
 const noSql = {
@@ -266,5 +266,38 @@ Deno.test("MCP fast path: takes exactly the plain tools/call and tools/list requ
     lastPath = undefined;
     await send(fast, c);
     assert.equal(lastPath, FAST.has(c.label) ? "fast" : "sdk", c.label);
+  }
+});
+
+Deno.test("the fast path's protocol versions are exactly the SDK's SUPPORTED_PROTOCOL_VERSIONS", async () => {
+  const { FAST_PATH_PROTOCOL_VERSIONS } = await import("../../src/mcp/door.ts");
+  // @ts-types="@modelcontextprotocol/sdk/types"
+  const { SUPPORTED_PROTOCOL_VERSIONS } = await import("@modelcontextprotocol/sdk/types.js");
+  assert.deepEqual([...FAST_PATH_PROTOCOL_VERSIONS], [...SUPPORTED_PROTOCOL_VERSIONS]);
+});
+
+Deno.test("the app loads the MCP SDK on warmUp() or on the first request off the fast path", async () => {
+  const app = await createTestApp({ tools: [] });
+  try {
+    await app.warmUp();
+    await app.warmUp(); // once is enough; twice is harmless
+    const res = await app.request("/mcp", {
+      method: "POST",
+      headers: MCP_HEADERS,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "t", version: "1" },
+        },
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).result.protocolVersion, "2025-06-18");
+  } finally {
+    await app.close();
   }
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createRateLimiter, openRedis } from "../../src/ratelimit/limiter.ts";
+import { createRateLimiter } from "../../src/ratelimit/limiter.ts";
+import { openRedis } from "../../src/ratelimit/redis_client.ts";
 import { createLogger, createMemorySink } from "../../src/observability/logger.ts";
 import {
   PrivateRedis,
