@@ -206,7 +206,11 @@ Deno.test("main reads API_KEYS_FILE (read grant for that file only) and re-reads
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(await status(first), 401, "the old file key is gone");
-    assert.ok(server.stdout.some((l) => l.includes('"API keys file reloaded"')));
+    // Log lines go out in batches (every 20 ms): wait for it rather than race it.
+    while (!server.stdout.some((l) => l.includes('"API keys file reloaded"'))) {
+      assert.ok(Date.now() < deadline, "no 'API keys file reloaded' line");
+      await new Promise((r) => setTimeout(r, 20));
+    }
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
