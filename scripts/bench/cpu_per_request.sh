@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU time the server listening on PORT spends per request under wrk -c50,
 # from /proc/<pid>/stat before and after: steadier than req/s on a shared,
-# noisy machine (what a request costs does not depend on who else runs).
+# noisy machine (less affected by who else runs; still about ±10%).
 # Usage: scripts/bench/cpu_per_request.sh PORT [PATH] [SECONDS] [LUA]
 #   default PATH /mcp, 4 s, an MCP tools/call of "noop" with the bench key.
 set -euo pipefail
