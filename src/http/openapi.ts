@@ -7,6 +7,7 @@
  * @module
  */
 import type { Registry } from "../tools/registry.ts";
+import { requiredScopes } from "../auth/scopes.ts";
 
 const ERROR_STATUSES = [
   "not_found",
@@ -21,7 +22,7 @@ const ERROR_STATUSES = [
 const ERROR_RESPONSES: Record<string, string> = {
   "400": "Invalid input: malformed JSON, a value out of bounds, or an unknown field",
   "401": "Missing, malformed or wrong API key",
-  "403": "Host or Origin not allowed, or a write refused",
+  "403": "Host or Origin not allowed, a write refused, or an API key without the tool's scopes",
   "404": "Unknown tool, or the tool found nothing",
   "413": "Body larger than MAX_BODY_BYTES",
   "415": "A body that is not application/json",
@@ -64,7 +65,8 @@ export function openApiDocument(
     },
   };
   for (const tool of registry.descriptors) {
-    const ttl = registry.get(tool.name)?.cacheTtlSeconds;
+    const registered = registry.get(tool.name);
+    const ttl = registered?.cacheTtlSeconds;
     const responses: Record<string, unknown> = {
       "200": {
         description: "The tool's result",
@@ -78,6 +80,8 @@ export function openApiDocument(
         operationId: tool.name,
         summary: tool.annotations?.title ?? tool.name,
         description: tool.description,
+        // OpenAPI 3.1 lets a bearer scheme list the roles an operation needs: the tool's scopes.
+        security: [{ bearer: [...requiredScopes(registered ?? {})] }],
         requestBody: {
           required: false,
           content: { "application/json": requestContent(registry, tool.name, tool.inputSchema) },
@@ -102,7 +106,8 @@ export function openApiDocument(
         bearer: {
           type: "http",
           scheme: "bearer",
-          description: "API_KEY_PRIMARY or API_KEY_SECONDARY",
+          description:
+            "API_KEY_PRIMARY, API_KEY_SECONDARY or a key from API_KEYS_FILE; an operation's security lists the scopes a key needs (a key without a scope list has them all)",
         },
       },
       schemas: {

@@ -12,13 +12,18 @@ Deno.test("/openapi.json describes every tool of the registry, without a key", a
     assert.deepEqual(doc.components.securitySchemes.bearer, {
       type: "http",
       scheme: "bearer",
-      description: "API_KEY_PRIMARY or API_KEY_SECONDARY",
+      description:
+        "API_KEY_PRIMARY, API_KEY_SECONDARY or a key from API_KEYS_FILE; an operation's security lists the scopes a key needs (a key without a scope list has them all)",
     });
     for (const tool of app.registry.descriptors) {
       const op = doc.paths[`/v1/mcp/${tool.name}`]?.post;
       assert.ok(op, `operation for ${tool.name}`);
       assert.equal(op.operationId, tool.name);
       assert.equal(op.description, tool.description);
+      // The scopes a key needs for it: sql_query its own, every other built-in the default.
+      assert.deepEqual(op.security, [{
+        bearer: tool.name === "sql_query" ? ["sql:query"] : ["tools:read"],
+      }]);
       assert.deepEqual(op.requestBody.content["application/json"].schema, tool.inputSchema);
       for (const code of ["400", "401", "404", "413", "415", "429", "500", "504"]) {
         assert.equal(
