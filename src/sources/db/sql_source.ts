@@ -72,8 +72,8 @@ export interface QueryOptions {
    */
   readonly prepare?: boolean;
   /**
-   * Run the statement straight on a pooled connection (PostgreSQL only):
-   * no explicit `READ ONLY` transaction, no cursor. It still runs on a
+   * Run the statement straight on a connection lent to this call
+   * (PostgreSQL only): no explicit `READ ONLY` transaction, no cursor. It still runs on a
    * connection whose default is read-only and whose statement timeout is
    * `DB_QUERY_TIMEOUT_SECONDS`, as one prepared statement, and its rows are
    * still cut at the caps before they reach the caller; but they are all

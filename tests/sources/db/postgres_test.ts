@@ -242,3 +242,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "direct statements wait for a free connection, never queued behind a slow one",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url, { poolSize: 2, poolMaxOverflow: 0 }));
+    try {
+      const direct = { direct: true, name: "t" };
+      // Warm both connections, so neither is still connecting below.
+      await Promise.all([
+        source.query(sql`SELECT pg_sleep(0.05)`, direct),
+        source.query(sql`SELECT pg_sleep(0.05)`, direct),
+      ]);
+      const started = performance.now();
+      const slow = source.query(sql`SELECT pg_sleep(1.5)`, direct);
+      const short = source.query(sql`SELECT pg_sleep(0.1)`, direct);
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(source.poolStats?.().inUse, 2);
+      // Both connections busy: postgres.js's own pool would pipeline this one
+      // onto the first (the slow one); a lent connection waits for the short.
+      const { rows } = await source.query<{ one: number }>(sql`SELECT 1 AS one`, direct);
+      const waited = performance.now() - started;
+      assert.deepEqual(rows, [{ one: 1 }]);
+      assert.ok(
+        waited < 1000,
+        `answered after ${Math.round(waited)} ms: queued behind the slow one`,
+      );
+      await Promise.all([slow, short]);
+      assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 2, waiting: 0 });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
