@@ -188,6 +188,11 @@ const call = (name: string, args: Record<string, unknown>) => ({
 
 await ensureDatabase();
 const deno = Deno.execPath();
+// Ours runs with the V8 heap tuning the binary is built with (deno.json's compile task).
+const compileTask: string =
+  JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+    .tasks.compile;
+const ourV8Flags = compileTask.split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
 const common = {
   DB_URL: dbUrl,
   HOME: Deno.env.get("HOME") ?? "/root",
@@ -195,17 +200,22 @@ const common = {
 };
 const servers: Server[] = [];
 try {
-  const ours = await start("ours", deno, ["run", "-A", `${here}bench/app_server.ts`], {
-    ...common,
-    API_KEY_PRIMARY: KEY,
-    RATE_LIMIT_RPM: "1000000",
-    LOG_LEVEL: "info",
-  });
+  const ours = await start(
+    "ours",
+    deno,
+    ["run", "-A", ...ourV8Flags, `${here}bench/app_server.ts`],
+    {
+      ...common,
+      API_KEY_PRIMARY: KEY,
+      RATE_LIMIT_RPM: "1000000",
+      LOG_LEVEL: "info",
+    },
+  );
   servers.push(ours);
   const ours200 = await start(
     "ours, 200 tools",
     deno,
-    ["run", "-A", `${here}bench/app_server.ts`],
+    ["run", "-A", ...ourV8Flags, `${here}bench/app_server.ts`],
     {
       ...common,
       API_KEY_PRIMARY: KEY,

@@ -25,7 +25,15 @@ for (let i = 0; i < runs; i++) {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  // A server that never answers (no database, a bad flag) fails the run instead of hanging it.
+  const giveUpAt = started + 30_000;
   for (;;) {
+    if (performance.now() > giveUpAt) {
+      child.kill("SIGKILL");
+      await child.status;
+      console.error(`no successful call within 30 s: ${command.join(" ")}`);
+      Deno.exit(1);
+    }
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/mcp/get_top_customers`, {
         method: "POST",

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { compilePermissionFlags, permissionFlags, runDeno, spawnServer } from "./process.ts";
+import {
+  compilePermissionFlags,
+  permissionFlags,
+  runDeno,
+  spawnServer,
+  v8Flags,
+} from "./process.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));
@@ -43,6 +49,29 @@ Deno.test("Dockerfile: pinned multi-stage build of the compile task, non-root ru
     "--allow-read=/run/secrets",
   ]);
   assert.deepEqual(permissionFlags(config.tasks.start), await compilePermissionFlags());
+});
+
+Deno.test("deno.json: the binary and every server task share one V8 heap tuning", async () => {
+  const config = JSON.parse(await read("deno.json"));
+  // A young generation capped at 4 MB per semi-space: ~40 MB less RSS after
+  // load at no measured throughput cost (docs/BENCHMARKS.md).
+  const expected = ["--v8-flags=--max-semi-space-size=4"];
+  for (const task of ["compile", "start", "compile:rag", "start:rag"]) {
+    assert.deepEqual(v8Flags(config.tasks[task]), expected, task);
+  }
+  // The flag takes effect: after a burst of short-lived garbage the young
+  // generation stays at two 4 MB semi-spaces (V8's default grows it to 64 MB).
+  const { code, stdout, stderr } = await runDeno([
+    "eval",
+    ...expected,
+    `import v8 from "node:v8";
+    let keep = [];
+    for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 50000) keep = []; }
+    const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+    console.log(young.space_size);`,
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.ok(Number(stdout) <= 8 * 1024 * 1024, `young generation ${stdout.trim()} bytes`);
 });
 
 Deno.test("systemd unit: dynamic user, no new privileges, strict protection, environment file", async () => {

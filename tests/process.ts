@@ -10,6 +10,11 @@ export async function compilePermissionFlags(): Promise<string[]> {
   return permissionFlags(config.tasks.compile);
 }
 
+/** The `--v8-flags=...` of a task command line (the heap tuning the binary is built with). */
+export function v8Flags(command: string): string[] {
+  return command.split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
+}
+
 /** The `--allow-*`/`--deny-*`/`-A` flags of a task command line. */
 export function permissionFlags(command: string): string[] {
   return command.split(/\s+/).filter((w) => /^(--allow-|--deny-|-A$|--allow-all$)/.test(w));
