@@ -22,7 +22,10 @@ import { KeysFileError } from "./src/auth/keys_file.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { resolveSecretFiles } from "./src/config/secret_files.ts";
 import { redactConfig } from "./src/config/redact.ts";
-import { createStreamSink, fileWritable, type Sink } from "./src/observability/logger.ts";
+import { createStreamSink, fileWritable, type StreamSink } from "./src/observability/logger.ts";
+import { parallelPrimary, workersStartError } from "./src/parallel/primary.ts";
+import type { WorkerPool } from "./src/parallel/pool.ts";
+import { inWorker, runWorker } from "./src/parallel/worker.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
 import { formatProblems } from "./src/tools/file/load.ts";
@@ -62,8 +65,10 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 
 async function serve(): Promise<number> {
   let config: Config;
+  let env: Record<string, string | undefined>;
   try {
-    config = parseConfig(resolveSecretFiles(Deno.env.toObject()));
+    env = resolveSecretFiles(Deno.env.toObject());
+    config = parseConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Cannot start: ${error.message}`);
@@ -74,7 +79,7 @@ async function serve(): Promise<number> {
   const dev = withDevKey(config);
   config = dev.config;
 
-  const sinks: (Sink & AsyncDisposable)[] = [
+  const sinks: StreamSink[] = [
     createStreamSink(Deno.stdout.writable, config.logFormat),
   ];
   if (config.logFile !== undefined) {
@@ -94,9 +99,13 @@ async function serve(): Promise<number> {
     for (const sink of sinks) await sink[Symbol.asyncDispose]();
   };
 
-  let app;
+  // WORKERS > 1: rate-limit counts shared by every isolate, `/metrics`
+  // summing every isolate's registry, and a tag on each log line.
+  const primary = parallelPrimary(config, env);
+  const logSinks = primary ? primary.tag(sinks) : sinks;
+  let app: Awaited<ReturnType<typeof createApp>>;
   try {
-    app = await createApp({ config, logSinks: sinks, env: Deno.env.toObject() });
+    app = await createApp({ config, logSinks, env: Deno.env.toObject(), shared: primary?.shared });
   } catch (error) {
     if (error instanceof KeysFileError) {
       console.error(`Cannot start: bad API_KEYS_FILE:\n${error.message}`);
@@ -132,6 +141,8 @@ async function serve(): Promise<number> {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
+      // Every isolate listens on the port; the kernel spreads connections.
+      reusePort: primary !== undefined,
       signal: stopped.signal,
       ...tls,
       onListen: ({ hostname, port }) => {
@@ -140,6 +151,7 @@ async function serve(): Promise<number> {
           url: `${tls ? "https" : "http"}://${host}:${port}`,
           version: SERVER_VERSION,
           tools: app.registry.tools.map((t) => t.name),
+          workers: config.workers,
           database: app.sql.kind,
           config: redactConfig(config),
         });
@@ -163,12 +175,35 @@ async function serve(): Promise<number> {
     return 1;
   }
 
+  let pool: WorkerPool | undefined;
+  if (primary) {
+    try {
+      pool = await primary.start({ app, sinks, entry: import.meta.url, tls });
+      app.log.info("workers listening", { workers: config.workers });
+    } catch (error) {
+      console.error(workersStartError(config.workers, error));
+      stopped.abort();
+      await server.finished.catch(() => {});
+      await app.close();
+      await flushLogs();
+      return 1;
+    }
+  }
+  let exitCode = 0;
   const shutdown = (signal: string) => {
     app.log.info("shutting down", { signal });
     // Stops accepting; in-flight requests finish, up to the grace period.
     const timer = setTimeout(() => stopped.abort(), SHUTDOWN_GRACE_MS);
     server.shutdown().finally(() => clearTimeout(timer));
+    void pool?.shutdown(SHUTDOWN_GRACE_MS);
   };
+  // A worker that dies takes the process down, for its supervisor to restart
+  // it whole: half the listeners silently gone would be worse.
+  void pool?.failed.then((reason) => {
+    app.log.error("worker failed; stopping", { reason });
+    exitCode = 1;
+    shutdown("worker failure");
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => shutdown(signal));
   }
@@ -178,13 +213,15 @@ async function serve(): Promise<number> {
     Deno.addSignalListener("SIGHUP", () => {
       if (config.toolsFile !== undefined) void app.reloadTools();
       if (config.apiKeysFile !== undefined) void app.reloadKeys();
+      pool?.reload();
     });
   }
   await server.finished;
+  await pool?.shutdown(SHUTDOWN_GRACE_MS);
   await app.close();
   app.log.info("server stopped");
   await flushLogs();
-  return 0;
+  return exitCode;
 }
 
 /** GETs /health/live on the configured HOST:PORT (a wildcard bind is reached on loopback). */
@@ -360,6 +397,9 @@ async function main(args: string[]): Promise<number> {
   return 2;
 }
 
-if (import.meta.main) {
+if (inWorker()) {
+  // WORKERS > 1: this program, loaded again as one more HTTP listener.
+  runWorker();
+} else if (import.meta.main) {
   Deno.exit(await main(Deno.args));
 }

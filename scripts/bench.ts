@@ -83,12 +83,29 @@ async function start(
   path = "/mcp",
 ): Promise<Server> {
   const port = freePort();
+  // Several isolates: the port answers as soon as the first listens, but
+  // wrk's connections must find them all, so wait for the server's own
+  // "listening" line (printed once every isolate listens).
+  const isolates = Number(env.WORKERS ?? 1) > 1;
   const child = new Deno.Command(command, {
     args: cmdArgs.map((a) => a.replace("$PORT", String(port))),
     env: { ...env, PORT: String(port) },
     stdout: "null",
-    stderr: "null",
+    stderr: isolates ? "piped" : "null",
   }).spawn();
+  if (isolates) {
+    let seen = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!/listening/.test(seen)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`${name} exited before listening: ${seen.slice(-500)}`);
+      seen += value;
+    }
+    // Keep draining, so the child never blocks on a full pipe.
+    (async () => {
+      while (!(await reader.read()).done) { /* drained */ }
+    })().catch(() => {});
+  }
   const url = `http://127.0.0.1:${port}${path}`;
   for (let i = 0; i < 300; i++) {
     try {
@@ -225,12 +242,32 @@ try {
     },
   );
   servers.push(ours200);
+  // Two isolates on the port (WORKERS=2), ours and the bare handler alike.
+  const ours2 = await start("ours, WORKERS=2", deno, [
+    "run",
+    "-A",
+    ...ourV8Flags,
+    `${here}bench/app_server.ts`,
+  ], {
+    ...common,
+    API_KEY_PRIMARY: KEY,
+    RATE_LIMIT_RPM: "1000000",
+    LOG_LEVEL: "info",
+    WORKERS: "2",
+  });
+  servers.push(ours2);
   const bare = await start("bare Deno.serve + postgres.js", deno, [
     "run",
     "-A",
     `${here}bench/bare_server.ts`,
   ], common);
   servers.push(bare);
+  const bare2 = await start("bare, 2 isolates", deno, [
+    "run",
+    "-A",
+    `${here}bench/bare_server.ts`,
+  ], { ...common, WORKERS: "2" });
+  servers.push(bare2);
   const sdk = await start("SDK stateless recipe", deno, [
     "run",
     "-A",
@@ -261,6 +298,8 @@ try {
       [bare, call("noop", {}), '"ok":true'],
       [ours, call("noop", {}), '"ok":true'],
       [ours200, call("noop", {}), '"ok":true'],
+      [ours2, call("noop", {}), '"ok":true'],
+      [bare2, call("noop", {}), '"ok":true'],
       [restUrl("noop"), {}, '"ok":true'],
       [sdk, call("noop", {}), '"ok":true'],
       ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
@@ -268,6 +307,8 @@ try {
     ["MCP tools/call, SELECT 1", [
       [bare, call("select_one", {}), '"one":1'],
       [ours, call("select_one", {}), '"one":1'],
+      [ours2, call("select_one", {}), '"one":1'],
+      [bare2, call("select_one", {}), '"one":1'],
       [restUrl("select_one"), {}, '"one":1'],
       [sdk, call("select_one", {}), '"one":1'],
       ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
@@ -275,6 +316,8 @@ try {
     ["MCP tools/call, primary-key lookup", [
       [bare, call("lookup_customer", { id: 42 }), "Alan Carter"],
       [ours, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      [ours2, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      [bare2, call("lookup_customer", { id: 42 }), "Alan Carter"],
       [restUrl("lookup_customer"), { id: 42 }, "Alan Carter"],
       [sdk, call("lookup_customer", { id: 42 }), "Alan Carter"],
       ...(toolbox
@@ -290,6 +333,7 @@ try {
     ["MCP tools/call, get_top_customers (limit 10)", [
       [bare, call("get_top_customers", { limit: 10 }), "total_count"],
       [ours, call("get_top_customers", { limit: 10 }), "total_count"],
+      [ours2, call("get_top_customers", { limit: 10 }), "total_count"],
       [restUrl("get_top_customers"), { limit: 10 }, "total_count"],
       ...(toolbox
         ? [

@@ -15,6 +15,7 @@ import {
   setRateLimitHeaders,
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter } from "./ratelimit/limiter.ts";
+import { sharedMemoryLimiter } from "./ratelimit/shared_counters.ts";
 import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
@@ -64,6 +65,17 @@ export interface AppOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Add prom-client's process/runtime metrics (default true; tests turn them off). */
   readonly processMetrics?: boolean;
+  /** With `WORKERS` > 1: what this isolate shares with the others (src/parallel/). */
+  readonly shared?: SharedState;
+}
+
+/** State one isolate shares with the others of its process. */
+export interface SharedState {
+  /** Counters for the per-key rate limit and the auth-failure limit (memory storage). */
+  readonly rateLimitTable: SharedArrayBuffer;
+  readonly authFailureTable: SharedArrayBuffer;
+  /** `/metrics`: every isolate's registry, summed. */
+  metricsText(): Promise<string>;
 }
 
 /** A built server. */
@@ -322,8 +334,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     failMode: config.rateLimit.failMode,
     log,
   };
+  // Several isolates (WORKERS > 1) count in shared memory, unless Redis
+  // already shares the counts with other replicas.
+  const sharedOr = (table: SharedArrayBuffer | undefined, prefix: string) =>
+    table && config.rateLimit.storage === "memory"
+      ? sharedMemoryLimiter(table, { ...limiterOptions, prefix })
+      : createRateLimiter({ ...limiterOptions, prefix });
   const rateLimit = createRateLimitPolicy({
-    limiter: createRateLimiter({ ...limiterOptions, prefix: "mcp:rl" }),
+    limiter: sharedOr(options.shared?.rateLimitTable, "mcp:rl"),
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
     toolCosts: config.rateLimit.toolCosts,
@@ -333,7 +351,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
   const authFailures = {
-    limiter: createRateLimiter({ ...limiterOptions, prefix: "mcp:authfail" }),
+    limiter: sharedOr(options.shared?.authFailureTable, "mcp:authfail"),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
@@ -389,7 +407,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
-    metrics: metricsRoute(metrics, config.metricsToken),
+    metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
   });

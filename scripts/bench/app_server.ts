@@ -5,7 +5,8 @@
  * `EXTRA_TOOLS` more no-op tools so the registry holds ~200.
  *
  * Env: PORT, API_KEY_PRIMARY, DB_URL (optional), EXTRA_TOOLS (default 0), and
- * any server variable. Prints "listening <port>" when ready.
+ * any server variable (WORKERS > 1 needs a fixed PORT). Prints "listening
+ * <port>" when ready.
  *
  * @module
  */
@@ -16,6 +17,8 @@ import { createStreamSink } from "../../src/observability/logger.ts";
 import { API_TOOLS, SQL_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { defineTool, type Tool } from "../../src/tools/define.ts";
 import { sql } from "../../src/sources/db/sql_source.ts";
+import { parallelPrimary } from "../../src/parallel/primary.ts";
+import { inWorker, runWorker } from "../../src/parallel/worker.ts";
 
 const noop = (name: string): Tool =>
   defineTool({
@@ -42,25 +45,36 @@ const tools = [
   selectOne,
   ...Array.from({ length: extra }, (_, i) => noop(`noop_${i}`)),
 ];
-const config = parseConfig(Deno.env.toObject());
-const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
-const app = await createApp({
-  config,
-  logSinks: [sink],
-  tools,
-  env: Deno.env.toObject(),
-  processMetrics: Deno.env.get("PROCESS_METRICS") !== "false",
-});
-const server = Deno.serve({
-  hostname: config.host,
-  port: config.port,
-  onListen: ({ port }) => console.error(`listening ${port}`),
-}, app.handler);
-// A clean exit on either signal, so `--cpu-prof` gets to write its profile.
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    await server.shutdown();
-    await app.close();
-    Deno.exit(0);
+if (inWorker()) {
+  // WORKERS > 1: one more listener, with the same tools.
+  runWorker({ tools });
+} else {
+  const env = Deno.env.toObject();
+  const config = parseConfig(env);
+  const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
+  const primary = parallelPrimary(config, env);
+  const app = await createApp({
+    config,
+    logSinks: primary ? primary.tag([sink]) : [sink],
+    tools,
+    env,
+    processMetrics: Deno.env.get("PROCESS_METRICS") !== "false",
+    shared: primary?.shared,
   });
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    reusePort: primary !== undefined,
+    onListen: () => {},
+  }, app.handler);
+  const pool = await primary?.start({ app, sinks: [sink], entry: import.meta.url });
+  console.error(`listening ${config.port}`);
+  // A clean exit on either signal, so `--cpu-prof` gets to write its profile.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      await Promise.all([server.shutdown(), pool?.shutdown(1_000)]);
+      await app.close();
+      Deno.exit(0);
+    });
+  }
 }

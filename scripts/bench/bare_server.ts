@@ -13,8 +13,32 @@ const url = Deno.env.get("DB_URL");
 const db = url ? postgres(url, { max: 10, onnotice: () => {} }) : undefined;
 const port = Number(Deno.env.get("PORT") ?? 8001);
 
+// WORKERS > 1: as many isolates on the port (SO_REUSEPORT), to compare with
+// ours run the same way; the first says "listening" once all of them do.
+const workers = Number(Deno.env.get("WORKERS") ?? 1);
+const scope = globalThis as unknown as { WorkerGlobalScope?: new () => unknown };
+const isWorker = scope.WorkerGlobalScope !== undefined &&
+  globalThis instanceof scope.WorkerGlobalScope;
+let ready: Promise<unknown> = Promise.resolve();
+if (!isWorker && workers > 1) {
+  ready = Promise.all(
+    Array.from({ length: workers - 1 }, () =>
+      new Promise((resolve) => {
+        const w = new Worker(import.meta.url, { type: "module" });
+        w.onmessage = resolve;
+      })),
+  );
+}
 Deno.serve(
-  { hostname: "127.0.0.1", port, onListen: () => console.error(`listening ${port}`) },
+  {
+    hostname: "127.0.0.1",
+    port,
+    reusePort: workers > 1,
+    onListen: () => {
+      if (isWorker) (globalThis as unknown as { postMessage(m: unknown): void }).postMessage("up");
+      else ready.then(() => console.error(`listening ${port}`));
+    },
+  },
   async (req) => {
     const msg = await req.json();
     const name = msg.params?.name;

@@ -25,6 +25,11 @@ export interface ApiKey {
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /**
+   * HTTP listeners, one isolate each, sharing the port (SO_REUSEPORT). Above
+   * 1 the process serves from as many cores; see src/parallel/.
+   */
+  readonly workers: number;
   readonly environment: Environment;
   readonly logLevel: LogLevel;
   readonly logFormat: "json" | "text";
@@ -353,6 +358,7 @@ const origins = list.transform((items, ctx) => {
 const EnvSchema = z.object({
   HOST: optionalText.transform((v) => v ?? "127.0.0.1"),
   PORT: int(0, 65535, 8000),
+  WORKERS: int(1, 64, 1),
   ENVIRONMENT: oneOf(["development", "staging", "production"], "development"),
   LOG_LEVEL: oneOf(["debug", "info", "warning", "error"], "info"),
   LOG_FORMAT: oneOf(["json", "text"], "json"),
@@ -513,6 +519,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   return deepFreeze({
     host: e.HOST,
     port: e.PORT,
+    workers: e.WORKERS,
     environment: e.ENVIRONMENT,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
@@ -615,6 +622,16 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   }
   if (!!env.TLS_CERT_FILE?.trim() !== !!env.TLS_KEY_FILE?.trim()) {
     problems.push("TLS_KEY_FILE: set TLS_CERT_FILE and TLS_KEY_FILE together, or neither");
+  }
+  const workers = Number(env.WORKERS?.trim() || 1);
+  if (Number.isInteger(workers) && workers > 1) {
+    // The embedded database and an on-disk RAG store live in one isolate.
+    if (!env.DB_URL?.trim()) problems.push("WORKERS: above 1 needs DB_URL (PostgreSQL)");
+    if (/^(true|1)$/i.test(env.ENABLE_RAG?.trim() ?? "") && !env.RAG_DB_URL?.trim()) {
+      problems.push("WORKERS: above 1 with ENABLE_RAG needs RAG_DB_URL");
+    }
+    // Port 0 would give each isolate a port of its own.
+    if ((env.PORT?.trim() ?? "8000") === "0") problems.push("WORKERS: above 1 needs a fixed PORT");
   }
   if ((env.RATE_LIMIT_STORAGE ?? "").trim().toLowerCase() === "redis" && !env.REDIS_URL?.trim()) {
     problems.push('REDIS_URL: is required when RATE_LIMIT_STORAGE is "redis"');

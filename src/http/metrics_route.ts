@@ -12,13 +12,21 @@ import type { Handler, Middleware } from "./context.ts";
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
 
-/** Builds the handler and its guard (empty when no token is configured). */
-export function metricsRoute(metrics: Metrics, token: string | undefined): {
+/**
+ * Builds the handler and its guard (empty when no token is configured).
+ * `text` replaces this registry's own exposition (with `WORKERS` > 1: every
+ * isolate's counts, summed).
+ */
+export function metricsRoute(
+  metrics: Metrics,
+  token: string | undefined,
+  text: () => Promise<string> = () => metrics.registry.metrics(),
+): {
   handler: Handler;
   guard: Middleware[];
 } {
   const handler: Handler = async () =>
-    new Response(await metrics.registry.metrics(), {
+    new Response(await text(), {
       headers: { "content-type": metrics.registry.contentType, "cache-control": "no-store" },
     });
   if (token === undefined) return { handler, guard: [] };

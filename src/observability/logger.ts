@@ -159,7 +159,7 @@ export function createStreamSink(
   stream: WritableStream<Uint8Array>,
   format: "json" | "text",
   options: { flushMs?: number; maxBufferedChars?: number } = {},
-): Sink & AsyncDisposable {
+): StreamSink {
   const formatter = format === "json" ? jsonLineFormatter : textLineFormatter;
   const flushMs = options.flushMs ?? 20;
   const maxChars = options.maxBufferedChars ?? 8 * 1024 * 1024;
@@ -198,16 +198,26 @@ export function createStreamSink(
     return inFlight;
   }
 
+  const append = (text: string) => {
+    pending.push(text);
+    pendingChars += text.length;
+    timer ??= setTimeout(flush, flushMs);
+  };
   const sink = ((record: LogRecord) => {
     if (pendingChars > maxChars) {
       dropped++;
       return;
     }
-    const line = formatter(record);
-    pending.push(line);
-    pendingChars += line.length;
-    timer ??= setTimeout(flush, flushMs);
-  }) as Sink & AsyncDisposable;
+    append(formatter(record));
+  }) as StreamSink;
+  sink.appendFormatted = (text) => {
+    if (pendingChars > maxChars) {
+      // Counted as one dropped line: the text is a batch from another isolate.
+      dropped++;
+      return;
+    }
+    append(text);
+  };
   sink[Symbol.asyncDispose] = async () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
@@ -217,6 +227,12 @@ export function createStreamSink(
   };
   return sink;
 }
+
+/** A stream sink; it also takes lines another isolate formatted (`WORKERS` > 1). */
+export type StreamSink = Sink & AsyncDisposable & {
+  /** Writes whole lines formatted elsewhere (same format), with this sink's batching and cap. */
+  appendFormatted(text: string): void;
+};
 
 /**
  * A byte stream appending to `file` with `file.write()`. Not `file.writable`:

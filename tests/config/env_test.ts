@@ -31,6 +31,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
   const expected: Config = {
     host: "127.0.0.1",
     port: 8000,
+    workers: 1,
     environment: "development",
     logLevel: "info",
     logFormat: "json",
@@ -702,4 +703,31 @@ Deno.test("parseConfig() accepts production with only API_KEYS_FILE", () => {
   const config = parseConfig({ ENVIRONMENT: "production", API_KEYS_FILE: "/k.yaml" });
   assert.deepEqual(config.apiKeys, []);
   assert.equal(config.apiKeysFile, "/k.yaml");
+});
+
+Deno.test("WORKERS: 1 to 64 isolates; above 1 only on PostgreSQL, a fixed port, and a shared RAG store", () => {
+  const db = { DB_URL: "postgres://u@127.0.0.1/db" };
+  assert.equal(parseConfig({ ...db, WORKERS: "4" }).workers, 4);
+  assert.equal(
+    parseConfig({ WORKERS: "1" }).workers,
+    1,
+    "one isolate runs on the embedded default",
+  );
+  for (const bad of ["0", "65", "2.5", "two", "-1"]) {
+    assertRefused({ ...db, WORKERS: bad }, "WORKERS");
+  }
+  assert.match(configError({ WORKERS: "2" }).message, /WORKERS: above 1 needs DB_URL/);
+  assert.match(
+    configError({ ...db, WORKERS: "2", PORT: "0" }).message,
+    /WORKERS: above 1 needs a fixed PORT/,
+  );
+  assert.match(
+    configError({ ...db, WORKERS: "2", ENABLE_RAG: "true" }).message,
+    /WORKERS: above 1 with ENABLE_RAG needs RAG_DB_URL/,
+  );
+  assert.equal(
+    parseConfig({ ...db, WORKERS: "2", ENABLE_RAG: "true", RAG_DB_URL: "postgres://u@h/rag" })
+      .workers,
+    2,
+  );
 });

@@ -1,0 +1,51 @@
+/**
+ * What the primary isolate and its HTTP workers (`WORKERS` > 1) say to each
+ * other, and how their metrics become one exposition.
+ *
+ * @module
+ */
+import { AggregatorRegistry } from "prom-client";
+
+/** Everything a worker needs to build the same app as the primary. */
+export interface WorkerInit {
+  /** 1..WORKERS-1 (the primary is 0); every log line of the worker carries it as `isolate`. */
+  readonly index: number;
+  /** The process environment, with `*_FILE` secrets already resolved by the primary. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly rateLimitTable: SharedArrayBuffer;
+  readonly authFailureTable: SharedArrayBuffer;
+  /** Certificate and key read by the primary (the worker needs no file access for them). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** A registry's metrics as prom-client's `getMetricsAsJSON()` gives them. */
+export type MetricsJson = unknown[];
+
+/** Primary → worker. */
+export type ToWorker =
+  | { readonly type: "init"; readonly init: WorkerInit }
+  | { readonly type: "metrics"; readonly id: number }
+  | { readonly type: "gathered"; readonly id: number; readonly metrics: MetricsJson[] }
+  | { readonly type: "reload" }
+  | { readonly type: "shutdown"; readonly graceMs: number };
+
+/** Worker → primary. */
+export type FromWorker =
+  | { readonly type: "listening" }
+  | { readonly type: "failed"; readonly error: string }
+  | { readonly type: "log"; readonly text: string }
+  | { readonly type: "metrics"; readonly id: number; readonly metrics: MetricsJson }
+  | { readonly type: "gather"; readonly id: number }
+  | { readonly type: "stopped" };
+
+/**
+ * One Prometheus exposition from every isolate's registry: prom-client's own
+ * cluster aggregation (counters and histograms summed; each metric's
+ * `aggregator` decides otherwise).
+ */
+export async function aggregateMetrics(all: readonly MetricsJson[]): Promise<string> {
+  return await AggregatorRegistry.aggregate(
+    all as Parameters<typeof AggregatorRegistry.aggregate>[0],
+  )
+    .metrics();
+}

@@ -1,0 +1,77 @@
+/**
+ * The primary isolate's half of `WORKERS` > 1, for whatever builds and
+ * serves the app (`main.ts`, the benchmark's server): the state to share
+ * with the workers, log sinks that say which isolate wrote a line, and the
+ * start of the workers once the primary listens.
+ *
+ * @module
+ */
+import type { App, SharedState } from "../app.ts";
+import type { Config } from "../config/env.ts";
+import type { Sink, StreamSink } from "../observability/logger.ts";
+import { createSharedCounters } from "../ratelimit/shared_counters.ts";
+import { aggregateMetrics } from "./messages.ts";
+import { startWorkers, type WorkerPool } from "./pool.ts";
+
+/** What the primary needs to serve with workers (nothing when `WORKERS` is 1). */
+export interface Primary {
+  /** For `createApp`'s `shared`. */
+  readonly shared: SharedState;
+  /** The primary's sinks, each line tagged `isolate: 0`. */
+  tag(sinks: readonly Sink[]): Sink[];
+  /** Starts the workers (after the primary listens); rejects if one cannot start. */
+  start(options: {
+    app: App;
+    sinks: readonly StreamSink[];
+    /** The module each worker runs: the caller's own, which takes the worker branch. */
+    entry: string;
+    tls?: { cert: string; key: string };
+  }): Promise<WorkerPool>;
+}
+
+/** Undefined for one isolate; else the shared tables and the way to start the others. */
+export function parallelPrimary(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+): Primary | undefined {
+  if (config.workers <= 1) return undefined;
+  const rateLimitTable = createSharedCounters();
+  const authFailureTable = createSharedCounters();
+  let app: App | undefined;
+  let pool: WorkerPool | undefined;
+  return {
+    shared: {
+      rateLimitTable,
+      authFailureTable,
+      metricsText: async () =>
+        await aggregateMetrics([
+          await app!.metrics.registry.getMetricsAsJSON(),
+          ...(pool ? await pool.metricsFrom() : []),
+        ]),
+    },
+    tag: (sinks) =>
+      sinks.map((sink) =>
+        ((record) => sink({ ...record, properties: { ...record.properties, isolate: 0 } })) as Sink
+      ),
+    async start(options) {
+      app = options.app;
+      pool = await startWorkers({
+        count: config.workers - 1,
+        entry: options.entry,
+        init: { env, rateLimitTable, authFailureTable, tls: options.tls },
+        onLog: (text) => {
+          for (const sink of options.sinks) sink.appendFormatted(text);
+        },
+        ownMetrics: () => options.app.metrics.registry.getMetricsAsJSON(),
+      });
+      return pool;
+    },
+  };
+}
+
+/** Why workers could not start, with the grants they need. */
+export function workersStartError(workers: number, error: unknown): string {
+  return `Cannot start: WORKERS=${workers}: ${error instanceof Error ? error.message : error}\n` +
+    "Each worker loads this program again: from source it needs " +
+    "--allow-read=main.ts,src,node_modules and --unstable-net (deno task start:parallel).";
+}

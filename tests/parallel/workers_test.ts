@@ -1,0 +1,213 @@
+/**
+ * `WORKERS=2` end to end: the real program with the start:parallel task's
+ * permissions, two isolates on one port. Every request goes on a new TCP
+ * connection, so the kernel spreads them over both isolates (the audit
+ * lines say which served each), and the test checks what must stay one
+ * thing across them: the rate limit, the metrics, the logs, key reloads and
+ * the shutdown.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { compilePermissionFlags, permissionFlags, spawnServer } from "../process.ts";
+import { createTestDatabase, postgresUnavailable } from "../sources/db/pg_fixture.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const KEY = "workers-test-key-0123456789";
+
+async function parallelFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  return permissionFlags(config.tasks["start:parallel"]);
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** One HTTP/1.1 request on a connection of its own. */
+async function request(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = [
+    `${method} ${path} HTTP/1.1`,
+    `host: 127.0.0.1:${port}`,
+    "connection: close",
+    `content-length: ${new TextEncoder().encode(body).length}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ].join("\r\n");
+  await conn.write(new TextEncoder().encode(`${head}\r\n\r\n${body}`));
+  const text = await new Response(conn.readable).text();
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+}
+
+const lookup = (port: number, key = KEY) =>
+  request(port, "POST", "/v1/mcp/lookup_customer", {
+    authorization: `Bearer ${key}`,
+    "content-type": "application/json",
+  }, '{"id":42}');
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const lines = (stdout: string[]) =>
+  stdout.flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+
+Deno.test({
+  name: "WORKERS=2: one rate limit, summed metrics, every log line, a clean stop",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const port = freePort();
+    const server = await spawnServer(["run", ...(await parallelFlags()), "main.ts"], {
+      API_KEY_PRIMARY: KEY,
+      DB_URL: db.url,
+      PORT: String(port),
+      WORKERS: "2",
+      RATE_LIMIT_RPM: "10",
+    }, { cwd: ROOT });
+    try {
+      await until(
+        "workers listening",
+        () => server.stdout.some((l) => l.includes("workers listening")),
+      );
+      const statuses = [];
+      for (let i = 0; i < 20; i++) statuses.push((await lookup(port)).status);
+      // One budget for the key, whichever isolate each request reached.
+      assert.equal(statuses.filter((s) => s === 200).length, 10, statuses.join(","));
+      assert.equal(statuses.filter((s) => s === 429).length, 10, statuses.join(","));
+      // Ten audit lines of calls, ten of refusals (429), from both isolates.
+      const requestLines = () =>
+        lines(server.stdout).filter((l) =>
+          (l.message === "tool call" && l.tool_name === "lookup_customer") ||
+          (l.message === "request error" && l.status_code === 429)
+        );
+      await until("20 request lines", () => requestLines().length === 20);
+      const served = new Set(requestLines().map((l) => l.isolate));
+      assert.deepEqual([...served].sort(), [0, 1], "both isolates served");
+      // Every scrape, whichever isolate answers it, counts every isolate's calls.
+      for (let i = 0; i < 4; i++) {
+        const { status, body } = await request(port, "GET", "/metrics", {});
+        assert.equal(status, 200);
+        assert.match(body, /tool_calls_total\{tool_name="lookup_customer",status="success"\} 10\n/);
+        assert.match(
+          body,
+          /tool_calls_total\{tool_name="lookup_customer",status="rate_limited"\} 10\n/,
+        );
+        // Process metrics once (the primary's), not once per isolate.
+        assert.equal(body.match(/^process_cpu_user_seconds_total /gm)?.length, 1);
+      }
+      const status = await server.stop("SIGTERM");
+      assert.equal(status.code, 0, server.stderr());
+      const logged = lines(server.stdout);
+      assert.ok(logged.some((l) => l.message === "server stopped"));
+      assert.equal(
+        logged.filter((l) => l.tool_name === "lookup_customer" && l.status === "success").length,
+        10,
+        "the workers' lines are flushed before the process exits",
+      );
+    } finally {
+      try {
+        server.child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "WORKERS=2: SIGHUP reloads API_KEYS_FILE in every isolate",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/keys.yaml`;
+    const first = "first-file-key-0123456789";
+    const second = "second-file-key-0123456789";
+    const entry = (id: string, key: string) =>
+      `keys: [{ id: ${id}, sha256: ${createHash("sha256").update(key).digest("hex")} }]\n`;
+    await Deno.writeTextFile(file, entry("first", first));
+    const flags = (await parallelFlags()).map((f) =>
+      f.startsWith("--allow-read=") ? `${f},${file}` : f
+    );
+    const port = freePort();
+    const server = await spawnServer(["run", ...flags, "main.ts"], {
+      API_KEYS_FILE: file,
+      DB_URL: db.url,
+      PORT: String(port),
+      WORKERS: "2",
+    }, { cwd: ROOT });
+    try {
+      await until(
+        "workers listening",
+        () => server.stdout.some((l) => l.includes("workers listening")),
+      );
+      for (let i = 0; i < 6; i++) assert.equal((await lookup(port, first)).status, 200);
+      await Deno.writeTextFile(file, entry("second", second));
+      server.child.kill("SIGHUP");
+      await until(
+        "both isolates reloaded",
+        () =>
+          lines(server.stdout).filter((l) => l.message === "API keys file reloaded").length === 2,
+      );
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await lookup(port, second)).status, 200, `request ${i}`);
+        assert.equal((await lookup(port, first)).status, 401, `request ${i}`);
+      }
+      assert.equal((await server.stop("SIGTERM")).code, 0);
+    } finally {
+      try {
+        server.child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await db.drop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "WORKERS=2 without read access to the program: exit 1 naming the grants",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", ...(await compilePermissionFlags()), "main.ts"],
+        cwd: ROOT,
+        env: {
+          API_KEY_PRIMARY: KEY,
+          DB_URL: db.url,
+          PORT: String(freePort()),
+          WORKERS: "2",
+          NO_COLOR: "1",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const out = await child.output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 1, stderr);
+      assert.match(stderr, /--allow-read=main\.ts,src,node_modules/);
+    } finally {
+      await db.drop();
+    }
+  },
+});
