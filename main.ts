@@ -101,7 +101,12 @@ async function serve(): Promise<number> {
 
   // WORKERS > 1: rate-limit counts shared by every isolate, `/metrics`
   // summing every isolate's registry, and a tag on each log line.
-  const primary = parallelPrimary(config, env);
+  // Workers build their app from the environment: a generated development
+  // key must reach them too.
+  const primary = parallelPrimary(
+    config,
+    dev.generated ? { ...env, API_KEY_PRIMARY: dev.generated } : env,
+  );
   const logSinks = primary ? primary.tag(sinks) : sinks;
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
@@ -116,6 +121,7 @@ async function serve(): Promise<number> {
     await flushLogs();
     return 1;
   }
+  primary?.attach(app);
 
   // Native HTTPS (a VM without a proxy): read permission for exactly these two files.
   let tls: { cert: string; key: string } | undefined;
@@ -178,7 +184,7 @@ async function serve(): Promise<number> {
   let pool: WorkerPool | undefined;
   if (primary) {
     try {
-      pool = await primary.start({ app, sinks, entry: import.meta.url, tls });
+      pool = await primary.start({ sinks, entry: import.meta.url, tls });
       app.log.info("workers listening", { workers: config.workers });
     } catch (error) {
       console.error(workersStartError(config.workers, error));

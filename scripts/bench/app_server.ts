@@ -61,13 +61,14 @@ if (inWorker()) {
     processMetrics: Deno.env.get("PROCESS_METRICS") !== "false",
     shared: primary?.shared,
   });
+  primary?.attach(app);
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
     reusePort: primary !== undefined,
     onListen: () => {},
   }, app.handler);
-  const pool = await primary?.start({ app, sinks: [sink], entry: import.meta.url });
+  const pool = await primary?.start({ sinks: [sink], entry: import.meta.url });
   console.error(`listening ${config.port}`);
   // A clean exit on either signal, so `--cpu-prof` gets to write its profile.
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -143,6 +143,9 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const circuitState = new Gauge({
     name: "upstream_circuit_state",
     help: "Upstream circuit breaker state: 1 on the current state (closed, open, half_open).",
+    // With several isolates (WORKERS > 1) each has its own breaker: a state
+    // reads 1 when any isolate is in it, as the alerts expect.
+    aggregator: "max",
     labelNames: ["upstream", "state"],
     registers,
   });

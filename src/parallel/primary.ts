@@ -19,9 +19,10 @@ export interface Primary {
   readonly shared: SharedState;
   /** The primary's sinks, each line tagged `isolate: 0`. */
   tag(sinks: readonly Sink[]): Sink[];
+  /** The primary's app, as soon as it is built (before it listens: a scrape may come at once). */
+  attach(app: App): void;
   /** Starts the workers (after the primary listens); rejects if one cannot start. */
   start(options: {
-    app: App;
     sinks: readonly StreamSink[];
     /** The module each worker runs: the caller's own, which takes the worker branch. */
     entry: string;
@@ -45,7 +46,7 @@ export function parallelPrimary(
       authFailureTable,
       metricsText: async () =>
         await aggregateMetrics([
-          await app!.metrics.registry.getMetricsAsJSON(),
+          ...(app ? [await app.metrics.registry.getMetricsAsJSON()] : []),
           ...(pool ? await pool.metricsFrom() : []),
         ]),
     },
@@ -53,8 +54,12 @@ export function parallelPrimary(
       sinks.map((sink) =>
         ((record) => sink({ ...record, properties: { ...record.properties, isolate: 0 } })) as Sink
       ),
+    attach(built) {
+      app = built;
+    },
     async start(options) {
-      app = options.app;
+      const own = app;
+      if (!own) throw new Error("attach(app) before start()");
       pool = await startWorkers({
         count: config.workers - 1,
         entry: options.entry,
@@ -62,7 +67,7 @@ export function parallelPrimary(
         onLog: (text) => {
           for (const sink of options.sinks) sink.appendFormatted(text);
         },
-        ownMetrics: () => options.app.metrics.registry.getMetricsAsJSON(),
+        ownMetrics: () => own.metrics.registry.getMetricsAsJSON(),
       });
       return pool;
     },

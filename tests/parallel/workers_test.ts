@@ -211,3 +211,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WORKERS=2 in development without a key: the generated key works on every isolate",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const port = freePort();
+    const server = await spawnServer(["run", ...(await parallelFlags()), "main.ts"], {
+      DB_URL: db.url,
+      PORT: String(port),
+      WORKERS: "2",
+    }, { cwd: ROOT });
+    try {
+      await until(
+        "workers listening",
+        () => server.stdout.some((l) => l.includes("workers listening")),
+      );
+      const key = /generated a development key[^\n]*\n\s+(\S+)/.exec(server.stderr())?.[1];
+      assert.ok(key, server.stderr());
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await lookup(port, key)).status, 200, `request ${i}`);
+      }
+      await until(
+        "10 audit lines",
+        () => lines(server.stdout).filter((l) => l.message === "tool call").length === 10,
+      );
+      const served = new Set(
+        lines(server.stdout).filter((l) => l.message === "tool call").map((l) => l.isolate),
+      );
+      assert.deepEqual([...served].sort(), [0, 1], "both isolates served");
+      assert.equal((await server.stop("SIGTERM")).code, 0);
+    } finally {
+      try {
+        server.child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await db.drop();
+    }
+  },
+});
