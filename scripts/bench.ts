@@ -217,45 +217,21 @@ const common = {
 };
 const servers: Server[] = [];
 try {
-  const ours = await start(
-    "ours",
-    deno,
-    ["run", "-A", ...ourV8Flags, `${here}bench/app_server.ts`],
-    {
-      ...common,
-      API_KEY_PRIMARY: KEY,
-      RATE_LIMIT_RPM: "1000000",
-      LOG_LEVEL: "info",
-    },
-  );
-  servers.push(ours);
-  const ours200 = await start(
-    "ours, 200 tools",
-    deno,
-    ["run", "-A", ...ourV8Flags, `${here}bench/app_server.ts`],
-    {
-      ...common,
-      API_KEY_PRIMARY: KEY,
-      RATE_LIMIT_RPM: "1000000",
-      LOG_LEVEL: "info",
-      EXTRA_TOOLS: "196",
-    },
-  );
-  servers.push(ours200);
+  // Ours, as production runs it (the whole pipeline, the audit line at info).
+  const startOurs = async (name: string, env: Record<string, string> = {}) => {
+    const server = await start(name, deno, [
+      "run",
+      "-A",
+      ...ourV8Flags,
+      `${here}bench/app_server.ts`,
+    ], { ...common, API_KEY_PRIMARY: KEY, RATE_LIMIT_RPM: "1000000", LOG_LEVEL: "info", ...env });
+    servers.push(server);
+    return server;
+  };
+  const ours = await startOurs("ours");
+  const ours200 = await startOurs("ours, 200 tools", { EXTRA_TOOLS: "196" });
   // Two isolates on the port (WORKERS=2), ours and the bare handler alike.
-  const ours2 = await start("ours, WORKERS=2", deno, [
-    "run",
-    "-A",
-    ...ourV8Flags,
-    `${here}bench/app_server.ts`,
-  ], {
-    ...common,
-    API_KEY_PRIMARY: KEY,
-    RATE_LIMIT_RPM: "1000000",
-    LOG_LEVEL: "info",
-    WORKERS: "2",
-  });
-  servers.push(ours2);
+  const ours2 = await startOurs("ours, WORKERS=2", { WORKERS: "2" });
   const bare = await start("bare Deno.serve + postgres.js", deno, [
     "run",
     "-A",

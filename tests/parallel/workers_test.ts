@@ -8,7 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { compilePermissionFlags, permissionFlags, spawnServer } from "../process.ts";
+import {
+  compilePermissionFlags,
+  permissionFlags,
+  type ServerProcess,
+  spawnServer,
+} from "../process.ts";
 import { createTestDatabase, postgresUnavailable } from "../sources/db/pg_fixture.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -71,24 +76,53 @@ const lines = (stdout: string[]) =>
     }
   });
 
-Deno.test({
-  name: "WORKERS=2: one rate limit, summed metrics, every log line, a clean stop",
-  ignore: postgresUnavailable !== undefined,
-  async fn() {
-    const db = await createTestDatabase();
-    const port = freePort();
-    const server = await spawnServer(["run", ...(await parallelFlags()), "main.ts"], {
-      API_KEY_PRIMARY: KEY,
-      DB_URL: db.url,
-      PORT: String(port),
-      WORKERS: "2",
-      RATE_LIMIT_RPM: "10",
-    }, { cwd: ROOT });
+/**
+ * Runs `test` against `main.ts` started with WORKERS=2 on a fresh test
+ * database and a free port, once every isolate listens; stops it after.
+ */
+async function withWorkers(
+  env: Record<string, string>,
+  test: (server: ServerProcess, port: number) => Promise<void>,
+  extraFlags: (flags: string[]) => string[] = (flags) => flags,
+): Promise<void> {
+  const db = await createTestDatabase();
+  const port = freePort();
+  try {
+    const server = await spawnServer(
+      ["run", ...extraFlags(await parallelFlags()), "main.ts"],
+      { DB_URL: db.url, PORT: String(port), WORKERS: "2", ...env },
+      { cwd: ROOT },
+    );
     try {
       await until(
         "workers listening",
         () => server.stdout.some((l) => l.includes("workers listening")),
       );
+      await test(server, port);
+    } finally {
+      try {
+        server.child.kill("SIGKILL");
+      } catch { /* already exited */ }
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+/** Each isolate answered some of `logged` (20 new connections all on one isolate: 2 in 2²⁰). */
+function assertBothServed(logged: { isolate?: number }[]): void {
+  assert.deepEqual(
+    [...new Set(logged.map((l) => l.isolate))].sort(),
+    [0, 1],
+    "both isolates served",
+  );
+}
+
+Deno.test({
+  name: "WORKERS=2: one rate limit, summed metrics, every log line, a clean stop",
+  ignore: postgresUnavailable !== undefined,
+  fn: () =>
+    withWorkers({ API_KEY_PRIMARY: KEY, RATE_LIMIT_RPM: "10" }, async (server, port) => {
       const statuses = [];
       for (let i = 0; i < 20; i++) statuses.push((await lookup(port)).status);
       // One budget for the key, whichever isolate each request reached.
@@ -101,8 +135,7 @@ Deno.test({
           (l.message === "request error" && l.status_code === 429)
         );
       await until("20 request lines", () => requestLines().length === 20);
-      const served = new Set(requestLines().map((l) => l.isolate));
-      assert.deepEqual([...served].sort(), [0, 1], "both isolates served");
+      assertBothServed(requestLines());
       // Every scrape, whichever isolate answers it, counts every isolate's calls.
       for (let i = 0; i < 4; i++) {
         const { status, body } = await request(port, "GET", "/metrics", {});
@@ -124,20 +157,13 @@ Deno.test({
         10,
         "the workers' lines are flushed before the process exits",
       );
-    } finally {
-      try {
-        server.child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await db.drop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "WORKERS=2: SIGHUP reloads API_KEYS_FILE in every isolate",
   ignore: postgresUnavailable !== undefined,
   async fn() {
-    const db = await createTestDatabase();
     const dir = await Deno.makeTempDir();
     const file = `${dir}/keys.yaml`;
     const first = "first-file-key-0123456789";
@@ -145,39 +171,26 @@ Deno.test({
     const entry = (id: string, key: string) =>
       `keys: [{ id: ${id}, sha256: ${createHash("sha256").update(key).digest("hex")} }]\n`;
     await Deno.writeTextFile(file, entry("first", first));
-    const flags = (await parallelFlags()).map((f) =>
-      f.startsWith("--allow-read=") ? `${f},${file}` : f
-    );
-    const port = freePort();
-    const server = await spawnServer(["run", ...flags, "main.ts"], {
-      API_KEYS_FILE: file,
-      DB_URL: db.url,
-      PORT: String(port),
-      WORKERS: "2",
-    }, { cwd: ROOT });
+    const withFile = (flags: string[]) =>
+      flags.map((f) => f.startsWith("--allow-read=") ? `${f},${file}` : f);
     try {
-      await until(
-        "workers listening",
-        () => server.stdout.some((l) => l.includes("workers listening")),
-      );
-      for (let i = 0; i < 6; i++) assert.equal((await lookup(port, first)).status, 200);
-      await Deno.writeTextFile(file, entry("second", second));
-      server.child.kill("SIGHUP");
-      await until(
-        "both isolates reloaded",
-        () =>
-          lines(server.stdout).filter((l) => l.message === "API keys file reloaded").length === 2,
-      );
-      for (let i = 0; i < 10; i++) {
-        assert.equal((await lookup(port, second)).status, 200, `request ${i}`);
-        assert.equal((await lookup(port, first)).status, 401, `request ${i}`);
-      }
-      assert.equal((await server.stop("SIGTERM")).code, 0);
+      await withWorkers({ API_KEYS_FILE: file }, async (server, port) => {
+        for (let i = 0; i < 6; i++) assert.equal((await lookup(port, first)).status, 200);
+        await Deno.writeTextFile(file, entry("second", second));
+        server.child.kill("SIGHUP");
+        await until(
+          "both isolates reloaded",
+          () =>
+            lines(server.stdout).filter((l) => l.message === "API keys file reloaded").length ===
+              2,
+        );
+        for (let i = 0; i < 10; i++) {
+          assert.equal((await lookup(port, second)).status, 200, `request ${i}`);
+          assert.equal((await lookup(port, first)).status, 401, `request ${i}`);
+        }
+        assert.equal((await server.stop("SIGTERM")).code, 0);
+      }, withFile);
     } finally {
-      try {
-        server.child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await db.drop();
       await Deno.remove(dir, { recursive: true });
     }
   },
@@ -215,38 +228,16 @@ Deno.test({
 Deno.test({
   name: "WORKERS=2 in development without a key: the generated key works on every isolate",
   ignore: postgresUnavailable !== undefined,
-  async fn() {
-    const db = await createTestDatabase();
-    const port = freePort();
-    const server = await spawnServer(["run", ...(await parallelFlags()), "main.ts"], {
-      DB_URL: db.url,
-      PORT: String(port),
-      WORKERS: "2",
-    }, { cwd: ROOT });
-    try {
-      await until(
-        "workers listening",
-        () => server.stdout.some((l) => l.includes("workers listening")),
-      );
+  fn: () =>
+    withWorkers({}, async (server, port) => {
       const key = /generated a development key[^\n]*\n\s+(\S+)/.exec(server.stderr())?.[1];
       assert.ok(key, server.stderr());
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 20; i++) {
         assert.equal((await lookup(port, key)).status, 200, `request ${i}`);
       }
-      await until(
-        "10 audit lines",
-        () => lines(server.stdout).filter((l) => l.message === "tool call").length === 10,
-      );
-      const served = new Set(
-        lines(server.stdout).filter((l) => l.message === "tool call").map((l) => l.isolate),
-      );
-      assert.deepEqual([...served].sort(), [0, 1], "both isolates served");
+      const calls = () => lines(server.stdout).filter((l) => l.message === "tool call");
+      await until("20 audit lines", () => calls().length === 20);
+      assertBothServed(calls());
       assert.equal((await server.stop("SIGTERM")).code, 0);
-    } finally {
-      try {
-        server.child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await db.drop();
-    }
-  },
+    }),
 });
