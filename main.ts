@@ -18,7 +18,7 @@
 import { createApp } from "./src/app.ts";
 import { devKeyBanner, withDevKey } from "./src/cli/dev_key.ts";
 import { hashKeyCommand, readStdin } from "./src/cli/hash_key.ts";
-import { KeysFileError } from "./src/auth/keys_file.ts";
+import { KeysFileError } from "./src/auth/keys_file_error.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { resolveSecretFiles } from "./src/config/secret_files.ts";
 import { redactConfig } from "./src/config/redact.ts";
@@ -28,8 +28,6 @@ import type { WorkerPool } from "./src/parallel/pool.ts";
 import { inWorker, runWorker } from "./src/parallel/worker.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
-import { formatProblems } from "./src/tools/file/load.ts";
-import { checkToolsFile } from "./src/tools/file/tools_file.ts";
 import { loadIngestCommand } from "./src/rag/load.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
@@ -283,6 +281,7 @@ async function check(file: string | undefined): Promise<number> {
     console.error("check: name a tools file, or set TOOLS_FILE");
     return 2;
   }
+  const { checkToolsFile, formatProblems } = await import("./src/tools/file/tools_file.ts");
   const result = await checkToolsFile(path, env);
   if (!result.ok) {
     console.error(formatProblems(path, result.problems));
@@ -326,6 +325,7 @@ async function listTools(): Promise<number> {
   }
   let file;
   if (config.toolsFile !== undefined) {
+    const { checkToolsFile, formatProblems } = await import("./src/tools/file/tools_file.ts");
     const result = await checkToolsFile(config.toolsFile, env);
     if (!result.ok) {
       console.error(formatProblems(config.toolsFile, result.problems));

@@ -43,11 +43,10 @@ import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
 import { createDeadlineQueue } from "./tools/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
-import { type FileKey, readKeysFile } from "./auth/keys_file.ts";
+import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
-import { formatProblems } from "./tools/file/load.ts";
-import { openToolsFile, selectToolset, ToolsFileError } from "./tools/file/tools_file.ts";
+import { selectToolset } from "./tools/file/toolset.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
 import type { RagService } from "./rag/server.ts";
@@ -299,9 +298,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     openEmbedded: () => openEmbedded(config, log),
   };
   const env = options.env ?? {};
+  // The tools file loader (and the YAML parser under it) loads only when a
+  // tools file is configured.
+  const toolsFiles = config.toolsFile === undefined
+    ? undefined
+    : await import("./tools/file/tools_file.ts");
   let fileTools = config.toolsFile === undefined
     ? undefined
-    : await openToolsFile(config.toolsFile, env, buildContext);
+    : await toolsFiles!.openToolsFile(config.toolsFile, env, buildContext);
   const buildRegistry = (file: typeof fileTools) =>
     createRegistry(
       selectToolset([...codeTools, ...(file?.tools ?? [])], file?.file, config.toolset),
@@ -483,13 +487,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     sql,
     metrics,
     async reloadTools() {
-      if (config.toolsFile === undefined) return { ok: false, error: "TOOLS_FILE is not set" };
+      if (config.toolsFile === undefined || !toolsFiles) {
+        return { ok: false, error: "TOOLS_FILE is not set" };
+      }
       let next: typeof fileTools;
       try {
-        next = await openToolsFile(config.toolsFile, env, buildContext);
+        next = await toolsFiles.openToolsFile(config.toolsFile, env, buildContext);
       } catch (error) {
-        const message = error instanceof ToolsFileError
-          ? formatProblems(error.path, error.problems)
+        const message = error instanceof toolsFiles.ToolsFileError
+          ? toolsFiles.formatProblems(error.path, error.problems)
           : error instanceof Error
           ? error.message
           : String(error);
@@ -534,7 +540,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       return { ok: true, tools: names };
     },
-    warmUp: () => mcp.preload(),
+    warmUp: async () => {
+      await mcp.preload();
+      await metrics.loadProcessMetrics();
+    },
     async reloadKeys() {
       if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
       try {
@@ -568,6 +577,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 /** Reads the keys file and says what it holds (ids, never hashes); throws for a bad file. */
 async function readKeys(file: string, log: Logger, what: string): Promise<FileKey[]> {
+  // Loaded only with API_KEYS_FILE set (it brings the YAML parser).
+  const { readKeysFile } = await import("./auth/keys_file.ts");
   const keys = await readKeysFile(file);
   const now = Date.now();
   const expired = keys.filter((k) => k.expiresAt !== undefined && k.expiresAt <= now);

@@ -22,6 +22,9 @@
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { SCOPE_PATTERN } from "./scopes.ts";
+import { KeysFileError, type KeysFileProblem } from "./keys_file_error.ts";
+
+export { KeysFileError, type KeysFileProblem };
 
 /** One key from the file. */
 export interface FileKey {
@@ -79,21 +82,6 @@ const KeySpec = z.strictObject({
 const KeysFileSpec = z.strictObject({
   keys: z.array(KeySpec).min(1, "list at least one key").max(10_000),
 });
-
-/** One problem, where it is. */
-export interface KeysFileProblem {
-  readonly line: number;
-  readonly column: number;
-  readonly message: string;
-}
-
-/** Thrown by {@linkcode readKeysFile}; the message lists every problem as `file:line:column`. */
-export class KeysFileError extends Error {
-  constructor(readonly path: string, readonly problems: readonly KeysFileProblem[]) {
-    super(problems.map((p) => `${path}:${p.line}:${p.column}: ${p.message}`).join("\n"));
-    this.name = "KeysFileError";
-  }
-}
 
 /** Checks the text of a keys file. Never throws for a bad file. */
 export function parseKeysFile(

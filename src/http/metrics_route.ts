@@ -25,10 +25,12 @@ export function metricsRoute(
   handler: Handler;
   guard: Middleware[];
 } {
-  const handler: Handler = async () =>
-    new Response(await text(), {
+  const handler: Handler = async () => {
+    await metrics.loadProcessMetrics();
+    return new Response(await text(), {
       headers: { "content-type": metrics.registry.contentType, "cache-control": "no-store" },
     });
+  };
   if (token === undefined) return { handler, guard: [] };
   const expected = sha256(token);
   const guard: Middleware = async function metricsToken(req, _ctx, next) {

@@ -9,7 +9,20 @@
  *
  * @module
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type * as PromClient from "prom-client";
+// The four classes we use, from their own files: the package's index also
+// loads cluster aggregation, the push gateway and the process metrics, ~10 ms
+// of every start. The process metrics load later (`loadProcessMetrics`).
+import CounterClass from "prom-client/lib/counter.js";
+import GaugeClass from "prom-client/lib/gauge.js";
+import HistogramClass from "prom-client/lib/histogram.js";
+import RegistryClass from "prom-client/lib/registry.js";
+
+const Counter = CounterClass as typeof PromClient.Counter;
+const Gauge = GaugeClass as typeof PromClient.Gauge;
+const Histogram = HistogramClass as typeof PromClient.Histogram;
+const Registry = RegistryClass as typeof PromClient.Registry;
+type Registry = PromClient.Registry;
 import type { PoolStats } from "../sources/db/sql_source.ts";
 import type { ErrorStatus } from "../tools/errors.ts";
 
@@ -30,6 +43,12 @@ export function callStatus(status: ErrorStatus | "success"): CallStatus {
 /** What the rest of the program records. */
 export interface Metrics {
   readonly registry: Registry;
+  /**
+   * Adds prom-client's process and runtime metrics when they were asked for
+   * (once; later calls wait for the first). Loaded after the server starts
+   * (warm-up) or at the first scrape, whichever comes first.
+   */
+  loadProcessMetrics(): Promise<void>;
   toolCall(tool: string, status: CallStatus, seconds: number): void;
   /** A call of a deprecated tool (`tool_deprecated_calls_total`). */
   deprecatedCall(tool: string): void;
@@ -81,7 +100,13 @@ const DURATION_BUCKETS = [
 /** Builds the metrics; `processMetrics` adds prom-client's process and runtime defaults. */
 export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  let processMetrics: Promise<void> | undefined;
+  const loadProcessMetrics = () =>
+    processMetrics ??= options.processMetrics
+      ? import("prom-client/lib/defaultMetrics.js").then((m) =>
+        (m.default as typeof PromClient.collectDefaultMetrics)({ register: registry })
+      )
+      : Promise.resolve();
   const registers = [registry];
   const toolCalls = new Counter({
     name: "tool_calls_total",
@@ -181,6 +206,7 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const dbChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
+    loadProcessMetrics,
     toolCall(tool, status, seconds) {
       let byStatus = callChildren.get(tool);
       if (byStatus === undefined) callChildren.set(tool, byStatus = new Map());

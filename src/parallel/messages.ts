@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AggregatorRegistry } from "prom-client";
+import type * as PromClient from "prom-client";
 
 /** Everything a worker needs to build the same app as the primary. */
 export interface WorkerInit {
@@ -44,8 +44,8 @@ export type FromWorker =
  * `aggregator` decides otherwise).
  */
 export async function aggregateMetrics(all: readonly MetricsJson[]): Promise<string> {
-  return await AggregatorRegistry.aggregate(
-    all as Parameters<typeof AggregatorRegistry.aggregate>[0],
-  )
-    .metrics();
+  // Loaded at the first scrape: nothing needs the cluster module before.
+  const Aggregator = (await import("prom-client/lib/cluster.js"))
+    .default as typeof PromClient.AggregatorRegistry;
+  return await Aggregator.aggregate(all as Parameters<typeof Aggregator.aggregate>[0]).metrics();
 }

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import type { Tool } from "../define.ts";
 import { type BuildContext, buildTools, type BuiltTools } from "./build.ts";
 import { type FileProblem, formatProblems, loadToolsFile, type ToolsFile } from "./load.ts";
+
+export { formatProblems };
 
 /** A tools file that cannot be served; `message` lists every problem as `file:line:col: …`. */
 export class ToolsFileError extends Error {
@@ -55,24 +56,4 @@ export async function openToolsFile(
   return { ...(await buildTools(checked.file, ctx)), file: checked.file };
 }
 
-/**
- * The tools to serve: `toolset` (when set) picks from all of them by name.
- * Throws when the toolset is not defined or names a tool that does not exist.
- */
-export function selectToolset(
-  tools: readonly Tool[],
-  file: ToolsFile | undefined,
-  toolset: string | undefined,
-): Tool[] {
-  if (toolset === undefined) return [...tools];
-  const names = file?.spec.toolsets[toolset];
-  if (names === undefined) {
-    throw new Error(`TOOLSET "${toolset}" is not defined in the tools file`);
-  }
-  const byName = new Map(tools.map((t) => [t.name, t]));
-  const missing = names.filter((n) => !byName.has(n));
-  if (missing.length > 0) {
-    throw new Error(`Toolset "${toolset}" names tools that are not served: ${missing.join(", ")}`);
-  }
-  return names.map((n) => byName.get(n)!);
-}
+export { selectToolset } from "./toolset.ts";
