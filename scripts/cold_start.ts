@@ -1,16 +1,27 @@
 /**
  * Time from process spawn to the first successful tool call, for the given
- * command (default: the server from source with the compile permissions).
+ * command (default: the server from source with the compile permissions, as
+ * deployed: packages installed once, then `--node-modules-dir=manual`).
  *
  *   deno run -A scripts/cold_start.ts [runs] [-- command args...]
+ *
+ * Why manual: with `deno.json`'s `"nodeModulesDir": "auto"` (what lets a
+ * fresh clone run without an install step) every `deno run` first checks
+ * node_modules against the lockfile, ~45 ms here; a deployment installs
+ * once (`deno install`), and the compiled binary has no node_modules at all.
+ * Pass `-- deno run --allow-net --allow-env main.ts` to measure auto mode.
  *
  * @module
  */
 const sep = Deno.args.indexOf("--");
 const runs = Number(Deno.args[0] && sep !== 0 ? Deno.args[0] : 5);
 const command = sep === -1
-  ? [Deno.execPath(), "run", "--allow-net", "--allow-env", "main.ts"]
+  ? [Deno.execPath(), "run", "--node-modules-dir=manual", "--allow-net", "--allow-env", "main.ts"]
   : Deno.args.slice(sep + 1);
+if (sep === -1) {
+  const installed = await new Deno.Command(Deno.execPath(), { args: ["install", "-q"] }).output();
+  if (!installed.success) throw new Error("deno install failed");
+}
 const key = "cold-start-key-0123456789abc";
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
