@@ -50,7 +50,9 @@ Deno.test("RUNBOOK: every log message it names is one the server writes", async 
 });
 
 Deno.test("RUNBOOK: every metric it names is exported", async () => {
-  const exported = await createMetrics({ processMetrics: true }).registry.metrics();
+  const metrics = createMetrics({ processMetrics: true });
+  await metrics.loadProcessMetrics();
+  const exported = await metrics.registry.metrics();
   const types = new Set([...exported.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   const named = new Set(
     [...runbook.matchAll(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Registry } from "prom-client";
+import { createMetrics } from "../../src/observability/metrics.ts";
 import type { PoolStats, SqlSource } from "../../src/sources/db/sql_source.ts";
 import { BUILTIN_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
@@ -208,4 +209,18 @@ Deno.test("db_pool_connections and db_pool_waiting read the app's SQL source at 
   } finally {
     await plain.close();
   }
+});
+
+Deno.test("process metrics load on demand, once, and only when asked for", async () => {
+  const on = createMetrics({ processMetrics: true });
+  assert.doesNotMatch(await on.registry.metrics(), /^process_cpu_user_seconds_total /m);
+  await Promise.all([on.loadProcessMetrics(), on.loadProcessMetrics()]);
+  await on.loadProcessMetrics();
+  assert.equal(
+    (await on.registry.metrics()).match(/^# TYPE process_cpu_user_seconds_total /gm)?.length,
+    1,
+  );
+  const off = createMetrics({ processMetrics: false });
+  await off.loadProcessMetrics();
+  assert.doesNotMatch(await off.registry.metrics(), /process_cpu/);
 });
