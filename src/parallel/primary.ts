@@ -67,7 +67,12 @@ export function parallelPrimary(
         onLog: (text) => {
           for (const sink of options.sinks) sink.appendFormatted(text);
         },
-        ownMetrics: () => own.metrics.registry.getMetricsAsJSON(),
+        // A scrape a worker answers reports the process metrics too, even
+        // before the primary's warm-up loaded them.
+        ownMetrics: async () => {
+          await own.metrics.loadProcessMetrics();
+          return await own.metrics.registry.getMetricsAsJSON();
+        },
       });
       return pool;
     },

@@ -123,6 +123,12 @@ Deno.test({
   ignore: postgresUnavailable !== undefined,
   fn: () =>
     withWorkers({ API_KEY_PRIMARY: KEY, RATE_LIMIT_RPM: "10" }, async (server, port) => {
+      // Scraped at once, before the primary's warm-up (1 s) loads the process
+      // metrics: whichever isolate answers, they are there, once.
+      for (let i = 0; i < 8; i++) {
+        const { body } = await request(port, "GET", "/metrics", {});
+        assert.equal(body.match(/^process_cpu_user_seconds_total /gm)?.length, 1, `scrape ${i}`);
+      }
       const statuses = [];
       for (let i = 0; i < 20; i++) statuses.push((await lookup(port)).status);
       // One budget for the key, whichever isolate each request reached.
