@@ -6,67 +6,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { commandUnavailable, compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+import { compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+import { certificate, opensslUnavailable as openssl } from "./fixtures/tls.ts";
 
-const openssl = await commandUnavailable("openssl", "Debian package openssl", ["version"]);
 if (openssl) console.log(`Skipping the TLS tests: ${openssl}`);
 const KEY = "tls-test-key-0123456789abcdef";
 const main = new URL("../main.ts", import.meta.url).pathname;
-
-/** A CA and a server certificate it signed for localhost and 127.0.0.1 (rustls wants both roles apart). */
-async function certificate(dir: string): Promise<{ cert: string; key: string; ca: string }> {
-  const run = async (args: string[]) => {
-    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-      .output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await run([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${dir}/ca.key`,
-    "-out",
-    `${dir}/ca.pem`,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test-ca",
-  ]);
-  await run([
-    "req",
-    ...ec,
-    "-keyout",
-    `${dir}/key.pem`,
-    "-out",
-    `${dir}/server.csr`,
-    "-subj",
-    "/CN=localhost",
-  ]);
-  await Deno.writeTextFile(
-    `${dir}/ext.cnf`,
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-  );
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    `${dir}/server.csr`,
-    "-CA",
-    `${dir}/ca.pem`,
-    "-CAkey",
-    `${dir}/ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${dir}/cert.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${dir}/ext.cnf`,
-  ]);
-  return { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem` };
-}
 
 Deno.test({
   name: "TLS: the server speaks HTTPS a verifying client trusts; healthcheck still answers",

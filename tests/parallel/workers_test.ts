@@ -15,6 +15,7 @@ import {
   spawnServer,
 } from "../process.ts";
 import { createTestDatabase, postgresUnavailable } from "../sources/db/pg_fixture.ts";
+import { certificate, opensslUnavailable } from "../fixtures/tls.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KEY = "workers-test-key-0123456789";
@@ -246,4 +247,47 @@ Deno.test({
       assertBothServed(calls());
       assert.equal((await server.stop("SIGTERM")).code, 0);
     }),
+});
+
+Deno.test({
+  name: "WORKERS=2 with native TLS: every isolate speaks HTTPS with the primary's certificate",
+  ignore: postgresUnavailable !== undefined || opensslUnavailable !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "mcp-workers-tls-" });
+    const { cert, key, ca } = await certificate(dir);
+    const caCerts = [await Deno.readTextFile(ca)];
+    // Only the primary reads the files: the workers get their contents.
+    const withFiles = (flags: string[]) =>
+      flags.map((f) => f.startsWith("--allow-read=") ? `${f},${cert},${key}` : f);
+    try {
+      await withWorkers(
+        { API_KEY_PRIMARY: KEY, TLS_CERT_FILE: cert, TLS_KEY_FILE: key },
+        async (server, port) => {
+          for (let i = 0; i < 20; i++) {
+            // A client per request: a new TLS connection each time.
+            const client = Deno.createHttpClient({ caCerts });
+            try {
+              const res = await fetch(`https://localhost:${port}/v1/mcp/lookup_customer`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+                body: '{"id":42}',
+                client,
+              });
+              assert.equal(res.status, 200, `request ${i}`);
+              assert.equal((await res.json()).name, "Alan Carter");
+            } finally {
+              client.close();
+            }
+          }
+          const calls = () => lines(server.stdout).filter((l) => l.message === "tool call");
+          await until("20 audit lines", () => calls().length === 20);
+          assertBothServed(calls());
+          assert.equal((await server.stop("SIGTERM")).code, 0);
+        },
+        withFiles,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
