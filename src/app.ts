@@ -41,7 +41,7 @@ import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
-import { createDeadlineQueue } from "./tools/deadlines.ts";
+import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";

@@ -31,7 +31,7 @@ import { toCallToolResult } from "../../src/mcp/door.ts";
 import { createLogger, createStreamSink } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createRateLimiter } from "../../src/ratelimit/limiter.ts";
-import { createDeadlineQueue } from "../../src/tools/deadlines.ts";
+import { createDeadlineQueue } from "../../src/timing/deadlines.ts";
 import { defineTool } from "../../src/tools/define.ts";
 import { callContextOf, invokeTool } from "../../src/tools/invoke.ts";
 

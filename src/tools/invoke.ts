@@ -13,7 +13,7 @@
  */
 import type { z } from "zod";
 import type { ToolCache } from "../cache/response_cache.ts";
-import type { Deadline, DeadlineQueue } from "./deadlines.ts";
+import type { Deadline, DeadlineQueue } from "../timing/deadlines.ts";
 import type { Logger } from "../observability/logger.ts";
 import { callStatus, type Metrics } from "../observability/metrics.ts";
 import { type ToolSpan, tracingEnabled, withToolSpan } from "../observability/tracing.ts";

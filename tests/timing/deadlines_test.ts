@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createDeadlineQueue } from "../../src/tools/deadlines.ts";
+import { createDeadlineQueue } from "../../src/timing/deadlines.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
