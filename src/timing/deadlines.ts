@@ -43,6 +43,7 @@ class Entry implements Deadline {
 class List {
   head: Entry | undefined = undefined;
   tail: Entry | undefined = undefined;
+  constructor(readonly timeout: number) {}
 }
 
 /** The shared-timer queue the app uses. */
@@ -90,7 +91,7 @@ export function createDeadlineQueue(): DeadlineQueue {
   return {
     add(timeoutMs, onExpire) {
       let list = lists.get(timeoutMs);
-      if (list === undefined) lists.set(timeoutMs, list = new List());
+      if (list === undefined) lists.set(timeoutMs, list = new List(timeoutMs));
       const entry = new Entry(performance.now() + timeoutMs, onExpire, list);
       if (list.tail) {
         list.tail.next = entry;
@@ -104,7 +105,12 @@ export function createDeadlineQueue(): DeadlineQueue {
     },
     cancel(deadline) {
       const entry = deadline as Entry;
-      if (entry.list !== undefined) unlink(entry);
+      const list = entry.list;
+      if (list === undefined) return;
+      unlink(entry);
+      // An emptied list goes at once: callers with varying timeouts would
+      // otherwise leave one empty list per value until the timer next fires.
+      if (list.head === undefined) lists.delete(list.timeout);
     },
     close() {
       if (timer !== undefined) clearTimeout(timer);

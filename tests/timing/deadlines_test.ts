@@ -88,3 +88,23 @@ Deno.test("a callback may add and cancel deadlines; close() stops everything", a
   await sleep(40);
   assert.deepEqual(fired, ["first", "chained"]);
 });
+
+Deno.test("many distinct timeouts (a database wait's leftover time), all cancelled but one: only that one fires", async () => {
+  const queue = createDeadlineQueue();
+  try {
+    const fired: number[] = [];
+    const pending = [];
+    for (let i = 0; i < 2000; i++) {
+      const ms = 20 + i * 0.37; // fractional and all different
+      pending.push(queue.add(ms, () => fired.push(ms)));
+    }
+    for (const d of pending.slice(1)) queue.cancel(d);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(fired, [20]);
+    // The queue keeps working after its lists emptied out.
+    const later = new Promise<void>((resolve) => queue.add(5.5, resolve));
+    await later;
+  } finally {
+    queue.close();
+  }
+});
