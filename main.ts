@@ -101,14 +101,15 @@ async function serve(): Promise<number> {
   // summing every isolate's registry, and a tag on each log line.
   // Workers build their app from the environment: a generated development
   // key must reach them too.
-  const primary = parallelPrimary(
-    config,
-    dev.generated ? { ...env, API_KEY_PRIMARY: dev.generated } : env,
-  );
+  const toolsEnv = Deno.env.toObject();
+  const primary = parallelPrimary(config, {
+    config: dev.generated ? { ...env, API_KEY_PRIMARY: dev.generated } : env,
+    tools: toolsEnv,
+  });
   const logSinks = primary ? primary.tag(sinks) : sinks;
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
-    app = await createApp({ config, logSinks, env: Deno.env.toObject(), shared: primary?.shared });
+    app = await createApp({ config, logSinks, env: toolsEnv, shared: primary?.shared });
   } catch (error) {
     if (error instanceof KeysFileError) {
       console.error(`Cannot start: bad API_KEYS_FILE:\n${error.message}`);

@@ -52,7 +52,7 @@ if (inWorker()) {
   const env = Deno.env.toObject();
   const config = parseConfig(env);
   const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
-  const primary = parallelPrimary(config, env);
+  const primary = parallelPrimary(config, { config: env, tools: env });
   const app = await createApp({
     config,
     logSinks: primary ? primary.tag([sink]) : [sink],

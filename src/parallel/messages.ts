@@ -10,8 +10,10 @@ import type * as PromClient from "prom-client";
 export interface WorkerInit {
   /** 1..WORKERS-1 (the primary is 0); every log line of the worker carries it as `isolate`. */
   readonly index: number;
-  /** The process environment, with `*_FILE` secrets already resolved by the primary. */
+  /** The configuration's environment: `*_FILE` secrets resolved, a generated dev key added. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where a tools file's `${NAME}` references are looked up: the process environment as is, as the primary does. */
+  readonly toolsEnv: Readonly<Record<string, string | undefined>>;
   readonly rateLimitTable: SharedArrayBuffer;
   readonly authFailureTable: SharedArrayBuffer;
   /** Certificate and key read by the primary (the worker needs no file access for them). */

@@ -13,6 +13,8 @@ import { createSharedCounters } from "../ratelimit/shared_counters.ts";
 import { aggregateMetrics } from "./messages.ts";
 import { startWorkers, type WorkerPool } from "./pool.ts";
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /** What the primary needs to serve with workers (nothing when `WORKERS` is 1). */
 export interface Primary {
   /** For `createApp`'s `shared`. */
@@ -30,10 +32,14 @@ export interface Primary {
   }): Promise<WorkerPool>;
 }
 
-/** Undefined for one isolate; else the shared tables and the way to start the others. */
+/**
+ * Undefined for one isolate; else the shared tables and the way to start the
+ * others. `env.config` is what the workers parse their configuration from;
+ * `env.tools` where their tools file's `${NAME}` references are looked up.
+ */
 export function parallelPrimary(
   config: Config,
-  env: Readonly<Record<string, string | undefined>>,
+  env: { config: Env; tools: Env },
 ): Primary | undefined {
   if (config.workers <= 1) return undefined;
   const rateLimitTable = createSharedCounters();
@@ -63,7 +69,13 @@ export function parallelPrimary(
       pool = await startWorkers({
         count: config.workers - 1,
         entry: options.entry,
-        init: { env, rateLimitTable, authFailureTable, tls: options.tls },
+        init: {
+          env: env.config,
+          toolsEnv: env.tools,
+          rateLimitTable,
+          authFailureTable,
+          tls: options.tls,
+        },
         onLog: (text) => {
           for (const sink of options.sinks) sink.appendFormatted(text);
         },

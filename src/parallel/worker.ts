@@ -60,7 +60,7 @@ export function runWorker(options: { tools?: readonly Tool[] } = {}): void {
     app = await createApp({
       config,
       logSinks: [tagged],
-      env: init.env,
+      env: init.toolsEnv,
       tools: options.tools,
       // Process metrics describe the whole process: the primary reports them once.
       processMetrics: false,

@@ -13,6 +13,7 @@ function options(mode: string, count = 2) {
       entry,
       init: {
         env: { MODE: mode },
+        toolsEnv: {},
         rateLimitTable: createSharedCounters(32),
         authFailureTable: createSharedCounters(32),
       },

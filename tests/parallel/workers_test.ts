@@ -291,3 +291,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WORKERS=2 with a tools file: every isolate serves its tools",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/tools.yaml`;
+    await Deno.writeTextFile(
+      file,
+      "tools:\n  file_answer:\n    kind: sql\n    description: The answer, from a tools file.\n" +
+        "    statement: SELECT 42 AS answer\n",
+    );
+    const withFile = (flags: string[]) =>
+      flags.map((f) => f.startsWith("--allow-read=") ? `${f},${file}` : f);
+    try {
+      await withWorkers({ API_KEY_PRIMARY: KEY, TOOLS_FILE: file }, async (server, port) => {
+        for (let i = 0; i < 20; i++) {
+          const res = await request(port, "POST", "/v1/mcp/file_answer", {
+            authorization: `Bearer ${KEY}`,
+            "content-type": "application/json",
+          }, "{}");
+          assert.equal(res.status, 200, `request ${i}: ${res.body}`);
+          assert.match(res.body, /"answer":42/);
+        }
+        const calls = () =>
+          lines(server.stdout).filter((l) =>
+            l.message === "tool call" && l.tool_name === "file_answer"
+          );
+        await until("20 audit lines", () => calls().length === 20);
+        assertBothServed(calls());
+        assert.equal((await server.stop("SIGTERM")).code, 0);
+      }, withFile);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
