@@ -303,9 +303,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const toolsFiles = config.toolsFile === undefined
     ? undefined
     : await import("./tools/file/tools_file.ts");
-  let fileTools = config.toolsFile === undefined
-    ? undefined
-    : await toolsFiles!.openToolsFile(config.toolsFile, env, buildContext);
+  let fileTools = toolsFiles && config.toolsFile !== undefined
+    ? await toolsFiles.openToolsFile(config.toolsFile, env, buildContext)
+    : undefined;
   const buildRegistry = (file: typeof fileTools) =>
     createRegistry(
       selectToolset([...codeTools, ...(file?.tools ?? [])], file?.file, config.toolset),

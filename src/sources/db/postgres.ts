@@ -133,7 +133,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
    * `begin()` uses (3.4.9; not in its types). The hook's result means "the
    * connection can take more", so it must be true.
    */
-  function identify(lease: Lease): postgres.UnsafeQueryOptions {
+  function identify(lease: { id?: number }): postgres.UnsafeQueryOptions {
     const onexecute = (connection: { id: number }) => {
       lease.id = connection.id;
       open.add(connection.id);
@@ -262,15 +262,10 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     opts: QueryOptions,
     limits: ResultLimits,
   ): Promise<SqlResult<R>> {
+    // Learns the connection's id, so `poolStats` counts it lent.
     const lease: { id?: number } = {};
     const options = {
-      // Learns the connection's id, so `poolStats` counts it lent.
-      onexecute: (connection: { id: number }) => {
-        lease.id = connection.id;
-        open.add(connection.id);
-        lent.set(connection.id, lease);
-        return true;
-      },
+      ...identify(lease),
       prepare: opts.prepare ?? true,
       simple: false,
     } as postgres.UnsafeQueryOptions;

@@ -46,7 +46,8 @@ Deno.test({
     const sleeping = async () =>
       (await db.admin`
         SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE application_name = 'mcp-tool-server' AND state = 'active'`)[0].n;
+        WHERE datname = current_database() AND application_name = 'mcp-tool-server'
+          AND state = 'active'`)[0].n;
     try {
       await t.step("connections start read-only", async () => {
         const { rows } = await source.query<Record<string, string>>(
@@ -139,7 +140,8 @@ Deno.test({
           await new Promise((r) => setTimeout(r, 300));
           await db.admin`
           SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE application_name = 'mcp-tool-server' AND state = 'active'`;
+          WHERE datname = current_database() AND application_name = 'mcp-tool-server'
+            AND state = 'active'`;
           const error = await pending;
           assert.ok(error instanceof DatabaseError && error.kind === "unavailable", String(error));
           for (let i = 0; i < 4; i++) {
