@@ -30,6 +30,12 @@ export interface Config {
    * 1 the process serves from as many cores; see src/parallel/.
    */
   readonly workers: number;
+  /**
+   * Which isolate this config serves (0: the primary). Above 1 isolate, the
+   * pool sizes are this isolate's part of the budget: see
+   * src/parallel/pool_share.ts.
+   */
+  readonly isolate: number;
   readonly environment: Environment;
   readonly logLevel: LogLevel;
   readonly logFormat: "json" | "text";
@@ -520,6 +526,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     host: e.HOST,
     port: e.PORT,
     workers: e.WORKERS,
+    isolate: 0,
     environment: e.ENVIRONMENT,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

@@ -10,6 +10,7 @@
  */
 import { type App, createApp } from "../app.ts";
 import { parseConfig } from "../config/env.ts";
+import { configForIsolate } from "./pool_share.ts";
 import { createStreamSink, type Sink } from "../observability/logger.ts";
 import { aggregateMetrics, type FromWorker, type MetricsJson, type ToWorker } from "./messages.ts";
 import type { WorkerInit } from "./messages.ts";
@@ -42,7 +43,8 @@ export function runWorker(options: { tools?: readonly Tool[] } = {}): void {
   let sink: (Sink & AsyncDisposable) | undefined;
 
   async function start(init: WorkerInit): Promise<void> {
-    const config = parseConfig(init.env);
+    // Its part of the pool budget (the primary is isolate 0).
+    const config = configForIsolate(parseConfig(init.env), init.index);
     const decoder = new TextDecoder();
     const lines = createStreamSink(
       new WritableStream<Uint8Array>({

@@ -32,6 +32,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     host: "127.0.0.1",
     port: 8000,
     workers: 1,
+    isolate: 0,
     environment: "development",
     logLevel: "info",
     logFormat: "json",

@@ -14,7 +14,11 @@ import {
   type ServerProcess,
   spawnServer,
 } from "../process.ts";
-import { createTestDatabase, postgresUnavailable } from "../sources/db/pg_fixture.ts";
+import {
+  createTestDatabase,
+  postgresUnavailable,
+  type TestDatabase,
+} from "../sources/db/pg_fixture.ts";
 import { certificate, opensslUnavailable } from "../fixtures/tls.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -83,7 +87,7 @@ const lines = (stdout: string[]) =>
  */
 async function withWorkers(
   env: Record<string, string>,
-  test: (server: ServerProcess, port: number) => Promise<void>,
+  test: (server: ServerProcess, port: number, db: TestDatabase) => Promise<void>,
   extraFlags: (flags: string[]) => string[] = (flags) => flags,
 ): Promise<void> {
   const db = await createTestDatabase();
@@ -99,7 +103,7 @@ async function withWorkers(
         "workers listening",
         () => server.stdout.some((l) => l.includes("workers listening")),
       );
-      await test(server, port);
+      await test(server, port, db);
     } finally {
       try {
         server.child.kill("SIGKILL");
@@ -164,6 +168,43 @@ Deno.test({
         10,
         "the workers' lines are flushed before the process exits",
       );
+    }),
+});
+
+Deno.test({
+  name: "WORKERS=2: the isolates share DB_POOL_SIZE + DB_POOL_MAX_OVERFLOW, not open it each",
+  ignore: postgresUnavailable !== undefined,
+  fn: () =>
+    withWorkers({
+      API_KEY_PRIMARY: KEY,
+      RATE_LIMIT_RPM: "100000",
+      ENABLE_SQL_QUERY_TOOL: "true",
+      // A budget of 4: isolate 0 keeps 2 + 1, isolate 1 keeps 1 + 0.
+      DB_POOL_SIZE: "3",
+      DB_POOL_MAX_OVERFLOW: "1",
+    }, async (_server, port, db) => {
+      const connections = async () =>
+        (await db.admin`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0].n;
+      // 16 slow calls at once, each on a connection of its own, so both
+      // isolates get more than their pool: each opens all it may.
+      const calls = Array.from({ length: 16 }, () =>
+        request(port, "POST", "/v1/mcp/sql_query", {
+          authorization: `Bearer ${KEY}`,
+          "content-type": "application/json",
+        }, '{"query":"SELECT pg_sleep(0.3) AS slept"}'));
+      let most = 0;
+      let done = false;
+      const all = Promise.all(calls).finally(() => done = true);
+      while (!done) {
+        most = Math.max(most, await connections());
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const answers = await all;
+      assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), answers[0].body);
+      // Without the split, each isolate would open 4 (8 in all).
+      assert.equal(most, 4, `at most ${most} connections at once`);
     }),
 });
 

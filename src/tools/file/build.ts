@@ -19,6 +19,7 @@ import { type ApiPath, apiPath } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
 import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
+import { poolShare } from "../../parallel/pool_share.ts";
 import type { ToolsFile } from "./load.ts";
 import { inputSchema, type ToolSpec } from "./spec.ts";
 
@@ -66,7 +67,10 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
       if (spec.kind === "postgres") {
         const source = openPostgres({
           url: spec.url,
-          poolSize: spec.pool_size ?? config.db.poolSize,
+          // A file's pool_size is the server's budget too, like DB_POOL_SIZE.
+          poolSize: spec.pool_size === undefined
+            ? config.db.poolSize
+            : poolShare(spec.pool_size, config.workers, config.isolate),
           poolMaxOverflow: config.db.poolMaxOverflow,
           recycleSeconds: config.db.poolRecycleSeconds,
           idleTimeoutSeconds: config.db.idleTimeoutSeconds,
