@@ -16,7 +16,6 @@
  * @module
  */
 import { createApp } from "./src/app.ts";
-import { configForIsolate } from "./src/parallel/pool_share.ts";
 import { devKeyBanner, withDevKey } from "./src/cli/dev_key.ts";
 import { hashKeyCommand, readStdin } from "./src/cli/hash_key.ts";
 import { KeysFileError } from "./src/auth/keys_file_error.ts";
@@ -110,13 +109,7 @@ async function serve(): Promise<number> {
   const logSinks = primary ? primary.tag(sinks) : sinks;
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
-    app = await createApp({
-      // With WORKERS > 1, this isolate's part of the pool budget.
-      config: configForIsolate(config, 0),
-      logSinks,
-      env: toolsEnv,
-      shared: primary?.shared,
-    });
+    app = await createApp({ config, logSinks, env: toolsEnv, shared: primary?.shared });
   } catch (error) {
     if (error instanceof KeysFileError) {
       console.error(`Cannot start: bad API_KEYS_FILE:\n${error.message}`);

@@ -49,6 +49,7 @@ import type { BuildContext } from "./tools/file/build.ts";
 import { selectToolset } from "./tools/file/toolset.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
+import { configForIsolate } from "./parallel/pool_share.ts";
 import type { RagService } from "./rag/server.ts";
 
 /** What {@linkcode createApp} takes. */
@@ -70,6 +71,11 @@ export interface AppOptions {
 
 /** State one isolate shares with the others of its process. */
 export interface SharedState {
+  /**
+   * Which isolate this is (0: the primary). Its config's pool sizes become
+   * its part of the process's budget (src/parallel/pool_share.ts).
+   */
+  readonly isolate: number;
   /** Counters for the per-key rate limit and the auth-failure limit (memory storage). */
   readonly rateLimitTable: SharedArrayBuffer;
   readonly authFailureTable: SharedArrayBuffer;
@@ -245,7 +251,10 @@ async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
 
 /** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */
 export async function createApp(options: AppOptions): Promise<App> {
-  const { config } = options;
+  // Several isolates: this one opens its part of the connection budget.
+  const config = options.shared
+    ? configForIsolate(options.config, options.shared.isolate)
+    : options.config;
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   // Read before anything opens: a bad keys file stops the start with nothing to close.

@@ -18,7 +18,6 @@ import { API_TOOLS, SQL_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { defineTool, type Tool } from "../../src/tools/define.ts";
 import { sql } from "../../src/sources/db/sql_source.ts";
 import { parallelPrimary } from "../../src/parallel/primary.ts";
-import { configForIsolate } from "../../src/parallel/pool_share.ts";
 import { inWorker, runWorker } from "../../src/parallel/worker.ts";
 
 const noop = (name: string): Tool =>
@@ -55,8 +54,7 @@ if (inWorker()) {
   const sink = createStreamSink(Deno.stdout.writable, config.logFormat);
   const primary = parallelPrimary(config, { config: env, tools: env });
   const app = await createApp({
-    // With WORKERS > 1, the primary's part of the pool budget, as main.ts does.
-    config: configForIsolate(config, 0),
+    config,
     logSinks: primary ? primary.tag([sink]) : [sink],
     tools,
     env,

@@ -3,7 +3,8 @@
  * budget, whatever `WORKERS` is: what an operator sizes against PostgreSQL's
  * `max_connections` (see the README's replicas section). Each isolate opens
  * a postgres.js pool of its own, so each gets a part of the budget, the parts
- * adding up to the whole. What it costs on our 2 cores, `get_top_customers`
+ * adding up to the whole; `createApp` applies it when it is given the
+ * isolates' `SharedState`. What it costs on our 2 cores, `get_top_customers`
  * with two isolates in three alternating runs against a doubled budget: p99
  * 146–171 vs 165–173 ms, ~5% fewer calls (580–653 vs 650–670 req/s).
  *

@@ -48,6 +48,7 @@ export function parallelPrimary(
   let pool: WorkerPool | undefined;
   return {
     shared: {
+      isolate: 0,
       rateLimitTable,
       authFailureTable,
       metricsText: async () =>

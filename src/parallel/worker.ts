@@ -10,7 +10,6 @@
  */
 import { type App, createApp } from "../app.ts";
 import { parseConfig } from "../config/env.ts";
-import { configForIsolate } from "./pool_share.ts";
 import { createStreamSink, type Sink } from "../observability/logger.ts";
 import { aggregateMetrics, type FromWorker, type MetricsJson, type ToWorker } from "./messages.ts";
 import type { WorkerInit } from "./messages.ts";
@@ -43,8 +42,7 @@ export function runWorker(options: { tools?: readonly Tool[] } = {}): void {
   let sink: (Sink & AsyncDisposable) | undefined;
 
   async function start(init: WorkerInit): Promise<void> {
-    // Its part of the pool budget (the primary is isolate 0).
-    const config = configForIsolate(parseConfig(init.env), init.index);
+    const config = parseConfig(init.env);
     const decoder = new TextDecoder();
     const lines = createStreamSink(
       new WritableStream<Uint8Array>({
@@ -67,6 +65,7 @@ export function runWorker(options: { tools?: readonly Tool[] } = {}): void {
       // Process metrics describe the whole process: the primary reports them once.
       processMetrics: false,
       shared: {
+        isolate: init.index,
         rateLimitTable: init.rateLimitTable,
         authFailureTable: init.authFailureTable,
         metricsText: async () => {
