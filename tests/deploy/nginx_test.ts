@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { createTestApp, MCP_HEADERS, PRIMARY_KEY, type TestApp } from "../harness.ts";
 import { commandUnavailable } from "../process.ts";
+import { certificate, opensslUnavailable } from "../fixtures/tls.ts";
 
 const CONF = new URL("../../deploy/nginx/mcp-tool-server.conf", import.meta.url);
 const nginx = await commandUnavailable("nginx", "Debian package nginx", ["-v"]);
-const openssl = await commandUnavailable("openssl", "Debian package openssl", ["version"]);
-const missing = nginx ?? openssl;
+const missing = nginx ?? opensslUnavailable;
 if (missing) console.log(`Skipping the nginx checks: ${missing}`);
 
 /** The server block that holds `needle`, as text (no nested braces but locations). */
@@ -47,59 +47,6 @@ Deno.test("deploy/nginx: upstream keepalive, HTTP/1.1, forwarded headers, unbuff
   assert.match(conf, /TRUST_PROXY=true/);
   assert.match(conf, /RATE_LIMIT_STORAGE=redis/);
 });
-
-/** A CA and a certificate for localhost it signed, made with openssl. */
-async function certificate(dir: string): Promise<{ cert: string; key: string; ca: string }> {
-  const run = async (args: string[]) => {
-    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-      .output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
-  await run([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${dir}/ca.key`,
-    "-out",
-    `${dir}/ca.pem`,
-    "-subj",
-    "/CN=test-ca",
-  ]);
-  await run([
-    "req",
-    ...ec.slice(0, -2),
-    "-keyout",
-    `${dir}/key.pem`,
-    "-out",
-    `${dir}/tls.csr`,
-    "-subj",
-    "/CN=localhost",
-  ]);
-  await Deno.writeTextFile(
-    `${dir}/ext.cnf`,
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-  );
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    `${dir}/tls.csr`,
-    "-CA",
-    `${dir}/ca.pem`,
-    "-CAkey",
-    `${dir}/ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${dir}/cert.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${dir}/ext.cnf`,
-  ]);
-  return { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem` };
-}
 
 /**
  * A main nginx.conf in `dir` that includes `site` (the shipped file, edited
