@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   compilePermissionFlags,
+  freePort,
   permissionFlags,
   runDeno,
   spawnServer,
@@ -107,9 +108,7 @@ Deno.test("the healthcheck command exits 0 for a live server and 1 for none", as
   } finally {
     await server.stop();
   }
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const free = String((listener.addr as Deno.NetAddr).port);
-  listener.close();
+  const free = String(freePort());
   const dead = await runDeno(["run", ...flags, main, "healthcheck"], { PORT: free });
   assert.equal(dead.code, 1);
 });

@@ -167,3 +167,14 @@ export async function commandUnavailable(
     return `no ${command} on PATH${hint ? ` (${hint})` : ""}`;
   }
 }
+
+/**
+ * A loopback port the OS reports free, closed again at once: for a child to
+ * listen on, or for a "nothing listens here" address.
+ */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}

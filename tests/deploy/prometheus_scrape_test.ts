@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import { SQL_TOOLS } from "../../src/tools/builtin/mod.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
 import { createTestApp, PRIMARY_KEY, serveOnLoopback } from "../harness.ts";
-import { commandUnavailable } from "../process.ts";
+import { commandUnavailable, freePort } from "../process.ts";
 import { loadDashboard, panelQueries } from "./dashboard.ts";
 
 const prometheus = await commandUnavailable("prometheus", "Debian package prometheus");
@@ -17,14 +17,6 @@ if (prometheus) console.log(`Skipping the Prometheus scrape test: ${prometheus}`
 interface Sample {
   metric: Record<string, string>;
   value: [number, string];
-}
-
-/** A free loopback port, chosen by the OS (closed again for the child to take). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Polls `probe` every 100 ms until it returns true; fails with `what` after `ms`. */

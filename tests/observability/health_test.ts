@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
 import { createTestApp } from "../harness.ts";
+import { freePort } from "../process.ts";
 
 /** A real upstream on loopback that answers every request with `status`. */
 function upstream(status: number) {
@@ -50,9 +51,7 @@ Deno.test("/health checks the upstream API with a light request", async (t) => {
   await t.step(
     "an upstream nobody listens on has failed, with no internal error text",
     async () => {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (listener.addr as Deno.NetAddr).port;
-      listener.close();
+      const port = freePort();
       const { status, body } = await health({ API_BASE_URL: `http://127.0.0.1:${port}` });
       assert.equal(status, 503);
       assert.equal(body.upstream_api, "failed");

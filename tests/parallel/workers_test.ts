@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   compilePermissionFlags,
+  freePort,
   permissionFlags,
   type ServerProcess,
   spawnServer,
@@ -27,13 +28,6 @@ const KEY = "workers-test-key-0123456789";
 async function parallelFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   return permissionFlags(config.tasks["start:parallel"]);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** One HTTP/1.1 request on a connection of its own. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { Redis } from "ioredis";
-import { commandUnavailable } from "../process.ts";
+import { commandUnavailable, freePort } from "../process.ts";
 
 export const TEST_REDIS_URL = Deno.env.get("TEST_REDIS_URL") ?? "redis://127.0.0.1:6379";
 
@@ -43,9 +43,7 @@ export class PrivateRedis {
   #child: Deno.ChildProcess | undefined;
 
   constructor() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
+    this.port = freePort();
   }
 
   get url(): string {

@@ -4,6 +4,7 @@ import { DatabaseError, sql } from "../../../src/sources/db/sql_source.ts";
 import postgres from "postgres";
 import { createTestDatabase, postgresUnavailable, TEST_DATABASE_URL } from "./pg_fixture.ts";
 import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
+import { freePort } from "../../process.ts";
 
 const ignore = postgresUnavailable !== undefined;
 
@@ -178,9 +179,7 @@ Deno.test({
   name: "PostgreSQL source: an unreachable database is 'unavailable' at once, not a hang",
   async fn() {
     // A port nothing listens on: connecting is refused straight away.
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
+    const port = freePort();
     const source = openPostgres(options(`postgres://postgres@127.0.0.1:${port}/none`));
     try {
       const started = performance.now();

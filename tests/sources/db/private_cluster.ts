@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { freePort } from "../../process.ts";
 
 const BIN_DIRS = [
   "/usr/lib/postgresql/15/bin",
@@ -54,9 +55,7 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
   if (Deno.uid() === 0) {
     await Deno.chown(dir, 101, 104).catch(() => run("chown", ["postgres", dir]));
   }
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
+  const port = freePort();
   await run(`${bin}/initdb`, ["-D", `${dir}/data`, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
   return {
