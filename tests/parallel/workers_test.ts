@@ -52,11 +52,14 @@ async function request(
   return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
 }
 
-const lookup = (port: number, key = KEY) =>
-  request(port, "POST", "/v1/mcp/lookup_customer", {
+/** A REST call of `tool` with a JSON `body`, on a connection of its own. */
+const callTool = (port: number, tool: string, body: string, key = KEY) =>
+  request(port, "POST", `/v1/mcp/${tool}`, {
     authorization: `Bearer ${key}`,
     "content-type": "application/json",
-  }, '{"id":42}');
+  }, body);
+
+const lookup = (port: number, key = KEY) => callTool(port, "lookup_customer", '{"id":42}', key);
 
 async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -184,13 +187,12 @@ Deno.test({
       // 16 slow calls at once, each on a connection of its own, so both
       // isolates get more than their pool: each opens all it may.
       const calls = Array.from({ length: 16 }, () =>
-        request(port, "POST", "/v1/mcp/sql_query", {
-          authorization: `Bearer ${KEY}`,
-          "content-type": "application/json",
-        }, '{"query":"SELECT pg_sleep(0.3) AS slept"}'));
+        callTool(port, "sql_query", '{"query":"SELECT pg_sleep(0.3) AS slept"}'));
       let most = 0;
       let done = false;
-      const all = Promise.all(calls).finally(() => done = true);
+      const all = Promise.all(calls).finally(() =>
+        done = true
+      );
       while (!done) {
         most = Math.max(most, await connections());
         await new Promise((r) => setTimeout(r, 25));
@@ -343,10 +345,7 @@ Deno.test({
     try {
       await withWorkers({ API_KEY_PRIMARY: KEY, TOOLS_FILE: file }, async (server, port) => {
         for (let i = 0; i < 20; i++) {
-          const res = await request(port, "POST", "/v1/mcp/file_answer", {
-            authorization: `Bearer ${KEY}`,
-            "content-type": "application/json",
-          }, "{}");
+          const res = await callTool(port, "file_answer", "{}");
           assert.equal(res.status, 200, `request ${i}: ${res.body}`);
           assert.match(res.body, /"answer":42/);
         }
