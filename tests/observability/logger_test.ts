@@ -123,7 +123,7 @@ Deno.test("createStreamSink() drops past its buffer while the output is stuck, a
       if (chunks.length === 1) await stuck;
     },
   });
-  const sink = createStreamSink(stream, "json", { flushMs: 5, maxBufferedChars: 2000 });
+  const sink = createStreamSink(stream, "json", { flushMs: 5, maxBufferedBytes: 2000 });
   const log = createLogger({ level: "info", sinks: [sink] });
   log.info("first");
   await new Promise((r) => setTimeout(r, 30)); // the first write is now stuck
