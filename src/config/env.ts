@@ -496,7 +496,7 @@ export const CONFIG_VARIABLES: ReadonlySet<string> = new Set(Object.keys(EnvSche
  * ```
  */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  const result = EnvSchema.safeParse(env);
+  const result = EnvSchema.safeParse(env, { jitless: true });
   const problems: string[] = [];
   if (!result.success) {
     for (const issue of result.error.issues) {
