@@ -205,6 +205,67 @@ Deno.test({
 });
 
 Deno.test({
+  name: "WORKERS=2: a tools file's pool_size is shared by the isolates too",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/tools.yaml`;
+    // The file's source on a database of its own, so its connections are told
+    // apart from the server's own pool.
+    const warehouse = await createTestDatabase();
+    await Deno.writeTextFile(
+      file,
+      `sources:
+  warehouse:
+    kind: postgres
+    url: ${warehouse.url}
+    pool_size: 3
+tools:
+  slow:
+    kind: sql
+    source: warehouse
+    description: Sleeps a little.
+    statement: SELECT pg_sleep(0.3)::text AS slept
+`,
+    );
+    try {
+      await withWorkers(
+        {
+          API_KEY_PRIMARY: KEY,
+          RATE_LIMIT_RPM: "100000",
+          TOOLS_FILE: file,
+          // No overflow: the file's source opens exactly its share in each isolate.
+          DB_POOL_MAX_OVERFLOW: "0",
+        },
+        async (_server, port) => {
+          const connections = async () =>
+            (await warehouse.admin`
+              SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0].n;
+          // 12 slow calls at once: both isolates get more than their share.
+          const calls = Array.from({ length: 12 }, () => callTool(port, "slow", "{}"));
+          let most = 0;
+          let done = false;
+          const all = Promise.all(calls).finally(() => done = true);
+          while (!done) {
+            most = Math.max(most, await connections());
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          const answers = await all;
+          assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), answers[0].body);
+          // pool_size 3 over two isolates: 2 + 1. Without the split, 3 each.
+          assert.equal(most, 3, `at most ${most} connections at once`);
+        },
+        (flags) => flags.map((f) => f.startsWith("--allow-read=") ? `${f},${file}` : f),
+      );
+    } finally {
+      await warehouse.drop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "WORKERS=2: SIGHUP reloads API_KEYS_FILE in every isolate",
   ignore: postgresUnavailable !== undefined,
   async fn() {
