@@ -16,15 +16,7 @@
  *
  * @module
  */
-import {
-  type Attributes,
-  context,
-  ProxyTracerProvider,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import type { Attributes, Span } from "@opentelemetry/api";
 import { SERVER_NAME, SERVER_VERSION } from "../version.ts";
 
 /**
@@ -40,7 +32,17 @@ import { SERVER_NAME, SERVER_VERSION } from "../version.ts";
  * assert.equal(typeof tracingEnabled, "boolean");
  * ```
  */
-export const tracingEnabled: boolean = !(trace.getTracerProvider() instanceof ProxyTracerProvider);
+export const tracingEnabled: boolean =
+  (globalThis as { [key: symbol]: { trace?: unknown } | undefined })[
+    // Where every 1.x `@opentelemetry/api` keeps what is registered: a tracer
+    // provider under `trace` exactly when Deno's tracing is on (checked
+    // against OTEL_DENO, OTEL_DENO_TRACING and OTEL_SDK_DISABLED in tests).
+    Symbol.for("opentelemetry.js.api.1")
+  ]?.trace !== undefined;
+
+// The API is loaded only when tracing is on: evaluating it cost ~5 ms of
+// every start, for a server that mostly runs without tracing.
+const api = tracingEnabled ? await import("@opentelemetry/api") : undefined;
 
 /** A tool call's span, as the pipeline sees it. */
 export interface ToolSpan {
@@ -74,7 +76,7 @@ export function withToolSpan<T>(
   if (!tracingEnabled) return fn(undefined);
   return tracer().startActiveSpan(
     `tool ${toolName}`,
-    { kind: SpanKind.INTERNAL, attributes },
+    { kind: api!.SpanKind.INTERNAL, attributes },
     async (span) => {
       try {
         return await fn(toolSpan(span));
@@ -100,18 +102,18 @@ export function withToolSpan<T>(
  * ```
  */
 export function bindActiveContext<F extends (...args: never[]) => unknown>(fn: F): F {
-  return tracingEnabled ? context.bind(context.active(), fn) : fn;
+  return api ? api.context.bind(api.context.active(), fn) : fn;
 }
 
-let cachedTracer: ReturnType<typeof trace.getTracer> | undefined;
+let cachedTracer: ReturnType<NonNullable<typeof api>["trace"]["getTracer"]> | undefined;
 function tracer() {
-  return cachedTracer ??= trace.getTracer(SERVER_NAME, SERVER_VERSION);
+  return cachedTracer ??= api!.trace.getTracer(SERVER_NAME, SERVER_VERSION);
 }
 
 function toolSpan(span: Span): ToolSpan {
   return {
     traceId: span.spanContext().traceId,
     set: (attributes) => void span.setAttributes(attributes),
-    fail: (message) => void span.setStatus({ code: SpanStatusCode.ERROR, message }),
+    fail: (message) => void span.setStatus({ code: api!.SpanStatusCode.ERROR, message }),
   };
 }

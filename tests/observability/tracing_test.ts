@@ -261,3 +261,28 @@ Deno.test({
     await receiver.close();
   }
 });
+
+Deno.test("tracing: tracingEnabled follows OTEL_DENO, OTEL_DENO_TRACING and OTEL_SDK_DISABLED", async () => {
+  const tracing = new URL("../../src/observability/tracing.ts", import.meta.url).href;
+  const enabled = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const { tracingEnabled } = await import(${JSON.stringify(tracing)});
+         console.log(String(tracingEnabled));`,
+      ],
+      env: { OTEL_DENO_CONSOLE: "ignore", ...env },
+      clearEnv: false,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  // Set or cleared explicitly: the test run's own environment may carry them.
+  const off = { OTEL_DENO: "", OTEL_DENO_TRACING: "", OTEL_SDK_DISABLED: "" };
+  assert.equal(await enabled(off), "false");
+  assert.equal(await enabled({ ...off, OTEL_DENO: "true" }), "true");
+  assert.equal(await enabled({ ...off, OTEL_DENO: "true", OTEL_DENO_TRACING: "false" }), "false");
+  assert.equal(await enabled({ ...off, OTEL_DENO: "true", OTEL_SDK_DISABLED: "true" }), "false");
+});
