@@ -111,6 +111,29 @@ async function withWorkers(
   }
 }
 
+/**
+ * The most connections the server had open to `admin`'s database while
+ * `calls` ran, sampled every 25 ms; every call must answer 200.
+ */
+async function mostConnectionsDuring(
+  admin: TestDatabase["admin"],
+  calls: Promise<{ status: number; body: string }>[],
+): Promise<number> {
+  let most = 0;
+  let done = false;
+  const all = Promise.all(calls).finally(() => done = true);
+  while (!done) {
+    const [{ n }] = await admin`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'mcp-tool-server'`;
+    most = Math.max(most, n);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const answers = await all;
+  assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), answers[0].body);
+  return most;
+}
+
 /** Each isolate answered some of `logged` (20 new connections all on one isolate: 2 in 2²⁰). */
 function assertBothServed(logged: { isolate?: number }[]): void {
   assert.deepEqual(
@@ -180,25 +203,13 @@ Deno.test({
       DB_POOL_SIZE: "3",
       DB_POOL_MAX_OVERFLOW: "1",
     }, async (_server, port, db) => {
-      const connections = async () =>
-        (await db.admin`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0].n;
       // 16 slow calls at once, each on a connection of its own, so both
       // isolates get more than their pool: each opens all it may.
-      const calls = Array.from({ length: 16 }, () =>
-        callTool(port, "sql_query", '{"query":"SELECT pg_sleep(0.3) AS slept"}'));
-      let most = 0;
-      let done = false;
-      const all = Promise.all(calls).finally(() =>
-        done = true
+      const most = await mostConnectionsDuring(
+        db.admin,
+        Array.from({ length: 16 }, () =>
+          callTool(port, "sql_query", '{"query":"SELECT pg_sleep(0.3) AS slept"}')),
       );
-      while (!done) {
-        most = Math.max(most, await connections());
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      const answers = await all;
-      assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), answers[0].body);
       // Without the split, each isolate would open 4 (8 in all).
       assert.equal(most, 4, `at most ${most} connections at once`);
     }),
@@ -238,21 +249,11 @@ tools:
           DB_POOL_MAX_OVERFLOW: "0",
         },
         async (_server, port) => {
-          const connections = async () =>
-            (await warehouse.admin`
-              SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0].n;
           // 12 slow calls at once: both isolates get more than their share.
-          const calls = Array.from({ length: 12 }, () => callTool(port, "slow", "{}"));
-          let most = 0;
-          let done = false;
-          const all = Promise.all(calls).finally(() => done = true);
-          while (!done) {
-            most = Math.max(most, await connections());
-            await new Promise((r) => setTimeout(r, 25));
-          }
-          const answers = await all;
-          assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), answers[0].body);
+          const most = await mostConnectionsDuring(
+            warehouse.admin,
+            Array.from({ length: 12 }, () => callTool(port, "slow", "{}")),
+          );
           // pool_size 3 over two isolates: 2 + 1. Without the split, 3 each.
           assert.equal(most, 3, `at most ${most} connections at once`);
         },
