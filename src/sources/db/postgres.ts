@@ -153,24 +153,15 @@ export function openPostgres(options: PostgresOptions): SqlSource {
 
   /**
    * Waits for a connection until `waitMs`, the caller's signal, or a
-   * connection error. Nothing has run yet when reserving fails, so one retry
-   * is safe: after a connection is terminated, postgres.js 3.4.9 fails the
-   * next reconnect of that pool slot once with the old termination error.
+   * connection error. Nothing has run yet when reserving fails, so a second
+   * try is safe (see `againIfStale`).
    */
   async function reserve(signal: AbortSignal | undefined, waitMs: number): Promise<Lease> {
     const deadline = performance.now() + waitMs;
     const waited = permits.acquire(signal, waitMs);
     if (waited) await waited;
     try {
-      try {
-        return await reserveOnce(signal, Math.max(1, deadline - performance.now()));
-      } catch (error) {
-        const left = deadline - performance.now();
-        if (!(error instanceof DatabaseError) || error.kind !== "unavailable" || left < 1) {
-          throw error;
-        }
-        return await reserveOnce(signal, left);
-      }
+      return await againIfStale(deadline, (left) => reserveOnce(signal, left));
     } catch (error) {
       permits.release();
       throw error;
@@ -233,18 +224,8 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     inUse++;
     const work = (async () => {
       try {
-        try {
-          return await directOnce<R>(query, opts, limits);
-        } catch (error) {
-          // As `reserve` does: postgres.js 3.4.9 fails the first use of a pool
-          // slot whose connection was terminated once, with the old error.
-          // The statement is read-only, so running it again is safe.
-          if (
-            !(error instanceof DatabaseError) || error.kind !== "unavailable" ||
-            deadline - performance.now() < 1
-          ) throw error;
-          return await directOnce<R>(query, opts, limits);
-        }
+        // The statement is read-only, so running it again is safe.
+        return await againIfStale(deadline, () => directOnce<R>(query, opts, limits));
       } finally {
         inUse--;
         permits.release();
@@ -394,6 +375,27 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       await client.end({ timeout: 5 });
     },
   };
+}
+
+/**
+ * Runs `attempt` with the milliseconds left until `deadline`, and once more
+ * when it fails as `unavailable` with time still left: after a connection is
+ * terminated, postgres.js 3.4.9 fails the next use of that pool slot once
+ * with the old termination error. Callers retry only what is safe to repeat.
+ */
+async function againIfStale<T>(
+  deadline: number,
+  attempt: (leftMs: number) => Promise<T>,
+): Promise<T> {
+  try {
+    return await attempt(Math.max(1, deadline - performance.now()));
+  } catch (error) {
+    const left = deadline - performance.now();
+    if (!(error instanceof DatabaseError) || error.kind !== "unavailable" || left < 1) {
+      throw error;
+    }
+    return await attempt(left);
+  }
 }
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
