@@ -217,19 +217,19 @@ export function createStreamSink(
   }
 
   const append = (text: string) => {
-    if (used > maxBytes) {
-      dropped++;
-      return;
-    }
     put(text);
     timer ??= setTimeout(flush, flushMs);
   };
+  // Past the cap nothing is formatted: the line is only counted.
   const sink = ((record: LogRecord) => {
     if (used > maxBytes) dropped++;
     else append(formatter(record));
   }) as StreamSink;
   // A batch from another isolate counts as one line if it is dropped.
-  sink.appendFormatted = append;
+  sink.appendFormatted = (text) => {
+    if (used > maxBytes) dropped++;
+    else append(text);
+  };
   sink[Symbol.asyncDispose] = async () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
