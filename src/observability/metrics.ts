@@ -17,6 +17,7 @@ import CounterClass from "prom-client/lib/counter.js";
 import GaugeClass from "prom-client/lib/gauge.js";
 import HistogramClass from "prom-client/lib/histogram.js";
 import RegistryClass from "prom-client/lib/registry.js";
+import { SeriesHistogram, talliedCounter } from "./tallies.ts";
 
 const Counter = CounterClass as typeof PromClient.Counter;
 const Gauge = GaugeClass as typeof PromClient.Gauge;
@@ -108,16 +109,17 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       )
       : Promise.resolve();
   const registers = [registry];
-  const toolCalls = new Counter({
+  // What every call moves is tallied (see tallies.ts); the rest is plain prom-client.
+  const toolCalls = talliedCounter<string, CallStatus>({
     name: "tool_calls_total",
     help: "Tool calls by tool and outcome, both doors.",
     labelNames: ["tool_name", "status"],
     registers,
   });
-  const toolDuration = new Histogram({
+  const toolDuration = new SeriesHistogram({
     name: "tool_duration_seconds",
     help: "Tool call duration, validation to result.",
-    labelNames: ["tool_name"],
+    labelName: "tool_name",
     buckets: DURATION_BUCKETS,
     registers,
   });
@@ -127,22 +129,22 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     labelNames: ["tool_name"],
     registers,
   });
-  const cacheRequests = new Counter({
+  const cacheRequests = talliedCounter<string, "hit" | "miss" | "error">({
     name: "tool_cache_requests_total",
     help: "Response cache lookups of cacheable tools by result: hit, miss, error (store failed).",
     labelNames: ["tool_name", "result"],
     registers,
   });
-  const httpRequests = new Counter({
+  const httpRequests = talliedCounter<string, number>({
     name: "http_requests_total",
     help: "HTTP requests by route template and status code.",
     labelNames: ["endpoint", "status_code"],
     registers,
   });
-  const dbDuration = new Histogram({
+  const dbDuration = new SeriesHistogram({
     name: "db_query_duration_seconds",
     help: "Database query duration by query name.",
-    labelNames: ["query_name"],
+    labelName: "query_name",
     buckets: DURATION_BUCKETS,
     registers,
   });
@@ -195,52 +197,25 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       this.set(readPool()?.waiting ?? 0);
     },
   });
-  // Label children bound once and reused: prom-client validates and hashes
-  // a label object on every inc() otherwise, a measurable share of a no-op
-  // call. Label values are bounded (see above), so these maps are too.
-  // Two-level maps: no key string is built and no closure made per call.
-  const callChildren = new Map<string, Map<string, { inc(): void }>>();
-  const durationChildren = new Map<string, { observe(v: number): void }>();
-  const httpChildren = new Map<string, Map<number, { inc(): void }>>();
-  const cacheChildren = new Map<string, Map<string, { inc(): void }>>();
-  const dbChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     loadProcessMetrics,
     toolCall(tool, status, seconds) {
-      let byStatus = callChildren.get(tool);
-      if (byStatus === undefined) callChildren.set(tool, byStatus = new Map());
-      let calls = byStatus.get(status);
-      if (calls === undefined) byStatus.set(status, calls = toolCalls.labels(tool, status));
-      calls.inc();
-      let duration = durationChildren.get(tool);
-      if (duration === undefined) durationChildren.set(tool, duration = toolDuration.labels(tool));
-      duration.observe(seconds);
+      toolCalls.tally(tool, status).pending++;
+      toolDuration.series(tool).observe(seconds);
     },
     deprecatedCall: (tool) => deprecatedCalls.inc({ tool_name: tool }),
-    toolRateLimited: (tool) => toolCalls.inc({ tool_name: tool, status: "rate_limited" }),
+    toolRateLimited(tool) {
+      toolCalls.tally(tool, "rate_limited").pending++;
+    },
     cacheRequest(tool, result) {
-      let byResult = cacheChildren.get(tool);
-      if (byResult === undefined) cacheChildren.set(tool, byResult = new Map());
-      let counter = byResult.get(result);
-      if (counter === undefined) byResult.set(result, counter = cacheRequests.labels(tool, result));
-      counter.inc();
+      cacheRequests.tally(tool, result).pending++;
     },
     httpRequest(endpoint, statusCode) {
-      let byStatus = httpChildren.get(endpoint);
-      if (byStatus === undefined) httpChildren.set(endpoint, byStatus = new Map());
-      let counter = byStatus.get(statusCode);
-      if (counter === undefined) {
-        byStatus.set(statusCode, counter = httpRequests.labels(endpoint, String(statusCode)));
-      }
-      counter.inc();
+      httpRequests.tally(endpoint, statusCode).pending++;
     },
     dbQuery(queryName, seconds) {
-      let histogram = dbChildren.get(queryName);
-      if (histogram === undefined) {
-        dbChildren.set(queryName, histogram = dbDuration.labels(queryName));
-      }
-      histogram.observe(seconds);
+      dbDuration.series(queryName).observe(seconds);
     },
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
     upstreamAttempt(upstream, outcome, seconds) {
