@@ -306,3 +306,36 @@ Deno.test({
     await assertOutcome(opts, { host: "[::1]" }, "allowed");
   },
 });
+
+Deno.test("Host verdicts are remembered per value, and 1,000 junk hosts change none of them", async () => {
+  // One middleware for every request, as the app has it: the verdicts it keeps must stay right.
+  for (const opts of [options(), options({ allowedHosts: ["api.example.com"] })]) {
+    const middleware = hostOrigin(opts);
+    const verdict = async (host: string): Promise<Outcome> => {
+      const url = "http://127.0.0.1:8000/v1/mcp";
+      try {
+        await middleware(
+          new Request(url, { headers: { host } }),
+          context(url),
+          () => Promise.resolve(new Response("ok")),
+        );
+        return "allowed";
+      } catch (error) {
+        assert.ok(error instanceof ToolError && error.httpStatus === 403);
+        return "rejected";
+      }
+    };
+    const good = opts.allowedHosts.length > 0 ? "api.example.com" : "127.0.0.1:8000";
+    const bad = "evil.example";
+    for (let round = 0; round < 3; round++) {
+      assert.equal(await verdict(good), "allowed");
+      assert.equal(await verdict(bad), "rejected");
+      // More distinct values than are kept: the kept verdicts start over.
+      for (let i = 0; i < 1000; i++) {
+        assert.equal(await verdict(`junk-${round}-${i}.example`), "rejected");
+      }
+      assert.equal(await verdict(good.toUpperCase()), "allowed", "case-insensitive");
+      assert.equal(await verdict(bad), "rejected");
+    }
+  }
+});
