@@ -6,13 +6,19 @@
  * wrk, checks every reply body, and prints a table with ratios to the bare
  * handler measured in the same run.
  *
- *   deno run -A scripts/bench.ts [--seconds 10] [--connections 50] [--no-toolbox] [--smoke]
+ *   deno run -A scripts/bench.ts [--seconds 10] [--connections 50] [--rounds 1] [--no-toolbox] [--smoke]
  *
  * Needs wrk (Debian package) and PostgreSQL (BENCH_DB_URL, default
  * postgres://postgres@127.0.0.1:5432/mcp_bench; created and seeded with the
  * demo data when missing). Toolbox is installed from npm into
  * ~/.cache/mcp-tool-server-bench the first time (315 MB). `--smoke` runs
  * every workload for 2 s without Toolbox: CI's check that this still works.
+ *
+ * `--rounds N` runs each workload's servers one after another N times and
+ * prints medians; a ratio is the median of each round's ratio to the bare
+ * handler's run in that same round. On a shared, noisy machine a single pass
+ * swings by tens of percent; pairing each run with a bare run minutes apart
+ * at most is what makes the ratios comparable between sessions.
  *
  * @module
  */
@@ -26,7 +32,9 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const smoke = flag("--smoke");
-const seconds = smoke ? 2 : option("--seconds", 10);
+// The smoke run takes two rounds of 1 s, so CI runs the rounds' code as well.
+const seconds = smoke ? 1 : option("--seconds", 10);
+const rounds = smoke ? 2 : option("--rounds", 1);
 const connections = option("--connections", 50);
 const withToolbox = !smoke && !flag("--no-toolbox");
 const dbUrl = Deno.env.get("BENCH_DB_URL") ?? "postgres://postgres@127.0.0.1:5432/mcp_bench";
@@ -319,23 +327,44 @@ try {
     ]],
   ];
   let failed = false;
-  console.log(`wrk -t1 -c${connections} -d${seconds}s, loopback, every reply checked\n`);
+  console.log(
+    `wrk -t1 -c${connections} -d${seconds}s, loopback, every reply checked` +
+      (rounds > 1 ? `; medians of ${rounds} rounds` : "") + "\n",
+  );
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
   for (const [title, runs] of workloads) {
     console.log(`## ${title}\n`);
     console.log("| server | req/s | p50 ms | p99 ms | wrong | × bare |");
     console.log("|---|---|---|---|---|---|");
-    let baseline: number | undefined;
-    for (const [target, body, expect] of runs) {
-      const isRest = typeof target === "string";
-      const url = isRest ? target : target.url;
-      const label = isRest ? "ours, REST door" : target.name;
-      const r = await wrk(url, body, expect);
-      if (!isRest && target === bare) baseline = r.rps;
-      if (r.wrong > 0) failed = true;
-      const ratio = baseline ? (r.rps / baseline).toFixed(2) : "—";
+    // results[run][round]; ratios to the bare handler of the same round.
+    const results: Result[][] = runs.map(() => []);
+    const ratios: number[][] = runs.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      let baseline: number | undefined;
+      for (const [i, [target, body, expect]] of runs.entries()) {
+        const url = typeof target === "string" ? target : target.url;
+        const r = await wrk(url, body, expect);
+        if (target === bare) baseline = r.rps;
+        results[i].push(r);
+        if (baseline) ratios[i].push(r.rps / baseline);
+      }
+    }
+    for (const [i, [target]] of runs.entries()) {
+      const label = typeof target === "string" ? "ours, REST door" : target.name;
+      const rs = results[i];
+      const wrong = rs.reduce((n, r) => n + r.wrong, 0);
+      if (wrong > 0) failed = true;
+      const sample = rs.find((r) => r.wrong > 0)?.sample ?? "";
+      const ratio = ratios[i].length ? median(ratios[i]).toFixed(2) : "—";
       console.log(
-        `| ${label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.wrong}${
-          r.wrong ? ` (${r.sample.slice(0, 60)})` : ""
+        `| ${label} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${
+          median(rs.map((r) => r.p50)).toFixed(2)
+        } | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${wrong}${
+          wrong ? ` (${sample.slice(0, 60)})` : ""
         } | ${ratio} |`,
       );
     }
