@@ -35,18 +35,20 @@ export function unknownTool(name: string): ToolError {
 export function restDoor(options: RestDoorOptions): { call: Handler; list: Handler } {
   return {
     async list(_req, ctx) {
-      await options.rateLimit.enforce(ctx, 1);
+      const limiting = options.rateLimit.enforce(ctx, 1);
+      if (limiting) await limiting;
       // Read per request: a reload of the tools file swaps the registry's contents.
       return jsonResponse({ tools: options.registry.descriptorsFor(ctx.principal!) });
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
       const tool = options.registry.get(params.tool);
-      await options.rateLimit.enforce(
+      const limiting = options.rateLimit.enforce(
         ctx,
         options.rateLimit.costOf(params.tool, tool?.rateLimitCost),
         tool ? [params.tool] : [],
       );
+      if (limiting) await limiting;
       if (!tool) throw unknownTool(params.tool);
       if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       const input = await readJsonBody(req, options.maxBodyBytes);

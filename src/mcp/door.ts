@@ -120,7 +120,12 @@ export function mcpDoor(options: McpDoorOptions): McpDoor {
     }
     const called = toolsCalled(parsed, registry);
     try {
-      await options.rateLimit.enforce(ctx, costOf(parsed, options.rateLimit, registry), called);
+      const limiting = options.rateLimit.enforce(
+        ctx,
+        costOf(parsed, options.rateLimit, registry),
+        called,
+      );
+      if (limiting) await limiting;
       // Scopes are an HTTP-level refusal (403 + WWW-Authenticate), as the MCP
       // authorization spec has it, for the whole request, a batch included.
       for (const name of called) {

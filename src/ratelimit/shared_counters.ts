@@ -148,22 +148,18 @@ export function sharedMemoryLimiter(
       const window = Math.floor(t / windowMs);
       const [h1, h2] = hashes(`${options.prefix}:${limit}:${key}`);
       const count = add(h1, h2, cost, window);
-      return Promise.resolve(
-        count === undefined
-          ? degraded(limit, t, "shared rate-limit table full or locked")
-          : decision(count, limit, window, t),
-      );
+      return count === undefined
+        ? degraded(limit, t, "shared rate-limit table full or locked")
+        : decision(count, limit, window, t);
     },
     refusal(key, limit) {
       const t = now();
       const window = Math.floor(t / windowMs);
       const [h1, h2] = hashes(`${options.prefix}:${limit}:${key}`);
       const count = add(h1, h2, 0, window);
-      return Promise.resolve(
-        count !== undefined && count >= limit
-          ? { ...decision(count, limit, window, t), allowed: false }
-          : undefined,
-      );
+      return count !== undefined && count >= limit
+        ? { ...decision(count, limit, window, t), allowed: false }
+        : undefined;
     },
     trackedKeys() {
       const window = Math.floor(now() / windowMs);

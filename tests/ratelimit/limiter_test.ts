@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createRateLimiter } from "../../src/ratelimit/limiter.ts";
+import { createRateLimiter, type RateDecision } from "../../src/ratelimit/limiter.ts";
 import { openRedis } from "../../src/ratelimit/redis_client.ts";
 import { createLogger, createMemorySink } from "../../src/observability/logger.ts";
 import {
@@ -51,6 +51,22 @@ Deno.test("memory limiter: refusal() reports a spent budget without spending", a
   await limiter.consume("x", 2, 2);
   assert.equal((await limiter.refusal("x", 2))?.allowed, false);
   assert.equal(await limiter.refusal("y", 2), undefined);
+});
+
+Deno.test("memory limiter answers without a promise, and each limit value is its own budget", () => {
+  // Every request asks the limiter (twice with the auth-failure limit): no promise per answer.
+  const limiter = memoryLimiter();
+  const first = limiter.consume("k", 2, 2);
+  assert.ok(!(first instanceof Promise));
+  assert.equal(first.allowed, true);
+  const spent = limiter.consume("k", 1, 2) as RateDecision;
+  assert.equal(spent.allowed, false);
+  assert.equal(spent.remaining, 0);
+  assert.equal((limiter.consume("k", 1, 5) as RateDecision).allowed, true, "another limit");
+  const refusal = limiter.refusal("k", 2);
+  assert.ok(!(refusal instanceof Promise));
+  assert.equal(refusal?.allowed, false);
+  assert.equal(limiter.refusal("other", 2), undefined);
 });
 
 Deno.test("memory limiter evicts idle keys: 100k distinct keys are gone after their window", async () => {

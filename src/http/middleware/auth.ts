@@ -62,7 +62,9 @@ export function auth(
     }
     const address = failures?.address(req, ctx);
     if (failures && address !== undefined) {
-      const refused = await failures.limiter.refusal(address, failures.limit);
+      // Asked on every request; an in-process store answers without a promise.
+      const refusing = failures.limiter.refusal(address, failures.limit);
+      const refused = refusing instanceof Promise ? await refusing : refusing;
       if (refused) throw rateLimited(refused);
     }
     const match = BEARER.exec(req.headers.get("authorization") ?? "");

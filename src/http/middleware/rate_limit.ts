@@ -20,8 +20,10 @@ export interface RateLimitPolicy {
   /**
    * Spends `cost` of the caller's budget; throws a 429 (or, store down and
    * fail-closed, 503). `tools` names the registered tools the request calls.
+   * With an in-process store it decides at once (returns nothing, or throws);
+   * with Redis it returns the promise to await.
    */
-  enforce(ctx: RequestContext, cost: number, tools?: readonly string[]): Promise<void>;
+  enforce(ctx: RequestContext, cost: number, tools?: readonly string[]): void | Promise<void>;
 }
 
 /** Options of {@linkcode createRateLimitPolicy}. */
@@ -62,20 +64,30 @@ export function rateLimited(d: RateDecision): ToolError {
 export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimitPolicy {
   return {
     costOf: (tool, toolCost) => options.toolCosts[tool] ?? toolCost ?? 1,
-    async enforce(ctx, cost, tools = []) {
+    enforce(ctx, cost, tools = []) {
       const { id, rateLimitRpm } = ctx.principal!;
       // The keys file's own limit for its key, then RATE_LIMIT_KEY_RPM, then the default.
       const rpm = rateLimitRpm ?? options.keyRpm[id] ?? options.rpm;
-      const decision = await options.limiter.consume(id, cost, rpm);
-      ctx.rateLimit = decision;
-      if (decision.allowed) return;
-      if (decision.degraded) {
-        throw new ToolError("retry", "Rate limiting is unavailable: try again shortly");
-      }
-      options.onLimited?.(id, tools);
-      throw rateLimited(decision);
+      const decided = options.limiter.consume(id, cost, rpm);
+      if (decided instanceof Promise) return decided.then((d) => apply(ctx, d, id, tools));
+      apply(ctx, decided, id, tools);
     },
   };
+
+  function apply(
+    ctx: RequestContext,
+    decision: RateDecision,
+    id: string,
+    tools: readonly string[],
+  ) {
+    ctx.rateLimit = decision;
+    if (decision.allowed) return;
+    if (decision.degraded) {
+      throw new ToolError("retry", "Rate limiting is unavailable: try again shortly");
+    }
+    options.onLimited?.(id, tools);
+    throw rateLimited(decision);
+  }
 }
 
 /**
