@@ -1,15 +1,12 @@
 /**
- * One permit per connection the pool may open, taken before any statement
- * goes to postgres.js and given back when its work is done.
+ * One permit per connection the pool may open, taken before a call is lent a
+ * connection and given back when its work is done (postgres.ts).
  *
- * Why: postgres.js 3.4.9 sends a query to an idle connection, else opens a
- * new one, else pipelines it behind another on a busy one, where one slow
- * statement holds up everything queued after it. With never more statements
- * out than connections, it always finds one free, so a `direct` statement can
- * go to the pool itself instead of reserving a connection per call (each
- * `reserve()` builds a new `sql` instance: ~10 µs of CPU a call here, plus a
- * timer). Callers beyond the pool wait here, first come first served, until
+ * Why a queue of our own: a statement never waits behind another on a busy
+ * connection (postgres.js 3.4.9's own pool would pipeline it behind a slow
+ * one), and callers beyond the pool wait first come, first served, until
  * their deadline (one shared timer queue, not a timer each) or their signal.
+ * A free permit is taken without a promise.
  *
  * @module
  */

@@ -8,18 +8,16 @@
  * simple-protocol message of our own text), the tool's statement (extended
  * protocol, so it can never be two statements; read through a cursor when it
  * returns rows, so caps stop the database early) and `COMMIT` are pipelined
- * on a reserved connection.
+ * on a connection lent to the call alone.
  *
- * Every use of the pool goes through `reserve()`, which also keeps the
- * counts behind `poolStats()` (postgres.js 3.4.9 keeps its own queues
- * private): callers waiting and connections lent are counted as they happen;
- * idle is the open connections not lent, and which connections are open is
- * learnt from connection ids (see `identify`).
+ * The pool is ours: one postgres.js client per connection (see `openPostgres`
+ * for why), lent under the permits of permits.ts, which also count what
+ * `poolStats()` reports.
  *
  * @module
  */
 import postgres from "postgres";
-import { createDeadlineQueue, type Deadline } from "../../timing/deadlines.ts";
+import { createDeadlineQueue } from "../../timing/deadlines.ts";
 import { Permits } from "./permits.ts";
 import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
@@ -82,198 +80,251 @@ export function classifyPostgresError(error: unknown): DatabaseError {
   });
 }
 
-/** One reserved connection, lent to one query or ping. */
-interface Lease {
-  readonly conn: postgres.ReservedSql;
-  /** Its connection's id, once its first statement is sent. */
-  id?: number;
+/**
+ * One connection of the pool: a postgres.js client of its own with at most
+ * one connection, created on first use. Only the caller holding it sends
+ * statements to it.
+ */
+class Slot {
+  #client: postgres.Sql | undefined;
+  /** Its connection answered a statement and has not closed since. */
+  open = false;
+  /** Lent to a call now. */
+  lent = false;
+
+  constructor(
+    /** Kept open for steady load (the first `poolSize`), or an overflow one. */
+    readonly core: boolean,
+    private readonly connect: (slot: Slot) => postgres.Sql,
+  ) {}
+
+  get client(): postgres.Sql {
+    return this.#client ??= this.connect(this);
+  }
+
+  async end(): Promise<void> {
+    await this.#client?.end({ timeout: 5 });
+    this.open = false;
+  }
 }
+
+/** Options of a `direct` statement: extended protocol, so never two statements. */
+const PREPARED = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
+const UNPREPARED = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
 
 /** Opens the pool (lazily: nothing connects until the first query). */
 export function openPostgres(options: PostgresOptions): SqlSource {
-  /** Ids of the connections known to be open, and those lent out now. */
-  const open = new Set<number>();
-  // What holds each lent connection: a reserved lease, or a `direct` statement in flight.
-  const lent = new Map<number, object>();
+  const size = options.poolSize + options.poolMaxOverflow;
   let inUse = 0;
-  let waiting = 0;
+  let closed = false;
 
-  const client = postgres(options.url, {
-    max: options.poolSize + options.poolMaxOverflow,
-    idle_timeout: options.idleTimeoutSeconds,
-    max_lifetime: options.recycleSeconds > 0 ? options.recycleSeconds : null,
-    connect_timeout: options.connectTimeoutSeconds,
-    prepare: true,
-    // Keep the default fetch_types: with `fetch_types: false`, postgres.js
-    // 3.4.9's reserve() never resolves.
-    // Startup parameters: the session itself is read-only and time-limited,
-    // beneath the per-transaction settings.
-    connection: {
-      ...options.settings,
-      application_name: "mcp-tool-server",
-      default_transaction_read_only: true,
-      statement_timeout: Math.ceil(options.queryTimeoutMs),
-    },
-    // Notices would go to the console; nothing a caller needs.
-    onnotice: () => {},
-    // Every close (idle timeout, lifetime, server gone, failed connect) names
-    // the connection; an id never seen open is a failed connect.
-    onclose: (id) => open.delete(id),
-  });
-
-  // Never more statements out than connections (see permits.ts): postgres.js
-  // then always has a free connection and never pipelines one behind another.
-  const deadlines = createDeadlineQueue();
-  const permits = new Permits(options.poolSize + options.poolMaxOverflow, deadlines);
+  const connect = (slot: Slot) =>
+    postgres(options.url, {
+      max: 1,
+      // The pool's own connections stay for steady load; overflow ones close
+      // when idle. (An idle timeout also costs a timer re-armed per statement.)
+      idle_timeout: slot.core ? 0 : options.idleTimeoutSeconds,
+      max_lifetime: options.recycleSeconds > 0 ? options.recycleSeconds : null,
+      connect_timeout: options.connectTimeoutSeconds,
+      prepare: true,
+      // Keep the default fetch_types (a catalog query per new connection):
+      // array columns are parsed with the types it fetches.
+      // Startup parameters: the session itself is read-only and time-limited,
+      // beneath the per-transaction settings.
+      connection: {
+        ...options.settings,
+        application_name: "mcp-tool-server",
+        default_transaction_read_only: true,
+        statement_timeout: Math.ceil(options.queryTimeoutMs),
+      },
+      // Notices would go to the console; nothing a caller needs.
+      onnotice: () => {},
+      // Every close: idle timeout, lifetime, server gone, failed connect.
+      onclose: () => {
+        slot.open = false;
+      },
+    });
 
   /**
-   * Options for a lease's first statement that learn its connection's id:
-   * postgres.js passes the connection (whose `id` its `onclose` reports) to a
-   * query's `onexecute` hook when it sends the query, the hook its own
-   * `begin()` uses (3.4.9; not in its types). The hook's result means "the
-   * connection can take more", so it must be true.
+   * Why one client per connection, and not one postgres.js pool of `size`:
+   * - postgres.js 3.4.9 sends a query to an idle connection, else opens one,
+   *   else pipelines it behind another on a busy one, where one slow
+   *   statement holds up everything queued after it;
+   * - its idle queue is FIFO, so under steady load every connection a burst
+   *   opened stays in use and none ever reaches its idle timeout;
+   * - and that queue leaks: taking a connection leaves a hole at its front,
+   *   cleared only when the last idle connection is taken, and finding a
+   *   connection there is a scan over every hole. With more connections open
+   *   than statements in flight (after any burst), each statement adds a
+   *   hole and costs more than the last: `SELECT 1` at three callers went
+   *   from 17.5k to 7.2k calls/s in 80 s here.
+   * Here the permits (permits.ts) keep statements out at no more than the
+   * connections, each goes to a connection of its own, and idle connections
+   * are taken last-in first-out, the pool's own before overflow ones: the
+   * ones not needed stay unused and close. A client with one connection
+   * never leaves a hole (its one idle connection is always the last).
    */
-  function identify(lease: { id?: number }): postgres.UnsafeQueryOptions {
-    const onexecute = (connection: { id: number }) => {
-      lease.id = connection.id;
-      open.add(connection.id);
-      lent.set(connection.id, lease);
-      return true;
-    };
-    return { onexecute } as postgres.UnsafeQueryOptions;
+  const slots = Array.from({ length: size }, (_, i) => new Slot(i < options.poolSize, connect));
+  // Stacks of idle slots: the top is taken next (the first slot first, at start).
+  const idleCore = slots.filter((s) => s.core).reverse();
+  const idleOverflow = slots.filter((s) => !s.core).reverse();
+  const deadlines = createDeadlineQueue();
+  const permits = new Permits(size, deadlines);
+
+  /** A slot for a caller who holds a permit (so one is idle). */
+  function lend(): Slot {
+    const slot = (idleCore.pop() ?? idleOverflow.pop())!;
+    slot.lent = true;
+    inUse++;
+    return slot;
   }
 
-  /** Ends a lease; a lost connection is not released (see `query`). */
-  function giveBack(lease: Lease, connectionLost: boolean): void {
+  function giveBack(slot: Slot): void {
+    slot.lent = false;
     inUse--;
-    if (lease.id !== undefined && lent.get(lease.id) === lease) lent.delete(lease.id);
-    if (!connectionLost) lease.conn.release();
+    (slot.core ? idleCore : idleOverflow).push(slot);
     permits.release();
   }
 
   /**
-   * Waits for a connection until `waitMs`, the caller's signal, or a
-   * connection error. Nothing has run yet when reserving fails, so a second
-   * try is safe (see `againIfStale`).
+   * A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
+   * reason; no promise when one is idle and nobody waits before this caller.
    */
-  async function reserve(signal: AbortSignal | undefined, waitMs: number): Promise<Lease> {
-    const deadline = performance.now() + waitMs;
+  function take(signal: AbortSignal | undefined, waitMs: number): Slot | Promise<Slot> {
     const waited = permits.acquire(signal, waitMs);
-    if (waited) await waited;
-    try {
-      return await againIfStale(deadline, (left) => reserveOnce(signal, left));
-    } catch (error) {
-      permits.release();
-      throw error;
-    }
+    return waited ? waited.then(lend) : lend();
   }
 
-  async function reserveOnce(signal: AbortSignal | undefined, waitMs: number): Promise<Lease> {
-    waiting++;
-    const reserving = client.reserve();
-    let timer: Deadline | undefined;
-    let onAbort: (() => void) | undefined;
-    const gaveUp = new Promise<never>((_, reject) => {
-      // On the shared deadline queue: a timer of its own per call costs ~10 µs.
-      timer = deadlines.add(
-        waitMs,
-        () =>
-          reject(new DatabaseError("busy", `No connection free within ${Math.round(waitMs)} ms`)),
-      );
-      onAbort = () => reject(signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+  /** Runs `work` on a slot, giving it back once the work has ended. */
+  async function onSlot<R>(
+    signal: AbortSignal | undefined,
+    waitMs: number,
+    work: (slot: Slot, deadline: number) => Promise<R>,
+  ): Promise<R> {
+    // After close(), a slot never used would open a connection of its own.
+    if (closed) throw new DatabaseError("unavailable", "The database pool is closed");
+    const deadline = performance.now() + waitMs;
+    const taking = take(signal, waitMs);
+    const slot = taking instanceof Slot ? taking : await taking;
+    const running = (async () => {
+      try {
+        return await work(slot, deadline);
+      } finally {
+        giveBack(slot);
+      }
+    })();
+    if (!signal) return await running;
+    // A caller that gives up (deadline, client gone) is answered now; the
+    // work ends (bounded by the statement timeout) before its slot is back.
+    running.catch(() => {});
+    return await abortable(running, signal);
+  }
+
+  /** Marks the slot open when its statement reached the server, and maps failures. */
+  async function answered<T>(slot: Slot, statement: Promise<T>): Promise<T> {
     try {
-      const conn = await Promise.race([reserving, gaveUp]);
-      // Counted lent in the same step that stops counting it waiting.
-      inUse++;
-      return { conn };
+      const result = await statement;
+      slot.open = true;
+      return result;
     } catch (error) {
-      // A connection that arrives after we gave up goes straight back. (Its
-      // id stays unknown, so idle misses it until it is next lent.)
-      reserving.then((r) => r.release(), () => {});
-      throw error instanceof DatabaseError || signal?.aborted
-        ? error
-        : classifyPostgresError(error);
-    } finally {
-      waiting--;
-      if (timer) deadlines.cancel(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      const failure = classifyPostgresError(error);
+      if (failure.kind !== "unavailable") slot.open = true;
+      throw failure;
     }
   }
 
   /**
-   * The `direct` path: one prepared statement sent to the pool, under a
-   * permit (so it always finds a free connection: see permits.ts), on
-   * connections that are read-only for the session. Once a lent connection
-   * per call (`reserve()`): that cost ~10 µs of CPU per call for building a
-   * reserved `sql` instance and arming a timer; before that, the pool
-   * without permits pipelined statements behind slow ones
-   * (`get_top_customers` p99 244 ms, now ~90 ms).
+   * The `direct` path: one prepared statement on the slot's connection, whose
+   * session is read-only. (A lent connection per call through postgres.js's
+   * `reserve()` cost ~10 µs of CPU per call for building a reserved `sql`
+   * instance and arming a timer.)
    */
-  async function direct<R>(
-    query: SqlQuery,
-    opts: QueryOptions,
-    limits: ResultLimits,
-    signal: AbortSignal | undefined,
-    waitMs: number,
-  ): Promise<SqlResult<R>> {
-    const deadline = performance.now() + waitMs;
-    const waited = permits.acquire(signal, waitMs);
-    if (waited) await waited;
-    inUse++;
-    const work = (async () => {
-      try {
-        // The statement is read-only, so running it again is safe.
-        return await againIfStale(deadline, () => directOnce<R>(query, opts, limits));
-      } finally {
-        inUse--;
-        permits.release();
-      }
-    })();
-    if (!signal) return await work;
-    // A caller that gives up is answered now; the statement finishes (bounded
-    // by the session's statement_timeout) before its permit is given back.
-    work.catch(() => {});
-    return await abortable(work, signal);
-  }
-
   async function directOnce<R>(
+    slot: Slot,
     query: SqlQuery,
     opts: QueryOptions,
     limits: ResultLimits,
   ): Promise<SqlResult<R>> {
-    // Learns the connection's id, so `poolStats` counts it lent.
-    const lease: { id?: number } = {};
-    const options = {
-      ...identify(lease),
-      prepare: opts.prepare ?? true,
-      simple: false,
-    } as postgres.UnsafeQueryOptions;
-    try {
-      const rows = await client.unsafe(
+    const rows = await answered(
+      slot,
+      slot.client.unsafe(
         query.text,
         query.values as postgres.ParameterOrJSON<never>[],
-        options,
-      ) as unknown as R[];
-      const collector = new RowCollector<R>(limits);
-      for (const row of rows) if (!collector.add(row)) break;
-      return collector.truncated
-        ? { rows: collector.rows, truncated: collector.truncated }
-        : { rows: collector.rows };
-    } catch (error) {
-      throw classifyPostgresError(error);
-    } finally {
-      if (lease.id !== undefined && lent.get(lease.id) === lease) lent.delete(lease.id);
+        opts.prepare === false ? UNPREPARED : PREPARED,
+      ),
+    ) as unknown as R[];
+    const collector = new RowCollector<R>(limits);
+    for (const row of rows) if (!collector.add(row)) break;
+    return collector.truncated
+      ? { rows: collector.rows, truncated: collector.truncated }
+      : { rows: collector.rows };
+  }
+
+  /**
+   * The statement in its own `READ ONLY` transaction, all steps sent at once
+   * (the slot's one connection runs them in order): one round trip. Each
+   * step has its own Sync, so after a failure the COMMIT ends the aborted
+   * transaction as a rollback.
+   */
+  async function inTransaction<R>(
+    slot: Slot,
+    query: SqlQuery,
+    opts: QueryOptions,
+    limits: ResultLimits,
+    timeoutMs: number,
+  ): Promise<SqlResult<R>> {
+    const conn = slot.client;
+    // Never the simple protocol for the tool's text: it would run "a; b" as
+    // two statements. (`simple` is honoured by postgres.js, missing from its types.)
+    const extended = opts.prepare === false ? UNPREPARED : PREPARED;
+    const values = query.values as postgres.ParameterOrJSON<never>[];
+    const fetch = fetchCount(limits.maxRows);
+    // Our own text, built from a number: the one simple-protocol message.
+    // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+    const begin = conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`)
+      .execute();
+    // On a connection not known to be open, the rest waits until it is:
+    // steps queued behind a failed connect would each try to connect again,
+    // with postgres.js's backoff growing each time (~20 s for four steps).
+    if (!slot.open) await answered(slot, begin);
+    const steps = [begin];
+    let rowsStep;
+    if (isRowStatement(query.text)) {
+      steps.push(
+        // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
+        conn.unsafe(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values, extended)
+          .execute(),
+      );
+      // Simple protocol on purpose: postgres.js caches a prepared statement's
+      // columns by its text, and this same text returns different columns
+      // for each cursor. (Our own text, built from a number.)
+      // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+      rowsStep = conn.unsafe(`FETCH FORWARD ${fetch} FROM mcp_rows`).execute();
+    } else {
+      rowsStep = conn.unsafe(query.text, values, extended).execute();
     }
+    steps.push(rowsStep, conn.unsafe("COMMIT").execute());
+    // The work always runs to its end. The statement timeout is the call's
+    // remaining deadline, so the server itself cancels a statement at the
+    // deadline. (No client-side cancel: postgres.js 3.4.9 mishandles
+    // cancelling a pipelined query that has not started.)
+    const settled = await Promise.allSettled(steps);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) await answered(slot, Promise.reject((failed as PromiseRejectedResult).reason));
+    slot.open = true;
+    const collector = new RowCollector<R>(limits);
+    for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
+    return collector.truncated
+      ? { rows: collector.rows, truncated: collector.truncated }
+      : { rows: collector.rows };
   }
 
   return {
     kind: "postgres",
     stopsAtDeadline: true,
-    async query<R>(query: SqlQuery, opts: QueryOptions = {}): Promise<SqlResult<R>> {
+    query<R>(query: SqlQuery, opts: QueryOptions = {}): Promise<SqlResult<R>> {
       const signal = opts.signal;
-      signal?.throwIfAborted();
+      if (signal?.aborted) return Promise.reject(signal.reason);
       const timeoutMs = Math.max(
         1,
         Math.ceil(Math.min(options.queryTimeoutMs, opts.timeoutMs ?? Infinity)),
@@ -285,94 +336,35 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       // Waiting for a connection stops a little before the deadline, so the
       // caller hears "busy" (503) rather than a bare deadline (504).
       const waitMs = Math.max(1, timeoutMs - Math.min(250, timeoutMs * 0.1));
-      if (opts.direct) return await direct<R>(query, opts, limits, signal, waitMs);
-      const lease = await reserve(signal, waitMs);
-      const conn = lease.conn;
-      // Never the simple protocol for the tool's text: it would run "a; b" as
-      // two statements. (`simple` is honoured by postgres.js, missing from its types.)
-      const extended = {
-        prepare: opts.prepare ?? true,
-        simple: false,
-      } as postgres.UnsafeQueryOptions;
-      const values = query.values as postgres.ParameterOrJSON<never>[];
-      const identifying = identify(lease);
-      const fetch = fetchCount(limits.maxRows);
-      // All steps are sent at once (postgres.js pipelines on one connection):
-      // one round trip. Each step has its own Sync, so after a failure the
-      // COMMIT ends the aborted transaction as a rollback.
-      const steps = [
-        // Our own text, built from a number: the one simple-protocol message.
-        // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-        conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`, [], identifying)
-          .execute(),
-      ];
-      let rowsStep;
-      if (isRowStatement(query.text)) {
-        steps.push(
-          // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
-          conn.unsafe(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values, extended)
-            .execute(),
-        );
-        // Simple protocol on purpose: postgres.js caches a prepared statement's
-        // columns by its text, and this same text returns different columns
-        // for each cursor. (Our own text, built from a number.)
-        // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-        rowsStep = conn.unsafe(`FETCH FORWARD ${fetch} FROM mcp_rows`).execute();
-      } else {
-        rowsStep = conn.unsafe(query.text, values, extended).execute();
-      }
-      steps.push(rowsStep, conn.unsafe("COMMIT").execute());
-      // The work always runs to its end and then returns the connection. The
-      // statement timeout is the call's remaining deadline, so the server
-      // itself cancels a statement at the deadline. (No client-side cancel:
-      // postgres.js 3.4.9 mishandles cancelling a pipelined query that has
-      // not started, and the connection is never released.)
-      const work = (async () => {
-        let connectionLost = false;
-        try {
-          const settled = await Promise.allSettled(steps);
-          const failed = settled.find((s) => s.status === "rejected");
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-          const collector = new RowCollector<R>(limits);
-          for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
-          return collector.truncated
-            ? { rows: collector.rows, truncated: collector.truncated }
-            : { rows: collector.rows };
-        } catch (error) {
-          const failure = classifyPostgresError(error);
-          connectionLost = failure.kind === "unavailable";
-          throw failure;
-        } finally {
-          // A lost connection is already back in postgres.js's closed set;
-          // releasing it would reopen a dead socket in the pool, and the next
-          // write to it throws from a timer (uncaught: fatal to Deno).
-          giveBack(lease, connectionLost);
-        }
-      })();
-      if (!signal) return await work;
-      // A caller that gives up (deadline, client gone) is answered now.
-      work.catch(() => {});
-      return await abortable(work, signal);
+      // Read-only either way, so running it again on a fresh connection is safe.
+      return onSlot(
+        signal,
+        waitMs,
+        (slot, deadline) =>
+          againIfStale(
+            deadline,
+            () =>
+              opts.direct
+                ? directOnce<R>(slot, query, opts, limits)
+                : inTransaction<R>(slot, query, opts, limits, timeoutMs),
+          ),
+      );
     },
-    async ping(signal?: AbortSignal): Promise<void> {
-      signal?.throwIfAborted();
-      const lease = await reserve(signal, options.connectTimeoutSeconds * 1000);
-      try {
-        await lease.conn.unsafe("SELECT 1", [], identify(lease));
-      } catch (error) {
-        throw classifyPostgresError(error);
-      } finally {
-        giveBack(lease, false);
-      }
+    ping(signal?: AbortSignal): Promise<void> {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return onSlot(signal, options.connectTimeoutSeconds * 1000, async (slot) => {
+        await answered(slot, slot.client.unsafe("SELECT 1"));
+      });
     },
     poolStats(): PoolStats {
       let idle = 0;
-      for (const id of open) if (!lent.has(id)) idle++;
-      return { inUse, idle, waiting: waiting + permits.waiting };
+      for (const slot of slots) if (slot.open && !slot.lent) idle++;
+      return { inUse, idle, waiting: permits.waiting };
     },
     async close(): Promise<void> {
+      closed = true;
       deadlines.close();
-      await client.end({ timeout: 5 });
+      await Promise.all(slots.map((slot) => slot.end()));
     },
   };
 }

@@ -279,3 +279,89 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "after a burst, light load reuses one connection; overflow ones close when idle, the pool's own stay",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(
+      options(db.url, { poolSize: 2, poolMaxOverflow: 2, idleTimeoutSeconds: 1 }),
+    );
+    const backends = async () =>
+      (await db.admin`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0]
+        .n as number;
+    const pid = async (direct: boolean) =>
+      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, { direct }))
+        .rows[0].pid;
+    try {
+      // Four at once open all four connections.
+      const burst = await Promise.all(
+        [1, 2, 3, 4].map(async () =>
+          (await source.query<{ pid: number }>(
+            sql`SELECT pg_backend_pid() AS pid, pg_sleep(0.2)`,
+          )).rows[0].pid
+        ),
+      );
+      assert.equal(new Set(burst).size, 4);
+      assert.equal(await backends(), 4);
+      // One caller at a time: always the same connection, not each in turn
+      // (postgres.js's own pool rotates through all four, so none ever idles).
+      const pids = new Set<number>();
+      for (let i = 0; i < 20; i++) pids.add(await pid(i % 2 === 0));
+      assert.equal(pids.size, 1, `sequential calls used ${pids.size} connections`);
+      // The two overflow connections close after the idle timeout (1 s)...
+      const end = performance.now() + 5000;
+      while (await backends() > 2 && performance.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(await backends(), 2);
+      // ...and the pool's own two stay open, idle.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await backends(), 2);
+      assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 2, waiting: 0 });
+      assert.ok(pids.has(await pid(true)));
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a closed PostgreSQL source refuses calls without connecting",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url));
+    try {
+      await source.query(sql`SELECT 1`);
+      await source.close();
+      await assert.rejects(
+        source.query(sql`SELECT 1`, { direct: true }),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+      await assert.rejects(
+        source.ping(),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+      // Backends of the closed connections may linger a moment; a new one would stay.
+      const count = async () =>
+        (await db.admin`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0]
+          .n as number;
+      const end = performance.now() + 3000;
+      while (await count() > 0 && performance.now() < end) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await count(), 0);
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});

@@ -78,6 +78,16 @@ export async function sqlSourceSuite(t: Deno.TestContext, source: SqlSource): Pr
     assert.equal(capped.truncated?.reason, "max_rows");
   });
 
+  await t.step("returns array columns as arrays, on either path", async () => {
+    for (const direct of [false, true]) {
+      const { rows } = await source.query<{ ids: number[]; names: string[] }>(
+        sql`SELECT ARRAY[1, 2]::int4[] AS ids, ARRAY['a', 'b c']::text[] AS names`,
+        { direct },
+      );
+      assert.deepEqual(rows, [{ ids: [1, 2], names: ["a", "b c"] }]);
+    }
+  });
+
   await t.step("direct: two statements are still refused", async () => {
     await assert.rejects(
       source.query(sql`SELECT 1; DELETE FROM orders`, { direct: true }),
