@@ -186,15 +186,6 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     permits.release();
   }
 
-  /**
-   * A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
-   * reason; no promise when one is idle and nobody waits before this caller.
-   */
-  function take(signal: AbortSignal | undefined, waitMs: number): Slot | Promise<Slot> {
-    const waited = permits.acquire(signal, waitMs);
-    return waited ? waited.then(lend) : lend();
-  }
-
   /** Runs `work` on a slot, giving it back once the work has ended. */
   async function onSlot<R>(
     signal: AbortSignal | undefined,
@@ -204,8 +195,11 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     // After close(), a slot never used would open a connection of its own.
     if (closed) throw new DatabaseError("unavailable", "The database pool is closed");
     const deadline = performance.now() + waitMs;
-    const taking = take(signal, waitMs);
-    const slot = taking instanceof Slot ? taking : await taking;
+    // A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
+    // reason; nothing to await when one is idle and nobody waits before us.
+    const waited = permits.acquire(signal, waitMs);
+    if (waited) await waited;
+    const slot = lend();
     const running = (async () => {
       try {
         return await work(slot, deadline);
@@ -227,10 +221,15 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       slot.open = true;
       return result;
     } catch (error) {
-      const failure = classifyPostgresError(error);
-      if (failure.kind !== "unavailable") slot.open = true;
-      throw failure;
+      throw failure(slot, error);
     }
+  }
+
+  /** A statement's failure as a DatabaseError; one the server answered means it is open. */
+  function failure(slot: Slot, error: unknown): DatabaseError {
+    const mapped = classifyPostgresError(error);
+    if (mapped.kind !== "unavailable") slot.open = true;
+    return mapped;
   }
 
   /**
@@ -245,14 +244,17 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     opts: QueryOptions,
     limits: ResultLimits,
   ): Promise<SqlResult<R>> {
-    const rows = await answered(
-      slot,
-      slot.client.unsafe(
+    let rows: R[];
+    try {
+      rows = await slot.client.unsafe(
         query.text,
         query.values as postgres.ParameterOrJSON<never>[],
         opts.prepare === false ? UNPREPARED : PREPARED,
-      ),
-    ) as unknown as R[];
+      ) as unknown as R[];
+    } catch (error) {
+      throw failure(slot, error);
+    }
+    slot.open = true;
     const collector = new RowCollector<R>(limits);
     for (const row of rows) if (!collector.add(row)) break;
     return collector.truncated
@@ -310,7 +312,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     // cancelling a pipelined query that has not started.)
     const settled = await Promise.allSettled(steps);
     const failed = settled.find((s) => s.status === "rejected");
-    if (failed) await answered(slot, Promise.reject((failed as PromiseRejectedResult).reason));
+    if (failed) throw failure(slot, (failed as PromiseRejectedResult).reason);
     slot.open = true;
     const collector = new RowCollector<R>(limits);
     for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
