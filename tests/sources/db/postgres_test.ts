@@ -365,3 +365,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "connections are replaced after DB_POOL_RECYCLE_SECONDS, between statements",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(
+      options(db.url, { poolSize: 1, poolMaxOverflow: 0, recycleSeconds: 1 }),
+    );
+    const pid = async () =>
+      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, { direct: true }))
+        .rows[0].pid;
+    try {
+      const first = await pid();
+      assert.equal(await pid(), first);
+      // postgres.js ends a connection at its lifetime (up to its jitter on top), once idle.
+      const end = performance.now() + 6000;
+      let next = first;
+      while (next === first && performance.now() < end) {
+        await new Promise((r) => setTimeout(r, 200));
+        next = await pid();
+      }
+      assert.notEqual(next, first, "still the first connection after 6 s");
+      assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
