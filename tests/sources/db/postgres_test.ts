@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
 import { DatabaseError, sql } from "../../../src/sources/db/sql_source.ts";
 import postgres from "postgres";
-import { createTestDatabase, postgresUnavailable, TEST_DATABASE_URL } from "./pg_fixture.ts";
+import {
+  createTestDatabase,
+  postgresUnavailable,
+  TEST_DATABASE_URL,
+  type TestDatabase,
+} from "./pg_fixture.ts";
 import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
 import { freePort } from "../../process.ts";
 
@@ -20,6 +25,26 @@ function options(url: string, overrides: Partial<PostgresOptions> = {}): Postgre
     limits: { maxRows: 1000, maxBytes: 10 * 1024 * 1024 },
     ...overrides,
   };
+}
+
+/** Our server's backends on the test database (`state`: only those in that state). */
+async function ourBackends(db: TestDatabase, state?: "active"): Promise<number> {
+  const [{ n }] = await db.admin`
+    SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'mcp-tool-server'
+      AND (${state ?? null}::text IS NULL OR state = ${state ?? null})`;
+  return n;
+}
+
+/** Polls `probe` every 50 ms until `done` holds or `ms` pass; returns the last value. */
+async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, ms: number): Promise<T> {
+  const end = performance.now() + ms;
+  let value = await probe();
+  while (!done(value) && performance.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await probe();
+  }
+  return value;
 }
 
 Deno.test({
@@ -44,11 +69,7 @@ Deno.test({
   async fn(t) {
     const db = await createTestDatabase();
     const source = openPostgres(options(db.url, { poolSize: 2, poolMaxOverflow: 0 }));
-    const sleeping = async () =>
-      (await db.admin`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'mcp-tool-server'
-          AND state = 'active'`)[0].n;
+    const sleeping = () => ourBackends(db, "active");
     try {
       await t.step("connections start read-only", async () => {
         const { rows } = await source.query<Record<string, string>>(
@@ -289,11 +310,7 @@ Deno.test({
     const source = openPostgres(
       options(db.url, { poolSize: 2, poolMaxOverflow: 2, idleTimeoutSeconds: 1 }),
     );
-    const backends = async () =>
-      (await db.admin`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0]
-        .n as number;
+    const backends = () => ourBackends(db);
     const pid = async (direct: boolean) =>
       (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, { direct }))
         .rows[0].pid;
@@ -314,11 +331,7 @@ Deno.test({
       for (let i = 0; i < 20; i++) pids.add(await pid(i % 2 === 0));
       assert.equal(pids.size, 1, `sequential calls used ${pids.size} connections`);
       // The two overflow connections close after the idle timeout (1 s)...
-      const end = performance.now() + 5000;
-      while (await backends() > 2 && performance.now() < end) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(await backends(), 2);
+      assert.equal(await until(backends, (n) => n <= 2, 5000), 2);
       // ...and the pool's own two stay open, idle.
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(await backends(), 2);
@@ -349,16 +362,7 @@ Deno.test({
         (e) => e instanceof DatabaseError && e.kind === "unavailable",
       );
       // Backends of the closed connections may linger a moment; a new one would stay.
-      const count = async () =>
-        (await db.admin`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'mcp-tool-server'`)[0]
-          .n as number;
-      const end = performance.now() + 3000;
-      while (await count() > 0 && performance.now() < end) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal(await count(), 0);
+      assert.equal(await until(() => ourBackends(db), (n) => n === 0, 3000), 0);
     } finally {
       await source.close();
       await db.drop();
@@ -381,12 +385,7 @@ Deno.test({
       const first = await pid();
       assert.equal(await pid(), first);
       // postgres.js ends a connection at its lifetime (up to its jitter on top), once idle.
-      const end = performance.now() + 6000;
-      let next = first;
-      while (next === first && performance.now() < end) {
-        await new Promise((r) => setTimeout(r, 200));
-        next = await pid();
-      }
+      const next = await until(pid, (p) => p !== first, 6000);
       assert.notEqual(next, first, "still the first connection after 6 s");
       assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
     } finally {
