@@ -122,6 +122,7 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
     idleTimeoutSeconds: config.db.idleTimeoutSeconds,
     connectTimeoutSeconds: config.db.connectTimeoutSeconds,
     queryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
+    pipelineDepth: config.db.pipelineDepth,
     limits,
   });
   // Start anyway when the database is down: health says so, SQL tools answer

@@ -53,6 +53,8 @@ export interface Config {
     readonly queryTimeoutSeconds: number;
     readonly connectTimeoutSeconds: number;
     readonly idleTimeoutSeconds: number;
+    /** Statements one connection may carry at once when all are known to be fast (1: never shared). */
+    readonly pipelineDepth: number;
     /** Row and byte caps on every query result. */
     readonly maxRows: number;
     readonly maxResultBytes: number;
@@ -382,6 +384,7 @@ const EnvSchema = z.object({
   DB_QUERY_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   DB_CONNECT_TIMEOUT_SECONDS: int(1, 300, 5),
   DB_IDLE_TIMEOUT_SECONDS: int(1, 86_400, 60),
+  DB_PIPELINE_DEPTH: int(1, 16, 1),
   MAX_ROWS: int(1, 1_000_000, 1000),
   MAX_RESULT_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   ENABLE_SQL_QUERY_TOOL: bool(false),
@@ -542,6 +545,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       queryTimeoutSeconds: e.DB_QUERY_TIMEOUT_SECONDS,
       connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
       idleTimeoutSeconds: e.DB_IDLE_TIMEOUT_SECONDS,
+      pipelineDepth: e.DB_PIPELINE_DEPTH,
       maxRows: e.MAX_ROWS,
       maxResultBytes: e.MAX_RESULT_BYTES,
     },

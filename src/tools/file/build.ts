@@ -76,6 +76,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           idleTimeoutSeconds: config.db.idleTimeoutSeconds,
           connectTimeoutSeconds: config.db.connectTimeoutSeconds,
           queryTimeoutMs: (spec.query_timeout_seconds ?? config.db.queryTimeoutSeconds) * 1000,
+          pipelineDepth: config.db.pipelineDepth,
           limits: { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes },
         });
         opened.push(source);
