@@ -171,9 +171,10 @@ export function openPostgres(options: PostgresOptions): SqlSource {
    *   hole and costs more than the last: `SELECT 1` at three callers went
    *   from 17.5k to 7.2k calls/s in 80 s here.
    * Here the permits (permits.ts) keep statements out at no more than the
-   * connections, each goes to a connection of its own, and idle connections
-   * are taken last-in first-out, the pool's own before overflow ones: the
-   * ones not needed stay unused and close. A client with one connection
+   * connections, each goes to a connection of its own (unless
+   * `pipelineDepth` lets known-fast ones share: see `share`), and idle
+   * connections are taken last-in first-out, open ones first, the pool's own
+   * before overflow ones: the ones not needed stay unused and close. A client with one connection
    * never leaves a hole (its one idle connection is always the last).
    */
   const slots = Array.from({ length: size }, (_, i) => new Slot(i < options.poolSize, connect));
@@ -329,9 +330,9 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     limits: ResultLimits,
   ): Promise<SqlResult<R>> {
     let rows: R[];
-    // Its own time: nothing ahead of it, and no connect (a new connection's
-    // first statement also waits for the connect).
-    const alone = slot.inFlight === 1 && slot.open;
+    // Its own time, learnt only when sharing is on: nothing ahead of it, and
+    // no connect (a new connection's first statement also waits for it).
+    const alone = depth > 1 && slot.inFlight === 1 && slot.open;
     const sent = performance.now();
     try {
       rows = await slot.client.unsafe(
@@ -439,7 +440,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
                 ? directOnce<R>(slot, query, opts, limits)
                 : inTransaction<R>(slot, query, opts, limits, timeoutMs),
           ),
-        opts.direct === true && knownFast(query.text),
+        depth > 1 && opts.direct === true && knownFast(query.text),
       );
     },
     ping(signal?: AbortSignal): Promise<void> {
