@@ -9,7 +9,7 @@
  * @module
  */
 import type { PGlite } from "@electric-sql/pglite";
-import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
+import { capRows, fetchCount, isRowStatement, type ResultLimits } from "./result_caps.ts";
 import { DatabaseError, databaseErrorKind, type SqlQuery, type SqlResult } from "./sql_source.ts";
 
 /**
@@ -48,29 +48,25 @@ export async function runPgliteQuery<R>(
   query: SqlQuery,
   limits: ResultLimits,
 ): Promise<SqlResult<R>> {
-  const collector = new RowCollector<R>(limits);
   const values = query.values as unknown[];
+  let rows: R[] = [];
   try {
     // PGlite has one session and serializes calls; each query gets its own
     // read-only transaction so no statement can write, whatever it says.
     await db.transaction(async (tx) => {
       await tx.query("SET TRANSACTION READ ONLY");
-      let rows: R[];
       if (isRowStatement(query.text)) {
         // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
         await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
-        const fetch = fetchCount(collector.limits.maxRows);
+        const fetch = fetchCount(limits.maxRows);
         // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
         rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
       } else {
         rows = (await tx.query<R>(query.text, values)).rows;
       }
-      for (const row of rows) if (!collector.add(row)) break;
     });
   } catch (error) {
     throw classifyPgliteError(error);
   }
-  return collector.truncated
-    ? { rows: collector.rows, truncated: collector.truncated }
-    : { rows: collector.rows };
+  return capRows(rows, limits);
 }

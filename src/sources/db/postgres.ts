@@ -19,7 +19,7 @@
 import postgres from "postgres";
 import { createDeadlineQueue } from "../../timing/deadlines.ts";
 import { Permits } from "./permits.ts";
-import { fetchCount, isRowStatement, type ResultLimits, RowCollector } from "./result_caps.ts";
+import { capRows, fetchCount, isRowStatement, type ResultLimits } from "./result_caps.ts";
 import {
   DatabaseError,
   databaseErrorKind,
@@ -127,7 +127,6 @@ const UNPREPARED = { prepare: false, simple: false } as postgres.UnsafeQueryOpti
 /** Opens the pool (lazily: nothing connects until the first query). */
 export function openPostgres(options: PostgresOptions): SqlSource {
   const size = options.poolSize + options.poolMaxOverflow;
-  let inUse = 0;
   let closed = false;
 
   const connect = (slot: Slot) =>
@@ -195,7 +194,6 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     slot.lent = true;
     slot.inFlight = 1;
     slot.slowAhead = fast ? 0 : 1;
-    inUse++;
     return slot;
   }
 
@@ -237,7 +235,6 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     if (!fast) slot.slowAhead--;
     if (--slot.inFlight > 0) return;
     slot.lent = false;
-    inUse--;
     (slot.core ? idleCore : idleOverflow).push(slot);
     permits.release();
   }
@@ -345,11 +342,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     }
     if (alone) learn(query.text, performance.now() - sent);
     slot.open = true;
-    const collector = new RowCollector<R>(limits);
-    for (const row of rows) if (!collector.add(row)) break;
-    return collector.truncated
-      ? { rows: collector.rows, truncated: collector.truncated }
-      : { rows: collector.rows };
+    return capRows(rows, limits);
   }
 
   /**
@@ -404,11 +397,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failure(slot, (failed as PromiseRejectedResult).reason);
     slot.open = true;
-    const collector = new RowCollector<R>(limits);
-    for (const row of await rowsStep as unknown as R[]) if (!collector.add(row)) break;
-    return collector.truncated
-      ? { rows: collector.rows, truncated: collector.truncated }
-      : { rows: collector.rows };
+    return capRows(await rowsStep as unknown as R[], limits);
   }
 
   return {
@@ -450,8 +439,12 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       });
     },
     poolStats(): PoolStats {
+      let inUse = 0;
       let idle = 0;
-      for (const slot of slots) if (slot.open && !slot.lent) idle++;
+      for (const slot of slots) {
+        if (slot.lent) inUse++;
+        else if (slot.open) idle++;
+      }
       return { inUse, idle, waiting: permits.waiting };
     },
     async close(): Promise<void> {
@@ -463,23 +456,22 @@ export function openPostgres(options: PostgresOptions): SqlSource {
 }
 
 /**
- * Runs `attempt` with the milliseconds left until `deadline`, and once more
- * when it fails as `unavailable` with time still left: after a connection is
- * terminated, postgres.js 3.4.9 fails the next use of that pool slot once
- * with the old termination error. Callers retry only what is safe to repeat.
+ * Runs `attempt`, and once more when it fails as `unavailable` before
+ * `deadline`: after a connection is terminated, postgres.js 3.4.9 fails the
+ * next use of that client once with the old termination error. Callers retry
+ * only what is safe to repeat.
  */
-async function againIfStale<T>(
-  deadline: number,
-  attempt: (leftMs: number) => Promise<T>,
-): Promise<T> {
+async function againIfStale<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
   try {
-    return await attempt(Math.max(1, deadline - performance.now()));
+    return await attempt();
   } catch (error) {
-    const left = deadline - performance.now();
-    if (!(error instanceof DatabaseError) || error.kind !== "unavailable" || left < 1) {
+    if (
+      !(error instanceof DatabaseError) || error.kind !== "unavailable" ||
+      deadline - performance.now() < 1
+    ) {
       throw error;
     }
-    return await attempt(left);
+    return await attempt();
   }
 }
 

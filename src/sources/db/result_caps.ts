@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SqlResult } from "./sql_source.ts";
 
 /** Why a result was cut. */
 export interface Truncation {
@@ -42,6 +43,15 @@ export class RowCollector<R> {
     this.rows.push(row);
     return true;
   }
+}
+
+/** `rows` cut at the caps, saying why when they were. */
+export function capRows<R>(rows: Iterable<R>, limits: ResultLimits): SqlResult<R> {
+  const collector = new RowCollector<R>(limits);
+  for (const row of rows) if (!collector.add(row)) break;
+  return collector.truncated
+    ? { rows: collector.rows, truncated: collector.truncated }
+    : { rows: collector.rows };
 }
 
 const ROW_STATEMENT =
