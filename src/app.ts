@@ -380,13 +380,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     cache,
     deadlines,
   };
-  // Rebuilt only when a reload changed the tools.
-  let openApi = {
-    for: registry.descriptors,
-    doc: openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION }),
-  };
+  // Built at the first request for it (~2 ms of zod-to-JSON-Schema work that
+  // no tool call needs, so not on the way to the first call), then rebuilt
+  // only when a reload changed the tools.
+  let openApi: { for: unknown; doc: ReturnType<typeof openApiDocument> } | undefined;
   const currentOpenApi = () => {
-    if (openApi.for !== registry.descriptors) {
+    if (openApi?.for !== registry.descriptors) {
       openApi = {
         for: registry.descriptors,
         doc: openApiDocument(registry, { title: SERVER_NAME, version: SERVER_VERSION }),
