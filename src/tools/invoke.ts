@@ -259,16 +259,25 @@ async function run(
   }
 
   const controller = new AbortController();
+  // Rejected by `abort` itself rather than by a listener on the signal: the
+  // two ways a call is aborted are both here, and a listener costs ~1 KB of
+  // garbage per call.
+  let rejectAborted!: (reason: unknown) => void;
+  const aborted = new Promise<never>((_, reject) => rejectAborted = reject);
+  const abort = (reason: unknown) => {
+    controller.abort(reason);
+    rejectAborted(reason);
+  };
   const timeoutMs = (tool.timeoutSeconds ?? deps.defaultTimeoutSeconds) * 1000;
   // Cancelled when the call ends: AbortSignal.timeout() would leave one
   // pending timer per call alive until it fires.
   const deadlines = deps.deadlines ?? TIMER_PER_CALL;
-  const deadline = deadlines.add(timeoutMs, () => controller.abort(new DeadlineExceeded()));
+  const deadline = deadlines.add(timeoutMs, () => abort(new DeadlineExceeded()));
   // The caller going away is watched from CALLER_WATCH_MS on: most calls are
   // over by then, and touching a served request's signal costs a native op
   // and a listener per call. A disconnect before then is seen at that moment.
   let callerSignal: AbortSignal | undefined;
-  const onCallerGone = () => controller.abort(callerSignal?.reason);
+  const onCallerGone = () => abort(callerSignal?.reason);
   const watch = deadlines.add(CALLER_WATCH_MS, () => {
     callerSignal = call.signal;
     if (callerSignal?.aborted) onCallerGone();
@@ -283,7 +292,6 @@ async function run(
     performance.now() + timeoutMs,
     db,
   );
-  const aborted = rejectOnAbort(controller.signal);
   try {
     let key: string | undefined;
     if (cached) {
@@ -331,12 +339,6 @@ async function run(
     deadlines.cancel(watch);
     callerSignal?.removeEventListener("abort", onCallerGone);
   }
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
 }
 
 /** Turns zod issues into one problem per field, in words safe to show. */

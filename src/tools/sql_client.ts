@@ -69,6 +69,8 @@ export function bindSqlClient(
         const result = await source.query<R>(query, {
           ...options,
           signal: call.signal,
+          // invokeTool races the handler against this signal.
+          callerAnswersOnAbort: true,
           name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
         });

@@ -266,6 +266,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     waitMs: number,
     work: (slot: Slot, deadline: number) => Promise<R>,
     fast = false,
+    callerAnswers = false,
   ): Promise<R> {
     // After close(), a slot never used would open a connection of its own.
     if (closed) throw new DatabaseError("unavailable", "The database pool is closed");
@@ -289,7 +290,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         giveBack(lent, fast);
       }
     })();
-    if (!signal) return await running;
+    if (!signal || callerAnswers) return await running;
     // A caller that gives up (deadline, client gone) is answered now; the
     // work ends (bounded by the statement timeout) before its slot is back.
     running.catch(() => {});
@@ -430,6 +431,7 @@ export function openPostgres(options: PostgresOptions): SqlSource {
                 : inTransaction<R>(slot, query, opts, limits, timeoutMs),
           ),
         depth > 1 && opts.direct === true && knownFast(query.text),
+        opts.callerAnswersOnAbort,
       );
     },
     ping(signal?: AbortSignal): Promise<void> {

@@ -197,6 +197,35 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "PostgreSQL source: when the caller answers on abort itself, an abort stops a wait for a connection but not a running statement",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url, { poolSize: 1, poolMaxOverflow: 0 }));
+    try {
+      const controller = new AbortController();
+      const opts = { signal: controller.signal, callerAnswersOnAbort: true, direct: true };
+      const started = performance.now();
+      const running = source.query<{ v: number }>(sql`SELECT pg_sleep(0.4), 7 AS v`, opts);
+      // The one connection is busy: this one waits for it.
+      const waiting = source.query(sql`SELECT 1`, opts).then(() => "answered", (e) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      controller.abort(new Error("deadline"));
+      assert.match(String(await waiting), /deadline/);
+      assert.ok(performance.now() - started < 350, "the waiting call stopped at the abort");
+      // The running statement is not raced: its answer comes when it ends.
+      assert.equal((await running).rows[0].v, 7);
+      assert.ok(performance.now() - started >= 380);
+      assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
   name: "PostgreSQL source: an unreachable database is 'unavailable' at once, not a hang",
   async fn() {
     // A port nothing listens on: connecting is refused straight away.
