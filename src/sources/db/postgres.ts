@@ -278,8 +278,17 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     if (!slot) {
       // A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
       // reason; nothing to await when one is idle and nobody waits before us.
-      const waited = permits.acquire(signal, waitMs);
-      if (waited) await waited;
+      // A caller that answers on abort itself needs no abort listener while it
+      // waits: its turn comes within `waitMs`, and it then gives the
+      // connection straight back, having sent nothing.
+      const waited = permits.acquire(callerAnswers ? undefined : signal, waitMs);
+      if (waited) {
+        await waited;
+        if (callerAnswers && signal?.aborted) {
+          permits.release();
+          throw signal.reason;
+        }
+      }
       slot = lend(fast);
     }
     const lent = slot;
