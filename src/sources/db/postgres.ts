@@ -292,6 +292,13 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       slot = lend(fast);
     }
     const lent = slot;
+    if (!signal || callerAnswers) {
+      try {
+        return await work(lent, deadline);
+      } finally {
+        giveBack(lent, fast);
+      }
+    }
     const running = (async () => {
       try {
         return await work(lent, deadline);
@@ -299,7 +306,6 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         giveBack(lent, fast);
       }
     })();
-    if (!signal || callerAnswers) return await running;
     // A caller that gives up (deadline, client gone) is answered now; the
     // work ends (bounded by the statement timeout) before its slot is back.
     running.catch(() => {});
@@ -353,6 +359,22 @@ export function openPostgres(options: PostgresOptions): SqlSource {
     if (alone) learn(query.text, performance.now() - sent);
     slot.open = true;
     return capRows(rows, limits);
+  }
+
+  /** `directOnce`, and once more on a stale connection (see `againIfStale`; inlined: the hot path). */
+  async function direct<R>(
+    slot: Slot,
+    query: SqlQuery,
+    opts: QueryOptions,
+    limits: ResultLimits,
+    deadline: number,
+  ): Promise<SqlResult<R>> {
+    try {
+      return await directOnce<R>(slot, query, opts, limits);
+    } catch (error) {
+      if (!isStale(error, deadline)) throw error;
+      return await directOnce<R>(slot, query, opts, limits);
+    }
   }
 
   /**
@@ -432,12 +454,9 @@ export function openPostgres(options: PostgresOptions): SqlSource {
         signal,
         waitMs,
         (slot, deadline) =>
-          againIfStale(
+          opts.direct ? direct<R>(slot, query, opts, limits, deadline) : againIfStale(
             deadline,
-            () =>
-              opts.direct
-                ? directOnce<R>(slot, query, opts, limits)
-                : inTransaction<R>(slot, query, opts, limits, timeoutMs),
+            () => inTransaction<R>(slot, query, opts, limits, timeoutMs),
           ),
         depth > 1 && opts.direct === true && knownFast(query.text),
         opts.callerAnswersOnAbort,
@@ -476,14 +495,15 @@ async function againIfStale<T>(deadline: number, attempt: () => Promise<T>): Pro
   try {
     return await attempt();
   } catch (error) {
-    if (
-      !(error instanceof DatabaseError) || error.kind !== "unavailable" ||
-      deadline - performance.now() < 1
-    ) {
-      throw error;
-    }
+    if (!isStale(error, deadline)) throw error;
     return await attempt();
   }
+}
+
+/** A failure worth one more try: the connection was gone, and time is left. */
+function isStale(error: unknown, deadline: number): boolean {
+  return error instanceof DatabaseError && error.kind === "unavailable" &&
+    deadline - performance.now() >= 1;
 }
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
