@@ -374,6 +374,12 @@ try {
     const mid = sorted.length >> 1;
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   };
+  // RSS is read right after each run of a server: a reading taken at the end
+  // would catch each server at a different time since its last load (ours
+  // idle for the runs of the servers after it, Toolbox not at all), and V8
+  // gives memory back some seconds after a load ends.
+  const rssAfterRun = new Map<Server, number>();
+  const rssPeak = new Map<Server, number>();
   for (const [title, runs] of workloads) {
     console.log(`## ${title}\n`);
     console.log("| server | req/s | p50 ms | p99 ms | wrong | × bare |");
@@ -389,6 +395,10 @@ try {
         }
         const url = typeof target === "string" ? target : target.url;
         const r = await wrk(url, body, expect);
+        const server = typeof target === "string" ? ours : target;
+        const rss = rssMb(server.pid);
+        rssAfterRun.set(server, rss);
+        rssPeak.set(server, Math.max(rss, rssPeak.get(server) ?? 0));
         if (target === bare) baseline = r.rps;
         results[i].push(r);
         if (baseline) ratios[i].push(r.rps / baseline);
@@ -411,8 +421,19 @@ try {
     }
     console.log("");
   }
-  console.log("## RSS after the load\n");
-  for (const s of servers) console.log(`- ${s.name}: ${rssMb(s.pid).toFixed(0)} MB`);
+  const idleSeconds = smoke ? 1 : 10;
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  console.log("## RSS after the load (MB)\n");
+  console.log(
+    `| server | right after its last run | highest after a run | ${idleSeconds} s later |`,
+  );
+  console.log("|---|---|---|---|");
+  const mb = (n: number | undefined) => n === undefined ? "—" : n.toFixed(0);
+  for (const s of servers) {
+    console.log(
+      `| ${s.name} | ${mb(rssAfterRun.get(s))} | ${mb(rssPeak.get(s))} | ${mb(rssMb(s.pid))} |`,
+    );
+  }
   if (failed) {
     console.error("\nSome replies were wrong: see the table.");
     Deno.exitCode = 1;
