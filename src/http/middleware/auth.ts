@@ -6,7 +6,7 @@
  * @module
  */
 import type { ApiKey } from "../../config/env.ts";
-import { createKeyRing, type KeyRing } from "../../auth/key_ring.ts";
+import { createKeyRing, type Identified, type KeyRing } from "../../auth/key_ring.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
@@ -55,29 +55,61 @@ export function auth(
     : options.keys as KeyRing;
   const failures = options.failures;
   const anonymous = options.anonymous;
-  return async function authenticate(req, ctx, next) {
-    if (anonymous && !req.headers.has("authorization")) {
-      ctx.principal = anonymous;
-      return await next();
-    }
-    const address = failures?.address(req, ctx);
-    if (failures && address !== undefined) {
-      // Asked on every request; an in-process store answers without a promise.
-      const refusing = failures.limiter.refusal(address, failures.limit);
-      const refused = refusing instanceof Promise ? await refusing : refusing;
-      if (refused) throw rateLimited(refused);
-    }
-    const match = BEARER.exec(req.headers.get("authorization") ?? "");
-    const found = match ? ring.identify(match[1], Date.now()) : undefined;
-    if (found?.ok !== true) {
-      // Same 401 as any wrong key; only the log says it was a known, expired one.
-      if (found?.expired) ctx.log.warn("expired API key presented", { key_id: found.expired });
-      if (failures && address !== undefined) {
-        await failures.limiter.consume(address, 1, failures.limit);
+  // Not an async function: with an in-process store nothing here waits, and
+  // an async frame around `next()` would cost a promise per request. What
+  // may wait (a Redis store, a failed attempt's count) goes through `slow`.
+  return function authenticate(req, ctx, next) {
+    try {
+      if (anonymous && !req.headers.has("authorization")) {
+        ctx.principal = anonymous;
+        return next();
       }
-      throw unauthorized();
+      const address = failures?.address(req, ctx);
+      if (failures && address !== undefined) {
+        // Asked on every request; an in-process store answers without a promise.
+        const refusing = failures.limiter.refusal(address, failures.limit);
+        if (refusing instanceof Promise) return slow(req, ctx, next, address, refusing);
+        if (refusing) throw rateLimited(refusing);
+      }
+      const found = identify(req);
+      if (found?.ok !== true) return refuse(ctx, found, address);
+      ctx.principal = found.principal;
+      return next();
+    } catch (error) {
+      return Promise.reject(error);
     }
+  };
+
+  function identify(req: Request): Identified | undefined {
+    const match = BEARER.exec(req.headers.get("authorization") ?? "");
+    return match ? ring.identify(match[1], Date.now()) : undefined;
+  }
+
+  async function slow(
+    req: Request,
+    ctx: RequestContext,
+    next: () => Promise<Response>,
+    address: string,
+    refusing: ReturnType<RateLimiter["refusal"]>,
+  ): Promise<Response> {
+    const refused = await refusing;
+    if (refused) throw rateLimited(refused);
+    const found = identify(req);
+    if (found?.ok !== true) return await refuse(ctx, found, address);
     ctx.principal = found.principal;
     return await next();
-  };
+  }
+
+  /** Same 401 as any wrong key; only the log says it was a known, expired one. */
+  async function refuse(
+    ctx: RequestContext,
+    found: (Identified & { ok: false }) | undefined,
+    address: string | undefined,
+  ): Promise<never> {
+    if (found?.expired) ctx.log.warn("expired API key presented", { key_id: found.expired });
+    if (failures && address !== undefined) {
+      await failures.limiter.consume(address, 1, failures.limit);
+    }
+    throw unauthorized();
+  }
 }

@@ -14,7 +14,7 @@
  * @module
  */
 import { ToolError } from "../../tools/errors.ts";
-import type { Middleware } from "../context.ts";
+import type { Middleware, RequestContext } from "../context.ts";
 
 /** Options of {@linkcode hostOrigin}. */
 export interface HostOriginOptions {
@@ -78,7 +78,19 @@ export function hostOrigin(options: HostOriginOptions): Middleware {
     return allowed;
   }
 
-  return async function hostOriginCheck(req, ctx, next) {
+  // Not an async function: the check itself never waits, and an async frame
+  // around `next()` would cost a promise per request. A refusal is a
+  // rejected promise all the same.
+  return function hostOriginCheck(req, ctx, next) {
+    try {
+      check(req, ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return next();
+  };
+
+  function check(req: Request, ctx: RequestContext): void {
     const forwarded = options.trustProxy ? req.headers.get("x-forwarded-host") : null;
     const host = (forwarded?.split(",", 1)[0] ?? req.headers.get("host") ?? ctx.url.host).trim();
     if (!hostAllowedCached(host)) {
@@ -94,6 +106,5 @@ export function hostOrigin(options: HostOriginOptions): Middleware {
       }
       if (!sameOrigin) throw new ToolError("forbidden", "Forbidden: origin not allowed");
     }
-    return await next();
-  };
+  }
 }
