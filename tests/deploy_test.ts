@@ -75,7 +75,9 @@ Deno.test("deno.json: the binary and every server task share one V8 heap tuning"
     console.log(young.space_size);`,
   ]);
   assert.equal(code, 0, stderr);
-  assert.ok(Number(stdout) <= 8 * 1024 * 1024, `young generation ${stdout.trim()} bytes`);
+  // (With the growing factor V8 reports a page or two more now and then: 8.5 MB in
+  // 3 runs of 40 here. Without the semi-space cap it reports 57–64 MB.)
+  assert.ok(Number(stdout) <= 9 * 1024 * 1024, `young generation ${stdout.trim()} bytes`);
 
   // And the growing factor: a 200,000-object live set, then objects that live
   // long enough to be promoted and then die. The heap's peak, with the flags
