@@ -57,7 +57,7 @@ export function auth(
   const anonymous = options.anonymous;
   // Not an async function: with an in-process store nothing here waits, and
   // an async frame around `next()` would cost a promise per request. What
-  // may wait (a Redis store, a failed attempt's count) goes through `slow`.
+  // may wait (a Redis store's answer, counting a failed attempt) is chained.
   return function authenticate(req, ctx, next) {
     try {
       if (anonymous && !req.headers.has("authorization")) {
@@ -68,36 +68,31 @@ export function auth(
       if (failures && address !== undefined) {
         // Asked on every request; an in-process store answers without a promise.
         const refusing = failures.limiter.refusal(address, failures.limit);
-        if (refusing instanceof Promise) return slow(req, ctx, next, address, refusing);
+        if (refusing instanceof Promise) {
+          return refusing.then((refused) =>
+            refused ? Promise.reject(rateLimited(refused)) : identified(req, ctx, next, address)
+          );
+        }
         if (refusing) throw rateLimited(refusing);
       }
-      const found = identify(req);
-      if (found?.ok !== true) return refuse(ctx, found, address);
-      ctx.principal = found.principal;
-      return next();
+      return identified(req, ctx, next, address);
     } catch (error) {
       return Promise.reject(error);
     }
   };
 
-  function identify(req: Request): Identified | undefined {
-    const match = BEARER.exec(req.headers.get("authorization") ?? "");
-    return match ? ring.identify(match[1], Date.now()) : undefined;
-  }
-
-  async function slow(
+  /** The next step for a known key, else the 401. */
+  function identified(
     req: Request,
     ctx: RequestContext,
     next: () => Promise<Response>,
-    address: string,
-    refusing: ReturnType<RateLimiter["refusal"]>,
+    address: string | undefined,
   ): Promise<Response> {
-    const refused = await refusing;
-    if (refused) throw rateLimited(refused);
-    const found = identify(req);
-    if (found?.ok !== true) return await refuse(ctx, found, address);
+    const match = BEARER.exec(req.headers.get("authorization") ?? "");
+    const found = match ? ring.identify(match[1], Date.now()) : undefined;
+    if (found?.ok !== true) return refuse(ctx, found, address);
     ctx.principal = found.principal;
-    return await next();
+    return next();
   }
 
   /** Same 401 as any wrong key; only the log says it was a known, expired one. */

@@ -292,6 +292,8 @@ export function openPostgres(options: PostgresOptions): SqlSource {
       slot = lend(fast);
     }
     const lent = slot;
+    // Awaited here rather than through `running` below: one async frame
+    // fewer per statement on the common path.
     if (!signal || callerAnswers) {
       try {
         return await work(lent, deadline);
