@@ -162,7 +162,7 @@ async function serve(): Promise<number> {
         });
         if (dev.generated) console.error(devKeyBanner(dev.generated, `http://${host}:${port}`));
         // A second after the port opens, so the first calls are not queued
-        // behind it; an MCP `initialize` that comes sooner loads the SDK itself.
+        // behind it; a scrape that comes sooner loads the process metrics itself.
         const warm = setTimeout(() => {
           app.warmUp().catch((error) =>
             app.log.error("warm-up failed", { error: (error as Error).message })

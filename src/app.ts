@@ -102,9 +102,9 @@ export interface App {
    */
   reloadKeys(): Promise<{ ok: true; keys: number } | { ok: false; error: string }>;
   /**
-   * Loads what the first requests of some kinds would otherwise wait for (the
-   * MCP SDK, for `initialize` and anything off the fast path). Call it once
-   * the server listens: the port opens sooner, and nothing waits later.
+   * Loads what the first scrape would otherwise wait for (prom-client's
+   * process metrics). Call it once the server listens: the port opens
+   * sooner, and nothing waits later.
    */
   warmUp(): Promise<void>;
   close(): Promise<void>;
@@ -549,10 +549,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       return { ok: true, tools: names };
     },
-    warmUp: async () => {
-      await mcp.preload();
-      await metrics.loadProcessMetrics();
-    },
+    // The MCP SDK is not loaded here: an ordinary session never needs it
+    // (see mcp/door.ts), and the first message that does loads it then.
+    warmUp: () => metrics.loadProcessMetrics(),
     async reloadKeys() {
       if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
       try {

@@ -2,7 +2,9 @@
  * The MCP door: Streamable HTTP at `/mcp`, stateless (no sessions, so any
  * replica can answer any request), JSON responses. Protocol handling stays
  * the SDK's; `tools/list` and `tools/call` are answered from the registry and
- * through the same pipeline as the REST door.
+ * through the same pipeline as the REST door. The plain forms of the
+ * messages every session sends are answered without the SDK, exactly as it
+ * would answer them (see `fastRequest`; a differential test compares).
  *
  * The SDK refuses to reuse a stateless transport or connect a server twice,
  * so each request gets a low-level `Server` (two handlers; the tool list is
@@ -12,8 +14,10 @@
  * @module
  */
 // The SDK's server, transport, validator and protocol schemas are loaded on
-// first use (or by `preload()` once the server listens): they are ~100 ms of
-// a cold start, and the fast path needs none of them.
+// the first message off the fast path, not at start: they are ~100 ms of a
+// cold start and several MB of memory, and an ordinary client session
+// (initialize, the initialized notification, tools/list, tools/call, ping)
+// needs none of them.
 import type * as SdkServer from "@modelcontextprotocol/sdk/server";
 import type * as SdkTransport from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp";
 import type * as SdkAjv from "@modelcontextprotocol/sdk/validation/ajv";
@@ -64,6 +68,23 @@ export const FAST_PATH_PROTOCOL_VERSIONS: readonly string[] = [
   "2024-10-07",
 ];
 
+/**
+ * The SDK's `LATEST_PROTOCOL_VERSION`: what `initialize` answers when the
+ * client asks for a version the server does not support (a test keeps the
+ * two equal).
+ */
+export const FAST_PATH_LATEST_PROTOCOL_VERSION = FAST_PATH_PROTOCOL_VERSIONS[0];
+
+/**
+ * What the server declares in `initialize`, on either path. `logging`:
+ * `logging/setLevel` is accepted (the SDK's handler); the door answers with
+ * JSON, so no log notification is ever sent.
+ */
+const CAPABILITIES = Object.freeze({
+  tools: Object.freeze({ listChanged: false }),
+  logging: Object.freeze({}),
+});
+
 /** What the SDK path uses, loaded once. */
 interface Sdk {
   readonly Server: typeof SdkServer.Server;
@@ -72,11 +93,8 @@ interface Sdk {
   readonly serverOptions: SdkServer.ServerOptions;
 }
 
-/** The `/mcp` handler, and a way to load the SDK before the first request needs it. */
-export type McpDoor = Handler & { preload(): Promise<void> };
-
 /** Builds the `/mcp` POST handler. */
-export function mcpDoor(options: McpDoorOptions): McpDoor {
+export function mcpDoor(options: McpDoorOptions): Handler {
   const { registry, invoke } = options;
   // Stateless without `stream: true`: one for every request.
   const decoder = new TextDecoder();
@@ -94,15 +112,13 @@ export function mcpDoor(options: McpDoorOptions): McpDoor {
       Transport: transport.WebStandardStreamableHTTPServerTransport,
       types,
       serverOptions: {
-        // logging: `logging/setLevel` is accepted (the SDK's handler); the door
-        // answers with JSON, so no log notification is ever sent.
-        capabilities: { tools: { listChanged: false }, logging: {} },
+        capabilities: CAPABILITIES,
         // One validator for every request (building one per request halves throughput).
         jsonSchemaValidator: new ajv.AjvJsonSchemaValidator(),
       },
     }));
 
-  const door = async function mcp(req: Request, ctx: Parameters<Handler>[1]): Promise<Response> {
+  return async function mcp(req: Request, ctx: Parameters<Handler>[1]): Promise<Response> {
     // The body is read here (capped, as the SDK's reader caps it) so the rate
     // limit can weigh the tool calls in it before anything runs; the parsed
     // message then goes to the SDK, which keeps every protocol check.
@@ -194,28 +210,45 @@ export function mcpDoor(options: McpDoorOptions): McpDoor {
     }
   };
 
-  return Object.assign(door, {
-    async preload() {
-      await loadSdk();
-    },
-  });
-
-  /** The SDK's JSON reply for a request `fastRequest` vouched for. */
+  /** The SDK's reply for a request `fastRequest` vouched for. */
   async function answerFast(
     fast: FastRequest,
     req: Request,
     ctx: Parameters<Handler>[1],
   ): Promise<Response> {
+    // Only notifications: 202 and no body, as the transport answers them.
+    if (fast.kind === "initialized") return new Response(null, { status: 202 });
     let result: unknown;
     // Key order and headers as the SDK's Protocol and transport write them.
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (fast.tool === undefined) {
-      result = { tools: registry.descriptorsFor(ctx.principal!) };
-    } else {
-      const outcome = await invoke(fast.tool, fast.arguments ?? {}, callContextOf(req, ctx, "mcp"));
-      ctx.audited = true;
-      result = toCallToolResult(outcome, ctx.requestId);
-      if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
+    switch (fast.kind) {
+      case "call": {
+        const outcome = await invoke(
+          fast.tool,
+          fast.arguments ?? {},
+          callContextOf(req, ctx, "mcp"),
+        );
+        ctx.audited = true;
+        result = toCallToolResult(outcome, ctx.requestId);
+        if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
+        break;
+      }
+      case "list":
+        result = { tools: registry.descriptorsFor(ctx.principal!) };
+        break;
+      case "initialize":
+        // The SDK Server's own answer: the client's version if supported, else the latest.
+        result = {
+          protocolVersion: FAST_PATH_PROTOCOL_VERSIONS.includes(fast.version)
+            ? fast.version
+            : FAST_PATH_LATEST_PROTOCOL_VERSION,
+          capabilities: CAPABILITIES,
+          serverInfo: options.serverInfo,
+        };
+        break;
+      case "ping":
+        result = {};
+        break;
     }
     return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
       status: 200,
@@ -224,32 +257,44 @@ export function mcpDoor(options: McpDoorOptions): McpDoor {
   }
 }
 
-/** A request the fast path answers: `tool` undefined means `tools/list`. */
-interface FastRequest {
-  readonly id: string | number;
-  readonly tool: Tool | undefined;
-  readonly arguments: Record<string, unknown> | undefined;
-}
+/** A message the fast path answers. */
+type FastRequest =
+  | {
+    readonly kind: "call";
+    readonly id: string | number;
+    readonly tool: Tool;
+    readonly arguments: Record<string, unknown> | undefined;
+  }
+  | { readonly kind: "list" | "ping"; readonly id: string | number }
+  | { readonly kind: "initialize"; readonly id: string | number; readonly version: string }
+  | { readonly kind: "initialized" };
 
 const PLAIN_REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
 const PLAIN_CALL_KEYS = new Set(["name", "arguments"]);
+const INITIALIZE_KEYS = new Set(["protocolVersion", "capabilities", "clientInfo"]);
+const CLIENT_INFO_KEYS = new Set(["name", "version", "title", "websiteUrl", "description"]);
 
 /**
  * The fast path takes only what the SDK would certainly accept and answer in
- * one known way: one JSON-RPC request (no batch, no notification) with no
- * fields beyond `jsonrpc`, `id`, `method`, `params`; `tools/call` with only
- * `name` (a registered tool) and an object `arguments`, or `tools/list` with
- * no params; and headers the transport accepts (Accept listing both types,
- * a JSON Content-Type, a supported or absent MCP-Protocol-Version).
+ * one known way, and headers the transport accepts (Accept listing both
+ * types, a JSON Content-Type, a supported or absent MCP-Protocol-Version):
+ * - one JSON-RPC request (no batch) with no fields beyond `jsonrpc`, `id`,
+ *   `method`, `params`, and an id the SDK takes (a string or safe integer);
+ * - `tools/call` with only `name` (a registered tool) and an object `arguments`;
+ * - `tools/list` and `ping` without params, or with `{}`;
+ * - `initialize` as clients send it (see `plainInitialize`);
+ * - the `notifications/initialized` notification without params.
  * Everything else, including `_meta`, cursors and every error, goes to the
- * SDK, so protocol behaviour stays exactly its own.
+ * SDK, so protocol behaviour stays exactly its own. With `initialize` and
+ * the notification here, an ordinary client session never loads the SDK.
  */
 function fastRequest(req: Request, message: unknown, registry: Registry): FastRequest | undefined {
   if (message === null || typeof message !== "object" || Array.isArray(message)) return undefined;
   const msg = message as Record<string, unknown>;
   if (msg.jsonrpc !== "2.0") return undefined;
   const id = msg.id;
-  if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
+  const notification = id === undefined && !("id" in msg);
+  if (!notification && typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
   for (const key in msg) if (!PLAIN_REQUEST_KEYS.has(key)) return undefined;
   const accept = req.headers.get("accept");
   if (!accept?.includes("application/json") || !accept.includes("text/event-stream")) {
@@ -259,21 +304,78 @@ function fastRequest(req: Request, message: unknown, registry: Registry): FastRe
   const version = req.headers.get("mcp-protocol-version");
   if (version !== null && !FAST_PATH_PROTOCOL_VERSIONS.includes(version)) return undefined;
   const params = msg.params;
-  if (msg.method === "tools/list") {
-    if (params !== undefined && !isEmptyObject(params)) return undefined;
-    return { id: id as string | number, tool: undefined, arguments: undefined };
+  if (notification) {
+    return msg.method === "notifications/initialized" && params === undefined
+      ? { kind: "initialized" }
+      : undefined;
   }
-  if (msg.method !== "tools/call" || !isPlainObject(params)) return undefined;
-  for (const key in params) if (!PLAIN_CALL_KEYS.has(key)) return undefined;
-  const { name, arguments: args } = params;
-  if (typeof name !== "string" || (args !== undefined && !isPlainObject(args))) return undefined;
-  const tool = registry.get(name);
-  if (!tool) return undefined;
-  return {
-    id: id as string | number,
-    tool,
-    arguments: args as Record<string, unknown> | undefined,
-  };
+  const requestId = id as string | number;
+  switch (msg.method) {
+    case "tools/call": {
+      if (!isPlainObject(params)) return undefined;
+      for (const key in params) if (!PLAIN_CALL_KEYS.has(key)) return undefined;
+      const { name, arguments: args } = params;
+      if (typeof name !== "string" || (args !== undefined && !isPlainObject(args))) {
+        return undefined;
+      }
+      const tool = registry.get(name);
+      if (!tool) return undefined;
+      return {
+        kind: "call",
+        id: requestId,
+        tool,
+        arguments: args as Record<string, unknown> | undefined,
+      };
+    }
+    case "tools/list":
+    case "ping":
+      if (params !== undefined && !isEmptyObject(params)) return undefined;
+      return { kind: msg.method === "ping" ? "ping" : "list", id: requestId };
+    case "initialize":
+      return plainInitialize(params)
+        ? { kind: "initialize", id: requestId, version: params.protocolVersion }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * `initialize` params the SDK's `InitializeRequestSchema` certainly accepts,
+ * in the shapes clients send: exactly `protocolVersion` (a string),
+ * `capabilities` and `clientInfo`. Capabilities may only be `roots` (with
+ * an optional boolean `listChanged`), an empty `sampling` or an empty
+ * `elicitation`; `clientInfo` a string `name` and `version` and optional
+ * string `title`, `websiteUrl`, `description`. Anything richer (icons,
+ * experimental or task capabilities, `_meta`) goes to the SDK, whose schema
+ * then decides. The answer never depends on them: only on the version.
+ */
+function plainInitialize(params: unknown): params is { protocolVersion: string } {
+  if (!isPlainObject(params)) return false;
+  let count = 0;
+  for (const key in params) {
+    if (!INITIALIZE_KEYS.has(key)) return false;
+    count++;
+  }
+  if (count !== INITIALIZE_KEYS.size || typeof params.protocolVersion !== "string") return false;
+  const { capabilities, clientInfo } = params;
+  if (!isPlainObject(capabilities) || !isPlainObject(clientInfo)) return false;
+  for (const key in capabilities) {
+    const value = capabilities[key];
+    if (key === "sampling" || key === "elicitation") {
+      if (!isEmptyObject(value)) return false;
+    } else if (key === "roots") {
+      if (!isPlainObject(value)) return false;
+      for (const k in value) if (k !== "listChanged") return false;
+      if (value.listChanged !== undefined && typeof value.listChanged !== "boolean") return false;
+    } else {
+      return false;
+    }
+  }
+  for (const key in clientInfo) {
+    if (!CLIENT_INFO_KEYS.has(key) || typeof clientInfo[key] !== "string") return false;
+  }
+  return typeof clientInfo.name === "string" && typeof clientInfo.version === "string";
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -89,7 +89,7 @@ export function runWorker(options: { tools?: readonly Tool[] } = {}): void {
       ...init.tls,
       onListen: () => {
         post({ type: "listening" });
-        built.warmUp().catch(() => {/* the first MCP initialize loads the SDK itself */});
+        built.warmUp().catch(() => {/* the first scrape loads the process metrics itself */});
       },
     }, built.handler);
   }

@@ -14,6 +14,10 @@ import type { SqlSource } from "../../src/sources/db/sql_source.ts";
 import { invokeTool } from "../../src/tools/invoke.ts";
 import { createRegistry } from "../../src/tools/registry.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
+// @ts-types="@modelcontextprotocol/sdk/client"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createTestApp, MCP_HEADERS, requestContext } from "../harness.ts";
 
 const registry = createRegistry(TEST_TOOLS.filter((t) => t.name !== "slow"));
@@ -150,6 +154,68 @@ const CORPUS: Case[] = [
     label: "initialized notification",
     body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
   },
+  ...initializeCases(),
+  {
+    label: "ping with empty params",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping", params: {} }),
+  },
+  {
+    label: "ping with _meta",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping", params: { _meta: {} } }),
+  },
+  {
+    label: "ping with params an array",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping", params: [] }),
+  },
+  { label: "ping string id", body: JSON.stringify({ jsonrpc: "2.0", id: "p", method: "ping" }) },
+  {
+    label: "ping unsupported protocol version",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
+    headers: { "mcp-protocol-version": "2099-01-01" },
+  },
+  {
+    label: "initialized notification with params",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized", params: {} }),
+  },
+  {
+    label: "initialized notification with null id",
+    body: JSON.stringify({ jsonrpc: "2.0", id: null, method: "notifications/initialized" }),
+  },
+  {
+    label: "initialized notification with an id",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "notifications/initialized" }),
+  },
+  {
+    label: "initialized notification, extra field",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized", x: 1 }),
+  },
+  {
+    label: "initialized notification, unsupported protocol version",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    headers: { "mcp-protocol-version": "2099-01-01" },
+  },
+  {
+    label: "initialized notification, supported protocol version",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    headers: { "mcp-protocol-version": "2025-11-25" },
+  },
+  {
+    label: "initialized notification, Accept json only",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    headers: { accept: "application/json" },
+  },
+  {
+    label: "cancelled notification",
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 1 },
+    }),
+  },
+  {
+    label: "unknown notification",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/whatever" }),
+  },
   {
     label: "batch",
     body: JSON.stringify([
@@ -214,6 +280,119 @@ const CORPUS: Case[] = [
   },
 ];
 
+/** `initialize` as clients send it, and the shapes around it the SDK's schema accepts or refuses. */
+function initializeCases(): Case[] {
+  const init = (params: unknown, id: unknown = 1) =>
+    JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params });
+  const ok = {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "t", version: "1" },
+  };
+  const withCaps = (capabilities: unknown) => init({ ...ok, capabilities });
+  const withInfo = (clientInfo: unknown) => init({ ...ok, clientInfo });
+  return [
+    { label: "initialize latest", body: init({ ...ok, protocolVersion: "2025-11-25" }) },
+    { label: "initialize oldest", body: init({ ...ok, protocolVersion: "2024-10-07" }) },
+    {
+      label: "initialize unsupported version",
+      body: init({ ...ok, protocolVersion: "1999-01-01" }),
+    },
+    { label: "initialize empty version", body: init({ ...ok, protocolVersion: "" }) },
+    { label: "initialize version a number", body: init({ ...ok, protocolVersion: 2025 }) },
+    {
+      label: "initialize without version",
+      body: init({ capabilities: {}, clientInfo: ok.clientInfo }),
+    },
+    { label: "initialize string id", body: init(ok, "init-1") },
+    { label: "initialize id 0", body: init(ok, 0) },
+    { label: "initialize null id", body: init(ok, null) },
+    {
+      label: "initialize without params",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }),
+    },
+    { label: "initialize params an array", body: init([]) },
+    { label: "initialize with _meta", body: init({ ...ok, _meta: { progressToken: 1 } }) },
+    { label: "initialize extra params field", body: init({ ...ok, extra: true }) },
+    {
+      label: "initialize, an SDK client's capabilities",
+      body: withCaps({ roots: { listChanged: true }, sampling: {}, elicitation: {} }),
+    },
+    { label: "initialize roots without listChanged", body: withCaps({ roots: {} }) },
+    {
+      label: "initialize roots listChanged a string",
+      body: withCaps({ roots: { listChanged: "yes" } }),
+    },
+    {
+      label: "initialize roots extra field",
+      body: withCaps({ roots: { listChanged: true, x: 1 } }),
+    },
+    { label: "initialize roots null", body: withCaps({ roots: null }) },
+    { label: "initialize sampling with context", body: withCaps({ sampling: { context: {} } }) },
+    { label: "initialize sampling a string", body: withCaps({ sampling: "yes" }) },
+    { label: "initialize elicitation form", body: withCaps({ elicitation: { form: {} } }) },
+    { label: "initialize elicitation a number", body: withCaps({ elicitation: 1 }) },
+    { label: "initialize experimental", body: withCaps({ experimental: { x: {} } }) },
+    { label: "initialize experimental invalid", body: withCaps({ experimental: { x: 1 } }) },
+    { label: "initialize tasks", body: withCaps({ tasks: {} }) },
+    { label: "initialize unknown capability", body: withCaps({ custom: 1 }) },
+    { label: "initialize capabilities null", body: withCaps(null) },
+    { label: "initialize capabilities an array", body: withCaps([]) },
+    {
+      label: "initialize without capabilities",
+      body: init({ protocolVersion: "2025-06-18", clientInfo: ok.clientInfo }),
+    },
+    {
+      label: "initialize clientInfo with title and description",
+      body: withInfo({
+        name: "t",
+        version: "1",
+        title: "T",
+        description: "d",
+        websiteUrl: "https://x",
+      }),
+    },
+    { label: "initialize clientInfo name a number", body: withInfo({ name: 1, version: "1" }) },
+    { label: "initialize clientInfo without version", body: withInfo({ name: "t" }) },
+    {
+      label: "initialize clientInfo title a number",
+      body: withInfo({ name: "t", version: "1", title: 2 }),
+    },
+    {
+      label: "initialize clientInfo with icons",
+      body: withInfo({ name: "t", version: "1", icons: [] }),
+    },
+    {
+      label: "initialize clientInfo extra field",
+      body: withInfo({ name: "t", version: "1", x: 1 }),
+    },
+    { label: "initialize clientInfo a string", body: withInfo("t") },
+    {
+      label: "initialize, unsupported protocol version header",
+      body: init(ok),
+      headers: { "mcp-protocol-version": "2099-01-01" },
+    },
+    {
+      label: "initialize, Content-Type text/plain",
+      body: init(ok),
+      headers: { "content-type": "text/plain" },
+    },
+    {
+      label: "initialize, Accept json only",
+      body: init(ok),
+      headers: { accept: "application/json" },
+    },
+    {
+      label: "initialize in a batch",
+      body: `[${init(ok)}]`,
+    },
+    {
+      label: "initialize twice in a batch",
+      body: `[${init(ok)},${init(ok, 2)}]`,
+    },
+  ];
+}
+
 async function send(
   door: typeof fast,
   c: Case,
@@ -259,9 +438,24 @@ const FAST = new Set([
   "tools/list empty params",
   "Content-Type with charset",
   "protocol version supported",
+  "ping",
+  "ping with empty params",
+  "ping string id",
+  "initialize",
+  "initialize latest",
+  "initialize oldest",
+  "initialize unsupported version",
+  "initialize empty version",
+  "initialize string id",
+  "initialize id 0",
+  "initialize, an SDK client's capabilities",
+  "initialize roots without listChanged",
+  "initialize clientInfo with title and description",
+  "initialized notification",
+  "initialized notification, supported protocol version",
 ]);
 
-Deno.test("MCP fast path: takes exactly the plain tools/call and tools/list requests", async () => {
+Deno.test("MCP fast path: takes exactly the plain requests it vouches for", async () => {
   for (const c of CORPUS) {
     lastPath = undefined;
     await send(fast, c);
@@ -276,27 +470,69 @@ Deno.test("the fast path's protocol versions are exactly the SDK's SUPPORTED_PRO
   assert.deepEqual([...FAST_PATH_PROTOCOL_VERSIONS], [...SUPPORTED_PROTOCOL_VERSIONS]);
 });
 
-Deno.test("the app loads the MCP SDK on warmUp() or on the first request off the fast path", async () => {
+Deno.test("the fast path's latest protocol version is the SDK's LATEST_PROTOCOL_VERSION", async () => {
+  const { FAST_PATH_LATEST_PROTOCOL_VERSION } = await import("../../src/mcp/door.ts");
+  // @ts-types="@modelcontextprotocol/sdk/types"
+  const { LATEST_PROTOCOL_VERSION } = await import("@modelcontextprotocol/sdk/types.js");
+  assert.equal(FAST_PATH_LATEST_PROTOCOL_VERSION, LATEST_PROTOCOL_VERSION);
+});
+
+Deno.test("an SDK client's whole session stays on the fast path: the SDK is never needed", async () => {
+  const paths: string[] = [];
+  const door = mcpDoor({ ...doorOptions, onPath: (path) => paths.push(path) });
+  // The SDK's own client, its requests handed to the door as the router would
+  // (POST /mcp to the door; the GET for a standalone stream gets 405).
+  const fetchToDoor = async (input: string | URL | Request, init?: RequestInit) => {
+    const req = new Request(input, init);
+    if (req.method !== "POST") return new Response(null, { status: 405 });
+    const ctx = requestContext(req.url);
+    ctx.principal = { id: "primary" };
+    ctx.log = log;
+    return await door(req, ctx, {});
+  };
+  const client = new Client({ name: "fast-path-test", version: "1.0.0" }, {
+    capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+  });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL("http://127.0.0.1:8000/mcp"), {
+      fetch: fetchToDoor,
+    }),
+  );
+  try {
+    assert.equal(client.getServerVersion()?.name, "test");
+    assert.deepEqual(client.getServerCapabilities(), {
+      tools: { listChanged: false },
+      logging: {},
+    });
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === "echo"));
+    const result = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+    assert.notEqual(result.isError, true);
+    await client.ping();
+    // initialize, notifications/initialized, tools/list, tools/call, ping.
+    assert.deepEqual(paths, ["fast", "fast", "fast", "fast", "fast"]);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("the app answers a message off the fast path by loading the SDK then", async () => {
   const app = await createTestApp({ tools: [] });
   try {
     await app.warmUp();
-    await app.warmUp(); // once is enough; twice is harmless
     const res = await app.request("/mcp", {
       method: "POST",
       headers: MCP_HEADERS,
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "t", version: "1" },
-        },
-      }),
+      body: JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "ping" },
+        { jsonrpc: "2.0", id: 2, method: "ping" },
+      ]),
     });
     assert.equal(res.status, 200);
-    assert.equal((await res.json()).result.protocolVersion, "2025-06-18");
+    assert.deepEqual(await res.json(), [
+      { result: {}, jsonrpc: "2.0", id: 1 },
+      { result: {}, jsonrpc: "2.0", id: 2 },
+    ]);
   } finally {
     await app.close();
   }
