@@ -69,6 +69,8 @@ if (inWorker()) {
     onListen: () => {},
   }, app.handler);
   const pool = await primary?.start({ sinks: [sink], entry: import.meta.url });
+  // As main.ts does once it listens, so the bench measures what production holds.
+  await app.warmUp();
   console.error(`listening ${config.port}`);
   // A clean exit on either signal, so `--cpu-prof` gets to write its profile.
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
