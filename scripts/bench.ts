@@ -201,6 +201,7 @@ async function wrk(
   expect: string,
   key = KEY,
   secs = seconds,
+  session = false,
 ): Promise<Result> {
   // The same wrk script as scripts/load.ts: every reply body checked, one JSON summary line.
   const out = await new Deno.Command("wrk", {
@@ -213,7 +214,12 @@ async function wrk(
       `${here}wrk/load.lua`,
       url,
     ],
-    env: { WRK_BODY: JSON.stringify(body), WRK_EXPECT: expect, WRK_KEY: key },
+    env: {
+      WRK_BODY: JSON.stringify(body),
+      WRK_EXPECT: expect,
+      WRK_KEY: key,
+      WRK_SESSION: session ? "1" : "",
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -315,7 +321,9 @@ try {
     await wrk(server.url, body, expect, KEY, 1);
   };
   const restUrl = (tool: string) => ours.url.replace(/\/mcp$/, `/v1/mcp/${tool}`);
-  const workloads: [string, [Server | string, unknown, string, string?][]][] = [
+  // A workload: its title, its runs (server, body, what every reply holds),
+  // and whether each request is one message of a whole client session.
+  const workloads: [string, [Server | string, unknown, string][], boolean?][] = [
     ["MCP tools/call, no-op tool (Toolbox: SELECT 1)", [
       [bare, call("noop", {}), '"ok":true'],
       [ours, call("noop", {}), '"ok":true'],
@@ -363,6 +371,19 @@ try {
         ]
         : []),
     ]],
+    // What a client sends: initialize, the initialized notification,
+    // tools/list, tools/call, one message per request in turn (wrk/load.lua).
+    [
+      "MCP client session: initialize, initialized, tools/list, tools/call no-op (Toolbox: SELECT 1)",
+      [
+        [bare, call("noop", {}), '"ok":true'],
+        [ours, call("noop", {}), '"ok":true'],
+        [ours2, call("noop", {}), '"ok":true'],
+        [sdk, call("noop", {}), '"ok":true'],
+        ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
+      ],
+      true,
+    ],
   ];
   let failed = false;
   console.log(
@@ -380,7 +401,7 @@ try {
   // gives memory back some seconds after a load ends.
   const rssAfterRun = new Map<Server, number>();
   const rssPeak = new Map<Server, number>();
-  for (const [title, runs] of workloads) {
+  for (const [title, runs, session = false] of workloads) {
     console.log(`## ${title}\n`);
     console.log("| server | req/s | p50 ms | p99 ms | wrong | × bare |");
     console.log("|---|---|---|---|---|---|");
@@ -394,7 +415,7 @@ try {
           await freshBare(target, body, expect);
         }
         const url = typeof target === "string" ? target : target.url;
-        const r = await wrk(url, body, expect);
+        const r = await wrk(url, body, expect, KEY, seconds, session);
         const server = typeof target === "string" ? ours : target;
         const rss = rssMb(server.pid);
         rssAfterRun.set(server, rss);

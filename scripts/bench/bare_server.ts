@@ -1,7 +1,8 @@
 /**
  * The ceiling of our stack for the benchmark: a bare `Deno.serve` handler
  * that parses the JSON-RPC body and answers a `tools/call` result, with no
- * MCP library, no auth, no logging. With DB_URL set, `select_one`,
+ * MCP library, no auth, no logging (and `initialize`, the initialized
+ * notification and `tools/list` just as plainly). With DB_URL set, `select_one`,
  * `lookup_customer` and `get_top_customers` run the same queries as our
  * tools through postgres.js.
  *
@@ -12,6 +13,17 @@ import postgres from "postgres";
 const url = Deno.env.get("DB_URL");
 const db = url ? postgres(url, { max: 10, onnotice: () => {} }) : undefined;
 const port = Number(Deno.env.get("PORT") ?? 8001);
+const INITIALIZE_RESULT = {
+  protocolVersion: "2025-11-25",
+  capabilities: { tools: { listChanged: false } },
+  serverInfo: { name: "bare", version: "0" },
+};
+const TOOLS = {
+  tools: ["noop", "select_one", "lookup_customer", "get_top_customers"].map((name) => ({
+    name,
+    inputSchema: { type: "object" },
+  })),
+};
 
 // WORKERS > 1: as many isolates on the port (SO_REUSEPORT), to compare with
 // ours run the same way; the first says "listening" once all of them do.
@@ -41,6 +53,14 @@ Deno.serve(
   },
   async (req) => {
     const msg = await req.json();
+    // The rest of a client session (the bench's session workload), as plainly as it gets.
+    if (msg.method === "notifications/initialized") return new Response(null, { status: 202 });
+    if (msg.method === "initialize") {
+      return Response.json({ jsonrpc: "2.0", id: msg.id, result: INITIALIZE_RESULT });
+    }
+    if (msg.method === "tools/list") {
+      return Response.json({ jsonrpc: "2.0", id: msg.id, result: TOOLS });
+    }
     const name = msg.params?.name;
     let structured: unknown = { ok: true };
     if (name === "select_one" && db) {

@@ -2,6 +2,8 @@
 -- turn on each connection: initialize, notifications/initialized, tools/list,
 -- tools/call of the tool in $WRK_TOOL (default "noop") with $WRK_ARGS (default
 -- {}), with the bench key; prints how many replies were 200, 202 and other.
+-- Light on wrk's own CPU, for cpu_per_request.sh; bench.ts's session workload
+-- (wrk/load.lua with WRK_SESSION=1) sends the same and checks every reply body.
 --   scripts/bench/cpu_per_request.sh PORT /mcp 4 scripts/bench/session.lua
 local key = os.getenv("WRK_KEY") or "bench-key-0123456789abcdef"
 local tool = os.getenv("WRK_TOOL") or "noop"

@@ -293,7 +293,8 @@ function fastRequest(req: Request, message: unknown, registry: Registry): FastRe
   const msg = message as Record<string, unknown>;
   if (msg.jsonrpc !== "2.0") return undefined;
   const id = msg.id;
-  const notification = id === undefined && !("id" in msg);
+  // No id at all (JSON has no undefined): a notification.
+  const notification = !("id" in msg);
   if (!notification && typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
   for (const key in msg) if (!PLAIN_REQUEST_KEYS.has(key)) return undefined;
   const accept = req.headers.get("accept");
