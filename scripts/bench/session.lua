@@ -14,12 +14,12 @@ local headers = {
   ["Authorization"] = "Bearer " .. key,
 }
 local messages = {
-  { 200, '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
-    .. '"capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' },
-  { 202, '{"jsonrpc":"2.0","method":"notifications/initialized"}' },
-  { 200, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' },
-  { 200, '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"' .. tool
-    .. '","arguments":' .. args .. '}}' },
+  '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+    .. '"capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}',
+  '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+  '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+  '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"' .. tool
+    .. '","arguments":' .. args .. '}}',
 }
 
 local threads = {}
@@ -31,7 +31,7 @@ local requests = {}
 local sent = 0
 ok, accepted, other = 0, 0, 0
 function init()
-  for i, m in ipairs(messages) do requests[i] = wrk.format("POST", nil, headers, m[2]) end
+  for i, m in ipairs(messages) do requests[i] = wrk.format("POST", nil, headers, m) end
 end
 function request()
   sent = sent % #requests + 1
