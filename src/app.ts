@@ -27,6 +27,7 @@ import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
+import { batchResponses } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -490,7 +491,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 
   return {
-    handler,
+    // Responses finished in the same event-loop turn are written together (see response_batching.ts).
+    handler: batchResponses(handler),
     registry,
     log,
     sql,
