@@ -27,7 +27,7 @@ import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
-import { batchResponses } from "./http/response_batching.ts";
+import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -86,7 +86,7 @@ export interface SharedState {
 
 /** A built server. */
 export interface App {
-  readonly handler: (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+  readonly handler: ServeHandler;
   readonly registry: Registry;
   readonly log: Logger;
   readonly sql: SqlSource;
