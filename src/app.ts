@@ -446,6 +446,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       principal: undefined,
       audited: false,
       rateLimit: undefined,
+      headersStamped: false,
     };
     let response: Response;
     let fault: unknown;
@@ -474,9 +475,12 @@ export async function createApp(options: AppOptions): Promise<App> {
       response = errorResponse(safe, requestId);
     }
     metrics.httpRequest(endpoint, response.status);
-    response.headers.set(REQUEST_ID_HEADER, requestId);
+    // A door's answer may carry these already (see answerHeaders in responses.ts).
+    if (!ctx.headersStamped) {
+      response.headers.set(REQUEST_ID_HEADER, requestId);
+      if (ctx.rateLimit) setRateLimitHeaders(response.headers, ctx.rateLimit);
+    }
     corsPolicy.decorate(req, url, response);
-    if (ctx.rateLimit) setRateLimitHeaders(response.headers, ctx.rateLimit);
     if (response.status >= 400 && !ctx.audited) {
       const props = {
         method: req.method,

@@ -137,5 +137,6 @@ export function requestContext(url = "http://localhost:8000/v1/mcp"): RequestCon
     principal: undefined,
     audited: false,
     rateLimit: undefined,
+    headersStamped: false,
   };
 }

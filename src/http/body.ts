@@ -6,8 +6,25 @@
  */
 import { ToolError } from "../tools/errors.ts";
 
-/** Stateless without `stream: true`, so one decoder serves every request. */
+/** Stateless without `stream: true`, so one decoder of each kind serves every request. */
+const UTF8 = new TextDecoder();
 const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * `bytes` as UTF-8 text, or undefined when they are not valid UTF-8. The
+ * lenient decoder first, and the strict one only when the text holds a
+ * U+FFFD (what invalid bytes become, or a real one): Deno's fatal decoding
+ * takes a slower path (~0.4 µs a request body here).
+ */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const text = UTF8.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return UTF8_STRICT.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Whether a `Content-Type` value names JSON (`application/json`, `application/*+json`). */
 export function isJsonContentType(value: string | null): boolean {
@@ -94,10 +111,8 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
       },
     );
   }
-  let text: string;
-  try {
-    text = UTF8_STRICT.decode(bytes);
-  } catch {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) {
     throw new ToolError("invalid_input", "Malformed request body: not valid UTF-8");
   }
   try {

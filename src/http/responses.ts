@@ -4,6 +4,9 @@
  * @module
  */
 import { errorBody, type ToolError } from "../tools/errors.ts";
+import type { RequestContext } from "./context.ts";
+import { REQUEST_ID_HEADER } from "./middleware/request_id.ts";
+import { putRateLimitHeaders } from "./middleware/rate_limit.ts";
 
 const JSON_HEADERS = {
   "content-type": "application/json; charset=utf-8",
@@ -21,6 +24,38 @@ export function jsonResponse(
     status,
     headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
   });
+}
+
+/**
+ * `headers` (a fresh object, filled in place) with what the app adds to every
+ * API answer: `X-Request-ID`, and `X-RateLimit-*` once a door enforced the
+ * limit. For a door building its final response: Deno 2.9.6 turns a
+ * response's headers into its native form when the `Response` is built (for
+ * anything beyond a lone `Content-Type`) and drops that work again when a
+ * header is set afterwards, so giving them all at once saved ~1 µs of CPU
+ * per call on the REST door. Marks `ctx` so the app does not set them again.
+ */
+export function answerHeaders(
+  ctx: RequestContext,
+  headers: Record<string, string>,
+): Record<string, string> {
+  headers[REQUEST_ID_HEADER] = ctx.requestId;
+  if (ctx.rateLimit) putRateLimitHeaders(headers, ctx.rateLimit);
+  ctx.headersStamped = true;
+  return headers;
+}
+
+/**
+ * A 200 JSON answer of a door, with every header it carries given at once
+ * (see {@linkcode answerHeaders}); `extra` adds more (e.g. `X-Cache`).
+ */
+export function jsonAnswer(
+  ctx: RequestContext,
+  body: unknown,
+  extra?: Readonly<Record<string, string>>,
+): Response {
+  const headers: Record<string, string> = { ...JSON_HEADERS, ...extra };
+  return new Response(JSON.stringify(body), { status: 200, headers: answerHeaders(ctx, headers) });
 }
 
 /** The response for a safe-to-show error: its status, its headers, the JSON error body. */

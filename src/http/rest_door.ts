@@ -13,7 +13,8 @@ import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import { readJsonBody } from "./body.ts";
 import type { Handler } from "./context.ts";
 import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
-import { jsonResponse } from "./responses.ts";
+import type { RequestContext } from "./context.ts";
+import { jsonAnswer } from "./responses.ts";
 
 /** What the REST door needs. */
 export interface RestDoorOptions {
@@ -38,7 +39,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       const limiting = options.rateLimit.enforce(ctx, 1);
       if (limiting) await limiting;
       // Read per request: a reload of the tools file swaps the registry's contents.
-      return jsonResponse({ tools: options.registry.descriptorsFor(ctx.principal!) });
+      return jsonAnswer(ctx, { tools: options.registry.descriptorsFor(ctx.principal!) });
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
@@ -65,19 +66,23 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
             cause: result.error.cause,
           });
         }
-        const response = okResponse(result);
-        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
-        return response;
+        return okResponse(ctx, result, headers);
       }
       if (!result.ok) throw result.error;
-      return okResponse(result);
+      return okResponse(ctx, result);
     },
   };
 }
 
-/** A result as JSON; a cacheable tool's says where it came from (`X-Cache: hit|miss`). */
-function okResponse(result: Extract<InvokeResult, { ok: true }>): Response {
-  const response = jsonResponse(result.value);
-  if (result.cache) response.headers.set("x-cache", result.cache);
-  return response;
+/**
+ * A result as JSON, every header given at once (see `jsonAnswer`); a
+ * cacheable tool's says where it came from (`X-Cache: hit|miss`).
+ */
+function okResponse(
+  ctx: RequestContext,
+  result: Extract<InvokeResult, { ok: true }>,
+  headers?: Readonly<Record<string, string>>,
+): Response {
+  if (!result.cache) return jsonAnswer(ctx, result.value, headers);
+  return jsonAnswer(ctx, result.value, { ...headers, "x-cache": result.cache });
 }

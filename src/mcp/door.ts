@@ -28,6 +28,7 @@ import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js
 // @ts-types="@modelcontextprotocol/sdk/server/requestBody"
 import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
 import { readBodyBytes } from "../http/body.ts";
+import { answerHeaders } from "../http/responses.ts";
 import type { Handler } from "../http/context.ts";
 import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
@@ -250,9 +251,10 @@ export function mcpDoor(options: McpDoorOptions): Handler {
         result = {};
         break;
     }
+    // With the app's headers given at once (see answerHeaders in responses.ts).
     return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
       status: 200,
-      headers,
+      headers: answerHeaders(ctx, headers),
     });
   }
 }

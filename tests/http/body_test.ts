@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isJsonContentType, readJsonBody } from "../../src/http/body.ts";
+import { decodeUtf8, isJsonContentType, readJsonBody } from "../../src/http/body.ts";
 import { ToolError } from "../../src/tools/errors.ts";
 
 const URL_ = "http://localhost:8000/v1/mcp/tool";
@@ -258,6 +258,39 @@ Deno.test("readJsonBody() refuses invalid UTF-8 with 400", async () => {
     assert.equal(error.httpStatus, 400);
     assert.equal(error.status, "invalid_input");
     assert.equal(error.message, "Malformed request body: not valid UTF-8");
+  }
+});
+
+Deno.test("readJsonBody() keeps a real U+FFFD in valid UTF-8", async () => {
+  // The lenient decoder's replacement character is only a hint: a body that
+  // holds one legitimately (EF BF BD) is still read.
+  const input = await readJsonBody(post('{"name":"a\uFFFDb"}'), CAP);
+  assert.deepEqual(input, { name: "a\uFFFDb" });
+});
+
+Deno.test("decodeUtf8() answers as a fatal TextDecoder does", () => {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const cases: number[][] = [
+    [],
+    [0x7b, 0x7d],
+    [0xef, 0xbb, 0xbf, 0x7b, 0x7d], // a BOM, dropped by both
+    [0xef, 0xbf, 0xbd], // U+FFFD itself
+    [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80], // é € 😀
+    [0xff],
+    [0xc3],
+    [0xed, 0xa0, 0x80], // a lone surrogate
+    [0xf8, 0x88, 0x80, 0x80, 0x80], // five-byte form
+    [0xc0, 0xaf], // overlong "/"
+    [0x41, 0xef, 0xbf, 0xbd, 0xff], // a real U+FFFD, then a bad byte
+  ];
+  for (const bytes of cases) {
+    let expected: string | undefined;
+    try {
+      expected = strict.decode(new Uint8Array(bytes));
+    } catch {
+      expected = undefined;
+    }
+    assert.equal(decodeUtf8(new Uint8Array(bytes)), expected, JSON.stringify(bytes));
   }
 });
 

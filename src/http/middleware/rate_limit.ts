@@ -45,6 +45,13 @@ export function rateLimitHeaders(d: RateDecision): Record<string, string> {
   };
 }
 
+/** Puts those headers into `headers`, a response's headers not yet built. */
+export function putRateLimitHeaders(headers: Record<string, string>, d: RateDecision): void {
+  headers["x-ratelimit-limit"] = String(d.limit);
+  headers["x-ratelimit-remaining"] = String(d.remaining);
+  headers["x-ratelimit-reset"] = String(Math.ceil(d.resetAtMs / 1000));
+}
+
 /** Sets those headers on a response's headers (no intermediate object: every response does this). */
 export function setRateLimitHeaders(headers: Headers, d: RateDecision): void {
   headers.set("x-ratelimit-limit", String(d.limit));
