@@ -411,10 +411,15 @@ try {
     for (let round = 0; round < rounds; round++) {
       let baseline: number | undefined;
       for (const [i, [target, body, expect]] of runs.entries()) {
+        const url = typeof target === "string" ? target : target.url;
         if ((target === bare || target === bare2) && usesDatabase(body)) {
           await freshBare(target, body, expect);
+        } else if (!smoke) {
+          // Every other run is warmed up the same way on its own workload: the
+          // first database run of a server would otherwise measure its pool
+          // opening connections and its database path being compiled.
+          await wrk(url, body, expect, KEY, 1, session);
         }
-        const url = typeof target === "string" ? target : target.url;
         const r = await wrk(url, body, expect, KEY, seconds, session);
         const server = typeof target === "string" ? ours : target;
         const rss = rssMb(server.pid);
