@@ -42,7 +42,6 @@ export class RegistryError extends Error {
 /** Checks every tool and builds the registry; throws {@linkcode RegistryError}. */
 export function createRegistry(tools: readonly Tool[]): Registry {
   const byName = new Map<string, Tool>();
-  const descriptors: ToolDescriptor[] = [];
   for (const tool of tools) {
     const name = String(tool.name);
     if (!TOOL_NAME_PATTERN.test(name)) {
@@ -118,22 +117,29 @@ export function createRegistry(tools: readonly Tool[]): Registry {
       );
     }
     byName.set(name, tool);
-    descriptors.push(describe(tool));
   }
   const registered = [...tools];
+  // The listing (each schema converted to JSON Schema) is built at its first
+  // use, not here: ~4 ms of a cold start for the six built-in tools, before
+  // the port opens; a first tools call never needs it. (With `unrepresentable:
+  // "any"` the conversion cannot fail, so nothing is found later than before.)
+  let listed: readonly ToolDescriptor[] | undefined;
+  const descriptors = () => listed ??= registered.map(describe);
   // One filtered listing per scope set (each key's set is one object, built
   // when its key is loaded), so a scoped tools/list costs a lookup.
   const filtered = new WeakMap<ReadonlySet<string>, readonly ToolDescriptor[]>();
   return {
     get: (name) => byName.get(name),
     tools: registered,
-    descriptors,
+    get descriptors() {
+      return descriptors();
+    },
     descriptorsFor(principal) {
       const scopes = principal.scopes;
-      if (scopes === undefined) return descriptors;
+      if (scopes === undefined) return descriptors();
       let listing = filtered.get(scopes);
       if (listing === undefined) {
-        listing = descriptors.filter((_, i) => mayCall(principal, registered[i]));
+        listing = descriptors().filter((_, i) => mayCall(principal, registered[i]));
         filtered.set(scopes, listing);
       }
       return listing;

@@ -230,3 +230,28 @@ Deno.test("defineTool() returns a frozen copy of the definition", () => {
   assert.equal(defined.input, definition.input);
   assert.equal(defined.handler as unknown, definition.handler);
 });
+
+Deno.test("createRegistry() builds the listing at its first use, once", () => {
+  // Only the listing reads `output` (to convert it to JSON Schema): count those reads.
+  let outputReads = 0;
+  const watched = new Proxy(tool({ output: z.object({ text: z.string() }) }), {
+    get(target, key, receiver) {
+      if (key === "output") outputReads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  const registry = createRegistry([watched]);
+  assert.equal(outputReads, 0, "converted at registration");
+  const first = registry.descriptors;
+  const reads = outputReads;
+  assert.ok(reads > 0, "not converted at first use");
+  assert.deepEqual(first[0].outputSchema, {
+    type: "object",
+    properties: { text: { type: "string" } },
+    required: ["text"],
+    additionalProperties: false,
+  });
+  assert.equal(registry.descriptors, first);
+  assert.equal(registry.descriptorsFor({ id: "k" }), first);
+  assert.equal(outputReads, reads, "converted again");
+});

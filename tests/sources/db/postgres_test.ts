@@ -250,6 +250,55 @@ Deno.test({
 });
 
 Deno.test({
+  name: "PostgreSQL source: connect() opens the connection the first call then shares",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url));
+    try {
+      // At start: the check is on its way when a call comes in.
+      const connecting = source.connect();
+      const { rows } = await source.query<{ one: number }>(sql`SELECT 1 AS one`, {
+        direct: true,
+      });
+      await connecting;
+      assert.deepEqual(rows, [{ one: 1 }]);
+      // One backend, not one for the check and one for the call.
+      assert.equal(await ourBackends(db), 1);
+      assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL source: connect() to an unreachable database rejects as 'unavailable'",
+  async fn() {
+    const port = freePort();
+    const source = openPostgres(options(`postgres://postgres@127.0.0.1:${port}/none`));
+    try {
+      await assert.rejects(
+        source.connect(),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+      // The pool still answers (and fails) calls as before.
+      await assert.rejects(
+        source.query(sql`SELECT 1`),
+        (e) => e instanceof DatabaseError && e.kind === "unavailable",
+      );
+    } finally {
+      await source.close();
+    }
+    await assert.rejects(
+      source.connect(),
+      (e) => e instanceof DatabaseError && e.kind === "unavailable",
+    );
+  },
+});
+
+Deno.test({
   name: "the README's least-privilege role works: it reads the demo tables and cannot write",
   ignore,
   async fn() {
