@@ -15,6 +15,7 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
+import { setImmediate } from "node:timers";
 import type { LogLevel } from "../config/env.ts";
 
 export type { LogRecord, Sink };
@@ -146,13 +147,16 @@ export const textLineFormatter: TextFormatter = getLogfmtFormatter({ properties:
 
 /**
  * A sink writing formatted lines to a byte stream without blocking the request
- * that logged: each line is formatted and UTF-8 encoded at once into a byte
- * buffer, and the buffer is written as one chunk every `flushMs` (one write
- * per batch, not per line: logtape's own non-blocking stream sink awaits a
- * write per record, which cost a no-op tool call ~11 µs). Bytes, not the
- * lines' strings, wait for the flush: a string held for 20 ms outlives a
+ * that logged: each line is formatted at once, the lines of one event-loop
+ * turn are UTF-8 encoded together into a byte buffer when the turn ends (one
+ * join and one encoder call per turn, not per line: ~0.2 µs a line in a loop
+ * of 30-line turns), and the buffer is written as one chunk every `flushMs`
+ * (one write per batch, not per line: logtape's own non-blocking stream sink
+ * awaits a write per record, which cost a no-op tool call ~11 µs). Bytes, not
+ * the lines' strings, wait for the flush: a string held for 20 ms outlives a
  * young-generation GC (several run in that time under load), so each line
- * used to be copied and promoted to the old generation, ~3–4 µs a request.
+ * used to be copied and promoted to the old generation, ~3–4 µs a request;
+ * held to the turn's end it dies young.
  * While a write is in flight, lines keep gathering; past `maxBufferedBytes`
  * they are dropped and counted, and a line saying how many goes out with the
  * next batch, so a stuck stdout never grows memory without bound. Dispose it
@@ -174,6 +178,9 @@ export function createStreamSink(
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: Promise<void> | undefined;
+  // Lines of the current event-loop turn, encoded together when it ends.
+  let turn: string[] = [];
+  let turnChars = 0;
 
   /** Encodes `text` after the bytes gathered so far, growing the buffer when it might not fit. */
   function put(text: string): void {
@@ -187,8 +194,18 @@ export function createStreamSink(
     used += encoder.encodeInto(text, buffer.subarray(used)).written;
   }
 
+  /** Encodes the turn's lines in one go (one join, one encoder call). */
+  function endTurn(): void {
+    if (turn.length === 0) return;
+    const text = turn.length === 1 ? turn[0] : turn.join("");
+    turn = [];
+    turnChars = 0;
+    put(text);
+  }
+
   function flush(): Promise<void> {
     timer = undefined;
+    endTurn();
     if (inFlight) return inFlight;
     if (used === 0 && dropped === 0) return Promise.resolve();
     if (dropped > 0) {
@@ -217,17 +234,18 @@ export function createStreamSink(
   }
 
   const append = (text: string) => {
-    put(text);
+    if (turn.push(text) === 1) setImmediate(endTurn);
+    turnChars += text.length;
     timer ??= setTimeout(flush, flushMs);
   };
   // Past the cap nothing is formatted: the line is only counted.
   const sink = ((record: LogRecord) => {
-    if (used > maxBytes) dropped++;
+    if (used + turnChars > maxBytes) dropped++;
     else append(formatter(record));
   }) as StreamSink;
   // A batch from another isolate counts as one line if it is dropped.
   sink.appendFormatted = (text) => {
-    if (used > maxBytes) dropped++;
+    if (used + turnChars > maxBytes) dropped++;
     else append(text);
   };
   sink[Symbol.asyncDispose] = async () => {

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
 import {
   createLogger,
@@ -111,6 +112,27 @@ Deno.test("createStreamSink() writes a burst of lines as one chunk, not a write 
   assert.equal(chunks.length, 1);
   assert.equal(new TextDecoder().decode(chunks[0]).trimEnd().split("\n").length, 100);
   await sink[Symbol.asyncDispose]();
+});
+
+Deno.test("createStreamSink() keeps lines in order across turns, flushes and batches from other isolates", async () => {
+  const chunks: Uint8Array[] = [];
+  const stream = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+  const sink = createStreamSink(stream, "json", { flushMs: 1 });
+  const log = createLogger({ level: "info", sinks: [sink] });
+  const turn = () => new Promise((r) => setImmediate(r));
+  log.info("a");
+  sink.appendFormatted('{"message":"b"}\n');
+  log.info("c");
+  await turn(); // encoded at the turn's end
+  log.info("d");
+  await new Promise((r) => setTimeout(r, 20)); // written by the timer
+  log.info("e");
+  sink.appendFormatted('{"message":"f"}\n{"message":"g"}\n');
+  await sink[Symbol.asyncDispose](); // logged in this turn: still written
+  const text = chunks.map((c) => new TextDecoder().decode(c)).join("");
+  const messages = text.trimEnd().split("\n").map((l) => JSON.parse(l).message);
+  assert.deepEqual(messages, ["a", "b", "c", "d", "e", "f", "g"]);
+  assert.ok(chunks.length >= 2, `${chunks.length} chunks`);
 });
 
 Deno.test("createStreamSink() drops past its buffer while the output is stuck, and says how many", async () => {
