@@ -411,15 +411,17 @@ try {
     for (let round = 0; round < rounds; round++) {
       let baseline: number | undefined;
       for (const [i, [target, body, expect]] of runs.entries()) {
-        const url = typeof target === "string" ? target : target.url;
+        // Read after a restart: a restarted server listens on a new port.
+        const urlOf = () => typeof target === "string" ? target : target.url;
         if ((target === bare || target === bare2) && usesDatabase(body)) {
           await freshBare(target, body, expect);
         } else if (!smoke) {
           // Every other run is warmed up the same way on its own workload: the
           // first database run of a server would otherwise measure its pool
           // opening connections and its database path being compiled.
-          await wrk(url, body, expect, KEY, 1, session);
+          await wrk(urlOf(), body, expect, KEY, 1, session);
         }
+        const url = urlOf();
         const r = await wrk(url, body, expect, KEY, seconds, session);
         const server = typeof target === "string" ? ours : target;
         const rss = rssMb(server.pid);
