@@ -11,9 +11,8 @@ import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
 import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import { readJsonBody } from "./body.ts";
-import type { Handler } from "./context.ts";
+import type { Handler, RequestContext } from "./context.ts";
 import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
-import type { RequestContext } from "./context.ts";
 import { jsonAnswer } from "./responses.ts";
 
 /** What the REST door needs. */
