@@ -54,8 +54,7 @@ export function jsonAnswer(
   body: unknown,
   extra?: Readonly<Record<string, string>>,
 ): Response {
-  const headers: Record<string, string> = { ...JSON_HEADERS, ...extra };
-  return new Response(JSON.stringify(body), { status: 200, headers: answerHeaders(ctx, headers) });
+  return jsonResponse(body, 200, answerHeaders(ctx, { ...extra }));
 }
 
 /** The response for a safe-to-show error: its status, its headers, the JSON error body. */
