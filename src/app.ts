@@ -128,7 +128,8 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
   });
   // Start anyway when the database is down: health says so, SQL tools answer
   // 503 retry, and the pool reconnects on its own when it is back.
-  // Bounded by the connect timeout (postgres.js's own).
+  // The connect is bounded by postgres.js's connect timeout, the check by
+  // the session's statement timeout.
   source.connect().then(
     () => log.info("database connected", { database: redactUrl(config.db.url!) }),
     (error) =>

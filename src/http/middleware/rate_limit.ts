@@ -38,11 +38,9 @@ export interface RateLimitPolicyOptions {
 
 /** The headers every authenticated response carries. */
 export function rateLimitHeaders(d: RateDecision): Record<string, string> {
-  return {
-    "x-ratelimit-limit": String(d.limit),
-    "x-ratelimit-remaining": String(d.remaining),
-    "x-ratelimit-reset": String(Math.ceil(d.resetAtMs / 1000)),
-  };
+  const headers: Record<string, string> = {};
+  putRateLimitHeaders(headers, d);
+  return headers;
 }
 
 /** Puts those headers into `headers`, a response's headers not yet built. */
