@@ -242,15 +242,34 @@ async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
       `Cannot start: ENABLE_SQL_QUERY_TOOL needs a database that stops a statement at its deadline; this ${sql.kind} source does not`,
     );
   }
-  const [{ createPgParser }, { createStatementGuard }, { createSqlQueryTool }] = await Promise.all([
+  const [
+    { createPgParser },
+    { createStatementGuard },
+    { createSqlQueryTool },
+    { ANALYST_FUNCTIONS, isDeniedFunction },
+  ] = await Promise.all([
     import("./sources/db/pg_parser.ts"),
     import("./sources/db/statement_guard.ts"),
     import("./tools/builtin/sql_query.ts"),
+    import("./sources/db/sql_functions.ts"),
   ]);
+  const denied = config.sqlQuery.allowedFunctions.filter(isDeniedFunction);
+  if (denied.length > 0) {
+    throw new Error(
+      `Cannot start: SQL_QUERY_ALLOWED_FUNCTIONS lists "${
+        denied.join('", "')
+      }", which no SQL may call (it writes, locks, signals, reads server files or runs SQL text)`,
+    );
+  }
   const guard = createStatementGuard(await createPgParser(), {
     allowedTables: config.sqlQuery.allowedTables,
+    allowedFunctions: new Set([...ANALYST_FUNCTIONS, ...config.sqlQuery.allowedFunctions]),
   });
-  return createSqlQueryTool({ guard, maxRows: config.db.maxRows });
+  return createSqlQueryTool({
+    guard,
+    maxRows: config.db.maxRows,
+    maxBytes: config.db.maxResultBytes,
+  });
 }
 
 /** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */

@@ -64,6 +64,8 @@ export interface Config {
     readonly enabled: boolean;
     /** Tables it may read; empty: any the database role may read. */
     readonly allowedTables: readonly string[];
+    /** Functions it may call beyond the built-in analyst allow-list. */
+    readonly allowedFunctions: readonly string[];
   };
   readonly upstream: {
     readonly baseUrl: string | undefined;
@@ -389,6 +391,10 @@ const EnvSchema = z.object({
   MAX_RESULT_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   ENABLE_SQL_QUERY_TOOL: bool(false),
   SQL_QUERY_ALLOWED_TABLES: list.transform((items) => items.map((t) => t.toLowerCase())),
+  SQL_QUERY_ALLOWED_FUNCTIONS: list.refine(
+    (items) => items.every((name) => /^[a-z_][a-z0-9_$]*$/.test(name)),
+    "must be comma-separated lower-case function names without schema",
+  ),
   API_BASE_URL: url(["http:", "https:"], "an http:// or https:// URL"),
   API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   API_MAX_RETRIES: int(0, 10, 3),
@@ -552,6 +558,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     sqlQuery: {
       enabled: e.ENABLE_SQL_QUERY_TOOL,
       allowedTables: e.SQL_QUERY_ALLOWED_TABLES,
+      allowedFunctions: e.SQL_QUERY_ALLOWED_FUNCTIONS,
     },
     upstream: {
       baseUrl: e.API_BASE_URL,

@@ -25,6 +25,13 @@ export interface SqlClientOptions {
   /** False for one-off texts, so they are not kept prepared (default true). */
   readonly prepare?: boolean;
   /**
+   * True when the caller wrote the SQL text (as in `sql_query`): it is rolled
+   * back and the session reset after it (see `QueryOptions.callerWritten`).
+   */
+  readonly callerWritten?: boolean;
+  /** The most bytes one row can have, when the statement itself refuses wider rows. */
+  readonly rowCap?: number;
+  /**
    * True for a bounded statement of the code's own (a primary-key lookup, a
    * `LIMIT`): run it without the explicit read-only transaction and cursor
    * (see `QueryOptions.direct`). Never for SQL a caller wrote.

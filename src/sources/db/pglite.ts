@@ -87,7 +87,7 @@ export function pgliteSource(db: PGlite, limits: ResultLimits = NO_LIMITS): SqlS
     return runPgliteQuery<R>(db, query, {
       maxRows: Math.min(limits.maxRows, options.maxRows ?? Infinity),
       maxBytes: Math.min(limits.maxBytes, options.maxBytes ?? Infinity),
-    });
+    }, options.rowCap);
   }
 
   return {

@@ -1,7 +1,7 @@
 /**
  * One query on a PGlite instance, the way every embedded source runs it: in
- * its own `READ ONLY` transaction, read through a cursor when it returns
- * rows, capped. Shared by the in-thread source (`pglite.ts`) and the worker
+ * its own `READ ONLY` transaction, rolled back, read through a cursor in
+ * batches sized under the caps when it is a query a cursor can hold, capped. Shared by the in-thread source (`pglite.ts`) and the worker
  * that runs the embedded database off the server's thread
  * (`pglite_worker_main.ts`), so this file imports no WASM or data bytes: the
  * worker's bundle is built from it.
@@ -9,7 +9,7 @@
  * @module
  */
 import type { PGlite } from "@electric-sql/pglite";
-import { capRows, fetchCount, isRowStatement, type ResultLimits } from "./result_caps.ts";
+import { batchSize, type ResultLimits, RowCollector } from "./result_caps.ts";
 import { DatabaseError, databaseErrorKind, type SqlQuery, type SqlResult } from "./sql_source.ts";
 
 /**
@@ -40,33 +40,57 @@ export function classifyPgliteError(error: unknown): DatabaseError {
 }
 
 /**
- * Runs `query` on `db` in its own read-only transaction, capped at `limits`.
- * Failures are {@linkcode DatabaseError}s.
+ * Runs `query` on `db` in its own read-only transaction, capped at `limits`,
+ * and rolls it back (nothing to commit; functions with side effects are
+ * undone). Failures are {@linkcode DatabaseError}s.
+ *
+ * A statement a cursor can hold (a `SELECT`, `VALUES`, `TABLE`, whatever
+ * comments come first) is read in batches from `DECLARE … CURSOR`: whether
+ * the database accepts the cursor decides, not a guess from the text. The
+ * rest (`SHOW`, `EXPLAIN`: small results) run as they are.
  */
 export async function runPgliteQuery<R>(
   db: PGlite,
   query: SqlQuery,
   limits: ResultLimits,
+  rowCap?: number,
 ): Promise<SqlResult<R>> {
   const values = query.values as unknown[];
-  let rows: R[] = [];
+  const collector = new RowCollector<R>(limits);
   try {
     // PGlite has one session and serializes calls; each query gets its own
     // read-only transaction so no statement can write, whatever it says.
     await db.transaction(async (tx) => {
       await tx.query("SET TRANSACTION READ ONLY");
-      if (isRowStatement(query.text)) {
+      await tx.query("SAVEPOINT mcp_cursor");
+      let cursor = true;
+      try {
         // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
-        await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values);
-        const fetch = fetchCount(limits.maxRows);
-        // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-        rows = (await tx.query<R>(`FETCH FORWARD ${fetch} FROM mcp_rows`)).rows;
-      } else {
-        rows = (await tx.query<R>(query.text, values)).rows;
+        await tx.query(`DECLARE mcp_rows NO SCROLL CURSOR FOR\n${query.text}`, values);
+      } catch (error) {
+        // 42601: the statement is not one a cursor can hold. Anything else is its own failure.
+        if ((error as { code?: unknown })?.code !== "42601") throw error;
+        cursor = false;
+        await tx.query("ROLLBACK TO SAVEPOINT mcp_cursor");
       }
+      if (cursor) {
+        for (;;) {
+          const want = batchSize(limits, collector, rowCap);
+          // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+          const batch = (await tx.query<R>(`FETCH FORWARD ${want} FROM mcp_rows`)).rows;
+          if (!batch.every((row) => collector.add(row)) || batch.length < want) break;
+        }
+      } else {
+        for (const row of (await tx.query<R>(query.text, values)).rows) {
+          if (!collector.add(row)) break;
+        }
+      }
+      await tx.rollback();
     });
   } catch (error) {
     throw classifyPgliteError(error);
   }
-  return capRows(rows, limits);
+  return collector.truncated
+    ? { rows: collector.rows, truncated: collector.truncated }
+    : { rows: collector.rows };
 }

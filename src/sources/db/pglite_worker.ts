@@ -411,6 +411,7 @@ export async function openPgliteWorker(options: PgliteWorkerOptions): Promise<Sq
           values: query.values,
           maxRows,
           maxBytes,
+          rowCap: opts.rowCap,
           timeoutMs: ms,
         }),
         opts.signal,

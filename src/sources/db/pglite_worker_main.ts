@@ -42,6 +42,8 @@ export type ToWorker =
     readonly values: readonly unknown[];
     readonly maxRows: number;
     readonly maxBytes: number;
+    /** The most bytes one row can have (see `QueryOptions.rowCap`). */
+    readonly rowCap?: number;
     /** The statement's deadline, from when the worker receives it. */
     readonly timeoutMs: number;
   }
@@ -144,7 +146,13 @@ export function serveWorker(scope: WorkerScope): void {
       const query: SqlQuery = { text: message.text, values: message.values };
       const result = await guard.run(
         deadlineAt,
-        () => runPgliteQuery(open, query, { maxRows: message.maxRows, maxBytes: message.maxBytes }),
+        () =>
+          runPgliteQuery(
+            open,
+            query,
+            { maxRows: message.maxRows, maxBytes: message.maxBytes },
+            message.rowCap,
+          ),
       );
       return {
         type: "result",

@@ -19,7 +19,7 @@
 import postgres from "postgres";
 import { createDeadlineQueue } from "../../timing/deadlines.ts";
 import { Permits } from "./permits.ts";
-import { capRows, fetchCount, isRowStatement, type ResultLimits } from "./result_caps.ts";
+import { batchSize, capRows, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
   DatabaseError,
   databaseErrorKind,
@@ -78,13 +78,60 @@ export function classifyPostgresError(error: unknown): DatabaseError {
       cause: error,
     });
   }
-  if (typeof code === "string" && CONNECTION_CODES.has(code)) {
+  if (typeof code === "string" && (CONNECTION_CODES.has(code) || SYSTEM_ERROR.test(code))) {
     return new DatabaseError("unavailable", message, code, { cause: error });
   }
-  return new DatabaseError("unavailable", message, typeof code === "string" ? code : undefined, {
+  // Anything else failed on our side of the wire (a value the driver could
+  // not encode, a bug): a fault to log, not an outage to retry.
+  return new DatabaseError("query", message, typeof code === "string" ? code : undefined, {
     cause: error,
   });
 }
+
+/** A socket error's code (`ECONNRESET`, `EPIPE`, …). */
+const SYSTEM_ERROR = /^E[A-Z]+$/;
+
+/**
+ * Type handlers that pass a caller's text to PostgreSQL unchanged, so the
+ * server checks it. postgres.js's own serialize a value PostgreSQL inferred
+ * as a date or timestamp with `new Date(value).toISOString()`, which throws
+ * inside its protocol handler on an impossible date (the pipelined steps
+ * then never settle) and silently turns `2024-02-30` into `2024-03-01`; and
+ * a boolean as `value === true ? "t" : "f"`, so `"yes"` became false.
+ */
+const STRICT_TYPES = {
+  date: {
+    to: 1184,
+    from: [1082, 1114, 1184],
+    serialize: (x: unknown) =>
+      x instanceof Date ? (Number.isNaN(x.getTime()) ? "invalid" : x.toISOString()) : String(x),
+    parse: (x: string) => new Date(x),
+  },
+  boolean: {
+    to: 16,
+    from: [16],
+    serialize: (x: unknown) => typeof x === "boolean" ? (x ? "t" : "f") : String(x),
+    parse: (x: string) => x === "t",
+  },
+};
+
+/**
+ * What the session is reset with after SQL a caller wrote, before anyone
+ * else gets its connection: `DISCARD ALL` without `DEALLOCATE ALL` (the
+ * driver keeps its own prepared statements on the connection). `RESET ALL`
+ * returns every setting to the connection's startup values (read-only
+ * default, statement timeout, `standard_conforming_strings`).
+ */
+const RESET_SESSION = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; " +
+  "SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+
+/**
+ * How long past its statement timeout a call's steps may stay unsettled
+ * before the watchdog destroys the connection: a server that answers stops
+ * the statement at the timeout, so only a lost or wedged connection (or a
+ * driver that never settles) gets here.
+ */
+export const WATCHDOG_MARGIN_MS = 2_000;
 
 /**
  * One connection of the pool: a postgres.js client of its own with at most
@@ -114,6 +161,17 @@ class Slot {
   async end(): Promise<void> {
     await this.#client?.end({ timeout: 5 });
     this.open = false;
+  }
+
+  /**
+   * Drops the connection at once (its unsettled steps fail) and gives the
+   * slot a fresh client for its next use.
+   */
+  destroy(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.open = false;
+    client?.end({ timeout: 0 }).catch(() => {});
   }
 }
 
@@ -160,7 +218,11 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         application_name: "mcp-tool-server",
         default_transaction_read_only: true,
         statement_timeout: Math.ceil(options.queryTimeoutMs),
+        // The statement guard's parser reads string literals this way; a
+        // database set to `off` would read the same text differently.
+        standard_conforming_strings: "on",
       },
+      types: STRICT_TYPES,
       // Notices would go to the console; nothing a caller needs.
       onnotice: () => {},
       // Every close: idle timeout, lifetime, server gone, failed connect.
@@ -393,10 +455,17 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   }
 
   /**
-   * The statement in its own `READ ONLY` transaction, all steps sent at once
-   * (the slot's one connection runs them in order): one round trip. Each
-   * step has its own Sync, so after a failure the COMMIT ends the aborted
-   * transaction as a rollback.
+   * The statement in its own `READ ONLY` transaction, ended by `ROLLBACK`
+   * (a read-only transaction has nothing to commit, and functions with side
+   * effects, such as large objects, are undone). `BEGIN` and the statement
+   * are sent at once; the rows come back in batches (the extended
+   * protocol's row count on `Execute`, which suspends the portal), each
+   * sized from the bytes left under the cap, and the portal is closed as
+   * soon as the caps are reached, so the database stops early and the
+   * result never holds much more than its byte cap. This works for any
+   * statement that returns rows, so nothing here guesses from its text.
+   * After SQL a caller wrote, the session is reset before anyone else gets
+   * the connection.
    */
   async function inTransaction<R>(
     slot: Slot,
@@ -410,7 +479,6 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     // two statements. (`simple` is honoured by postgres.js, missing from its types.)
     const extended = opts.prepare === false ? UNPREPARED : PREPARED;
     const values = query.values as postgres.ParameterOrJSON<never>[];
-    const fetch = fetchCount(limits.maxRows);
     // Our own text, built from a number: the one simple-protocol message.
     // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
     const begin = conn.unsafe(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}`)
@@ -419,32 +487,85 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     // steps queued behind a failed connect would each try to connect again,
     // with postgres.js's backoff growing each time (~20 s for four steps).
     if (!slot.open) await answered(slot, begin);
-    const steps = [begin];
-    let rowsStep;
-    if (isRowStatement(query.text)) {
-      steps.push(
-        // deno-lint-ignore sql-safety/no-sql-interpolation -- wraps the caller's parameterized text; its values stay bound
-        conn.unsafe(`DECLARE mcp_rows NO SCROLL CURSOR FOR ${query.text}`, values, extended)
-          .execute(),
-      );
-      // Simple protocol on purpose: postgres.js caches a prepared statement's
-      // columns by its text, and this same text returns different columns
-      // for each cursor. (Our own text, built from a number.)
-      // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
-      rowsStep = conn.unsafe(`FETCH FORWARD ${fetch} FROM mcp_rows`).execute();
-    } else {
-      rowsStep = conn.unsafe(query.text, values, extended).execute();
-    }
-    steps.push(rowsStep, conn.unsafe("COMMIT").execute());
+    const collector = new RowCollector<R>(limits);
+    const rowCap = opts.rowCap;
+    const statement = conn.unsafe(query.text, values, extended);
+    // postgres.js sends each next `Execute` with the query's `cursorRows`,
+    // read when the previous batch has been handed over: set here, it sizes
+    // the next batch.
+    const batches = statement as unknown as { cursorRows: number };
+    let handed: unknown;
+    const take = (rows: readonly unknown[]) => {
+      handed = rows;
+      for (const row of rows) {
+        if (!collector.add(row as R)) return conn.CLOSE;
+      }
+      batches.cursorRows = batchSize(limits, collector, rowCap);
+    };
+    const rowsStep =
+      (statement.cursor(batchSize(limits, collector, rowCap), take) as unknown as Promise<
+        readonly unknown[]
+      >)
+        // postgres.js hands over the last batch only when its command tag
+        // counts rows (`SELECT n`): a `SHOW` or `EXPLAIN` batch arrives here.
+        .then((last) => {
+          if (last !== handed) take(last);
+        });
+    const steps = [begin, rowsStep, conn.unsafe("ROLLBACK").execute()];
+    if (opts.callerWritten) steps.push(conn.unsafe(RESET_SESSION).execute());
     // The work always runs to its end. The statement timeout is the call's
     // remaining deadline, so the server itself cancels a statement at the
     // deadline. (No client-side cancel: postgres.js 3.4.9 mishandles
     // cancelling a pipelined query that has not started.)
     const settled = await Promise.allSettled(steps);
     const failed = settled.find((s) => s.status === "rejected");
-    if (failed) throw failure(slot, (failed as PromiseRejectedResult).reason);
+    if (failed) {
+      // A session that could not be reset is not lent again.
+      if (opts.callerWritten && settled.at(-1)!.status === "rejected") slot.destroy();
+      const error = failure(slot, (failed as PromiseRejectedResult).reason);
+      // The connection was there when the statement started: it was lost
+      // while the statement ran (killed, server gone), not stale before it.
+      if (settled[0].status === "fulfilled") lostMidStatement.add(error);
+      throw error;
+    }
     slot.open = true;
-    return capRows(await rowsStep as unknown as R[], limits);
+    return collector.truncated
+      ? { rows: collector.rows, truncated: collector.truncated }
+      : { rows: collector.rows };
+  }
+
+  /**
+   * `work` on `slot`, bounded by a watchdog: steps still unsettled
+   * {@linkcode WATCHDOG_MARGIN_MS} past the statement timeout (and the
+   * connect timeout, on a connection not yet open) mean a connection that
+   * will not answer, or a driver that will never settle them. The connection
+   * is destroyed, so the slot comes back instead of leaking, and the call
+   * fails as `unavailable`.
+   */
+  function watched<T>(slot: Slot, timeoutMs: number, work: Promise<T>): Promise<T> {
+    const limit = timeoutMs + WATCHDOG_MARGIN_MS +
+      (slot.open ? 0 : options.connectTimeoutSeconds * 1000);
+    return new Promise<T>((resolve, reject) => {
+      const watchdog = deadlines.add(limit, () => {
+        slot.destroy();
+        reject(
+          new DatabaseError(
+            "unavailable",
+            `The database connection did not settle within ${limit} ms; it was closed`,
+          ),
+        );
+      });
+      work.then(
+        (value) => {
+          deadlines.cancel(watchdog);
+          resolve(value);
+        },
+        (error) => {
+          deadlines.cancel(watchdog);
+          reject(error);
+        },
+      );
+    });
   }
 
   return {
@@ -464,15 +585,29 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       // Waiting for a connection stops a little before the deadline, so the
       // caller hears "busy" (503) rather than a bare deadline (504).
       const waitMs = Math.max(1, timeoutMs - Math.min(250, timeoutMs * 0.1));
+      // The text ends where a NUL starts in the protocol's strings: the
+      // server would read a cut statement and then fail the connection.
+      if (query.text.includes("\0")) {
+        return Promise.reject(
+          new DatabaseError("query", "The SQL text contains a NUL character", "22021"),
+        );
+      }
       // Read-only either way, so running it again on a fresh connection is safe.
       return onSlot(
         signal,
         waitMs,
         (slot, deadline) =>
-          opts.direct ? direct<R>(slot, query, opts, limits, deadline) : againIfStale(
-            deadline,
-            () => inTransaction<R>(slot, query, opts, limits, timeoutMs),
-          ),
+          opts.direct && !opts.callerWritten
+            ? watched(
+              slot,
+              options.queryTimeoutMs,
+              direct<R>(slot, query, opts, limits, deadline),
+            )
+            : againIfStale(
+              deadline,
+              () =>
+                watched(slot, timeoutMs, inTransaction<R>(slot, query, opts, limits, timeoutMs)),
+            ),
         depth > 1 && opts.direct === true && knownFast(query.text),
         opts.callerAnswersOnAbort,
       );
@@ -488,8 +623,9 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     },
     ping(signal?: AbortSignal): Promise<void> {
       if (signal?.aborted) return Promise.reject(signal.reason);
-      return onSlot(signal, options.connectTimeoutSeconds * 1000, async (slot) => {
-        await answered(slot, slot.client.unsafe("SELECT 1"));
+      const timeoutMs = options.connectTimeoutSeconds * 1000;
+      return onSlot(signal, timeoutMs, async (slot) => {
+        await watched(slot, timeoutMs, answered(slot, slot.client.unsafe("SELECT 1")));
       });
     },
     poolStats(): PoolStats {
@@ -527,8 +663,15 @@ async function againIfStale<T>(deadline: number, attempt: () => Promise<T>): Pro
 /** A failure worth one more try: the connection was gone, and time is left. */
 function isStale(error: unknown, deadline: number): boolean {
   return error instanceof DatabaseError && error.kind === "unavailable" &&
-    deadline - performance.now() >= 1;
+    !lostMidStatement.has(error) && deadline - performance.now() >= 1;
 }
+
+/**
+ * Failures of a connection lost while its statement ran: not tried again, so
+ * a statement that brought its backend down (or ran into a restart) is not
+ * run twice.
+ */
+const lostMidStatement = new WeakSet<DatabaseError>();
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

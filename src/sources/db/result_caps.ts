@@ -25,8 +25,24 @@ export class RowCollector<R> {
   readonly rows: R[] = [];
   truncated: Truncation | undefined;
   #bytes = 0;
+  #widest = 0;
 
   constructor(readonly limits: ResultLimits) {}
+
+  /** Rows kept so far. */
+  get count(): number {
+    return this.rows.length;
+  }
+
+  /** JSON bytes of the rows kept so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** JSON bytes of the widest row seen so far (kept or not). */
+  get widest(): number {
+    return this.#widest;
+  }
 
   /** Adds `row`; returns false (and records why) once the result must stop. */
   add(row: R): boolean {
@@ -35,6 +51,7 @@ export class RowCollector<R> {
       return false;
     }
     const size = jsonSize(row);
+    if (size > this.#widest) this.#widest = size;
     if (this.#bytes + size > this.limits.maxBytes) {
       this.truncated = { reason: "max_bytes", limit: this.limits.maxBytes };
       return false;
@@ -54,22 +71,38 @@ export function capRows<R>(rows: Iterable<R>, limits: ResultLimits): SqlResult<R
     : { rows: collector.rows };
 }
 
-const ROW_STATEMENT =
-  /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*(?:select|with|values|table)\b/i;
+/** Rows asked for in a result's first batch, before any row's size is known. */
+export const FIRST_BATCH_ROWS = 50;
 
 /**
- * Whether a statement returns rows through a cursor (SELECT, WITH, VALUES,
- * TABLE, after any comments or parentheses): those are read with
- * `DECLARE … CURSOR` + `FETCH FORWARD n`, so the database stops producing
- * rows at the cap instead of the server discarding them.
+ * How many rows to ask the database for next (one protocol `Execute`), so
+ * that what a result holds stays near its byte cap: the bytes left divided
+ * by the widest row seen (or by `rowCap`, the most one row can be, when the
+ * database enforces one), plus one, and never more than the rows left plus
+ * the one that tells "exactly the cap" from "more".
+ *
+ * @example A wide result is read a few rows at a time
+ * ```ts
+ * import { batchSize } from "./result_caps.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const limits = { maxRows: 1000, maxBytes: 10_000 };
+ * assert.equal(batchSize(limits, { count: 0, bytes: 0, widest: 0 }), 50);
+ * assert.equal(batchSize(limits, { count: 2, bytes: 4_000, widest: 2_000 }), 4);
+ * assert.equal(batchSize(limits, { count: 999, bytes: 999, widest: 1 }), 2);
+ * ```
  */
-export function isRowStatement(text: string): boolean {
-  return ROW_STATEMENT.test(text);
-}
-
-/** The rows to fetch for a cap: one more tells "exactly the cap" from "more". */
-export function fetchCount(maxRows: number): number {
-  return Math.min(maxRows + 1, 1_000_001);
+export function batchSize(
+  limits: ResultLimits,
+  read: { readonly count: number; readonly bytes: number; readonly widest: number },
+  rowCap?: number,
+): number {
+  const rowsLeft = limits.maxRows - read.count + 1;
+  const widest = Math.max(read.widest, rowCap ?? 0);
+  const byBytes = widest > 0
+    ? Math.floor(Math.max(0, limits.maxBytes - read.bytes) / widest) + 1
+    : FIRST_BATCH_ROWS;
+  return Math.max(1, Math.min(rowsLeft, byBytes, 100_000));
 }
 
 const bigintAsText = (_key: string, value: unknown) =>

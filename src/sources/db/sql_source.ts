@@ -81,6 +81,22 @@ export interface QueryOptions {
    */
   readonly prepare?: boolean;
   /**
+   * The text was written by the caller (`sql_query`), not by the server's
+   * code or its operator. It runs in a rolled-back read-only transaction
+   * whatever else is asked (never `direct`), and the session is reset
+   * (settings, advisory locks, listen channels, cursors, temporary tables)
+   * before anyone else gets its connection; a session that cannot be reset
+   * is closed.
+   */
+  readonly callerWritten?: boolean;
+  /**
+   * The most bytes one row can have because the statement itself refuses
+   * larger ones (`sql_query` wraps the caller's text so): rows are then read
+   * in batches no larger than the bytes left under the cap allow, however
+   * wide the next row turns out to be.
+   */
+  readonly rowCap?: number;
+  /**
    * Run the statement straight on a connection lent to this call
    * (PostgreSQL only): no explicit `READ ONLY` transaction, no cursor. It still runs on a
    * connection whose default is read-only and whose statement timeout is
@@ -169,7 +185,7 @@ export interface SqlSource {
    * worker). `sql_query`, where the caller writes the SQL, requires it.
    */
   readonly stopsAtDeadline?: boolean;
-  /** Runs one parameterized statement in a read-only transaction. */
+  /** Runs one parameterized statement read-only; see {@linkcode QueryOptions}. */
   query<R = Record<string, unknown>>(
     query: SqlQuery,
     options?: QueryOptions,

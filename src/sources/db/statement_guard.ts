@@ -11,12 +11,12 @@
  * wherever it sits.
  *
  * The guard is one layer, not the only one: queries still run in a read-only
- * transaction with a statement timeout, which is what stops a `SELECT` that
- * calls a writing function or `pg_sleep`. The guard adds what those cannot:
+ * transaction that is rolled back, with a statement timeout, on a session
+ * that is reset after caller-written SQL. The guard adds what those cannot:
  * it refuses transaction control (`COMMIT; DROP ...` would escape the
- * read-only transaction), a few functions that read server files or act on
- * other sessions even read-only, and, when configured, tables outside an
- * allow-list.
+ * read-only transaction); function families whose effects no transaction
+ * contains (sql_functions.ts); for SQL a caller wrote, every function not on
+ * the analyst allow-list; and, when configured, tables outside an allow-list.
  *
  * @example
  * ```ts
@@ -25,7 +25,11 @@
  * import assert from "node:assert/strict";
  *
  * const guard = createStatementGuard(await createPgParser(), { allowedTables: ["orders"] });
- * assert.deepEqual(guard("SELECT count(*) FROM orders;"), { ok: true });
+ * assert.deepEqual(guard("SELECT count(*) FROM orders;"), {
+ *   ok: true,
+ *   statement: "select",
+ *   text: "SELECT count(*) FROM orders",
+ * });
  * assert.deepEqual(guard("COMMIT; DROP TABLE orders"), {
  *   ok: false,
  *   reason: "Only one statement is allowed",
@@ -35,9 +39,22 @@
  * @module
  */
 import { type PgParser, SqlSyntaxError } from "./pg_parser.ts";
+import { isDeniedFunction } from "./sql_functions.ts";
 
-/** The verdict on one SQL text; `reason` is a short sentence safe to show the caller. */
-export type GuardResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/**
+ * The verdict on one SQL text; `reason` is a short sentence safe to show the
+ * caller. An allowed text says what it is, from the parse tree: `statement`
+ * (`SELECT` includes `VALUES`, `TABLE` and set operations) and `text`, the
+ * one statement alone (without the comments, spaces and `;` after it), for
+ * a caller that wraps it.
+ */
+export type GuardResult =
+  | {
+    readonly ok: true;
+    readonly statement: "select" | "explain" | "show";
+    readonly text: string;
+  }
+  | { readonly ok: false; readonly reason: string };
 
 /** Options of {@linkcode createStatementGuard}. */
 export interface StatementGuardOptions {
@@ -48,47 +65,18 @@ export interface StatementGuardOptions {
    * compared lower-cased, as Postgres folds unquoted names.
    */
   readonly allowedTables?: readonly string[];
+  /**
+   * When given, the statement may call only these functions (lower-cased
+   * names; see `ANALYST_FUNCTIONS` in sql_functions.ts), unqualified or in
+   * `pg_catalog`, and operators only from `pg_catalog`: the rule for SQL a
+   * caller wrote. Without it only the denied families are refused (SQL an
+   * operator wrote). Denied families are refused either way.
+   */
+  readonly allowedFunctions?: ReadonlySet<string>;
 }
 
-/**
- * Functions refused wherever they appear, matched on the last part of the
- * name, lower-cased. Each reads server files, acts on other sessions or the
- * server, changes settings for the rest of the session, or runs SQL given as
- * text (which would slip past this guard's table and function checks) — none
- * of which a read-only transaction prevents.
- */
-const DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "pg_read_file",
-  "pg_read_binary_file",
-  "pg_ls_dir",
-  "pg_stat_file",
-  "lo_import",
-  "lo_export",
-  "pg_terminate_backend",
-  "pg_cancel_backend",
-  "pg_reload_conf",
-  "pg_rotate_logfile",
-  "set_config",
-  // SQL given as a string, run unseen by the guard.
-  "query_to_xml",
-  "query_to_xmlschema",
-  "query_to_xml_and_xmlschema",
-  "cursor_to_xml",
-  "ts_stat",
-  // A table named by a string (regclass), read past the table allow-list.
-  "table_to_xml",
-  "table_to_xmlschema",
-  "table_to_xml_and_xmlschema",
-  "schema_to_xml",
-  "schema_to_xmlschema",
-  "schema_to_xml_and_xmlschema",
-  "database_to_xml",
-  "database_to_xmlschema",
-  "database_to_xml_and_xmlschema",
-]);
-
-/** Whole families: the other `pg_ls_*dir` listers, and every dblink function (another connection). */
-const DENIED_FUNCTION_PREFIXES: readonly string[] = ["pg_ls_", "dblink"];
+/** Table sampling methods built into PostgreSQL (an extension adds others). */
+const SAMPLING_METHODS: ReadonlySet<string> = new Set(["system", "bernoulli"]);
 
 /** Statements that write: nested in a CTE they are the "data-modifying WITH". */
 const WRITE_STATEMENTS: ReadonlySet<string> = new Set([
@@ -133,7 +121,18 @@ const STATEMENT_NODE = /^[A-Z][A-Za-z]*Stmt$/;
 type Node = Record<string, unknown>;
 
 const refuse = (reason: string): GuardResult => ({ ok: false, reason });
-const OK: GuardResult = Object.freeze({ ok: true });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The statement's own text: libpg_query gives its place in UTF-8 bytes (a length of 0: to the end). */
+function statementText(sql: string, location = 0, length = 0): string {
+  // deno-lint-ignore no-control-regex -- ASCII: bytes and UTF-16 units agree
+  if (/^[\x00-\x7f]*$/.test(sql)) {
+    return length ? sql.slice(location, location + length) : sql.slice(location);
+  }
+  const bytes = encoder.encode(sql);
+  return decoder.decode(bytes.subarray(location, length ? location + length : undefined));
+}
 
 function isNode(value: unknown): value is Node {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -207,6 +206,20 @@ export function createStatementGuard(
   const allowed = options.allowedTables?.some((t) => t.trim() !== "")
     ? tableAllowList(options.allowedTables)
     : undefined;
+  const functions = options.allowedFunctions;
+
+  /** Why a call of the function named `parts` (schema-qualified or not) is refused, if it is. */
+  function judgeFunction(parts: readonly string[]): string | undefined {
+    const name = (parts.at(-1) ?? "").toLowerCase();
+    if (isDeniedFunction(name)) return `Function not allowed: ${name}`;
+    if (!functions) return undefined;
+    // Exact names here: the parser has folded unquoted ones, and a quoted
+    // "Count" is another function than count.
+    const schema = parts.length > 1 ? parts.at(-2)! : "pg_catalog";
+    if (schema !== "pg_catalog") return `Function not allowed: ${schema}.${parts.at(-1)}`;
+    if (!functions.has(parts.at(-1) ?? "")) return `Function not allowed: ${parts.at(-1)}`;
+    return undefined;
+  }
 
   /**
    * Walks every object and array below `value`. `ctes` holds the CTE names
@@ -233,12 +246,21 @@ export function createStatementGuard(
       return "Locking clauses (FOR UPDATE/SHARE) are not allowed";
     }
     if (Array.isArray(value.funcname)) {
-      const parts = nameParts(value.funcname);
-      const name = (parts.at(-1) ?? "").toLowerCase();
-      if (
-        DENIED_FUNCTIONS.has(name) || DENIED_FUNCTION_PREFIXES.some((p) => name.startsWith(p))
-      ) {
-        return `Function not allowed: ${name}`;
+      const reason = judgeFunction(nameParts(value.funcname));
+      if (reason) return reason;
+    }
+    if (functions) {
+      // An operator named with its schema (`OPERATOR(s.+)`) runs that schema's function.
+      if (typeof value.kind === "string" && value.kind.startsWith("AEXPR_")) {
+        const parts = nameParts(value.name);
+        if (parts.length > 1 && parts.at(-2)!.toLowerCase() !== "pg_catalog") {
+          return `Operator not allowed: ${parts.join(".")}`;
+        }
+      }
+      // TABLESAMPLE's method is a function too.
+      if (Array.isArray(value.method) && "relation" in value) {
+        const method = (nameParts(value.method).at(-1) ?? "").toLowerCase();
+        if (!SAMPLING_METHODS.has(method)) return `Sampling method not allowed: ${method}`;
       }
     }
     // Only a RangeVar has `relname` in a raw parse tree.
@@ -291,6 +313,9 @@ export function createStatementGuard(
   }
 
   return (sql: string): GuardResult => {
+    // The parser (and the wire protocol) read text as C strings: what follows
+    // a NUL would go unseen here.
+    if (sql.includes("\0")) return refuse("The text contains a NUL character");
     let statements;
     try {
       statements = parser.parse(sql).stmts;
@@ -305,10 +330,16 @@ export function createStatementGuard(
     if (statements.length === 0) return refuse("No statement given");
     if (statements.length > 1) return refuse("Only one statement is allowed");
 
-    const top = unwrap(statements[0].stmt);
+    const [only] = statements;
+    const accept = (statement: "select" | "explain" | "show"): GuardResult => ({
+      ok: true,
+      statement,
+      text: statementText(sql, only.stmt_location, only.stmt_len),
+    });
+    const top = unwrap(only.stmt);
     if (!top || !isNode(top[1])) return refuse("Statement not recognized");
     const [type, fields] = top;
-    let query: unknown = statements[0].stmt;
+    let query: unknown = only.stmt;
     if (type === "ExplainStmt") {
       if (hasAnalyze(fields.options)) return refuse("EXPLAIN ANALYZE is not allowed");
       // EXPLAIN only plans, but what it plans must itself be allowed: an
@@ -320,11 +351,11 @@ export function createStatementGuard(
       }
       query = fields.query;
     } else if (type === "VariableShowStmt") {
-      return OK;
+      return accept("show");
     } else if (type !== "SelectStmt") {
       return refuse(`Statement type not allowed: ${statementName(type, fields)}`);
     }
     const reason = walk(query, new Set());
-    return reason ? refuse(reason) : OK;
+    return reason ? refuse(reason) : accept(type === "ExplainStmt" ? "explain" : "select");
   };
 }

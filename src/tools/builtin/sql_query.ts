@@ -7,15 +7,20 @@
  *    may hold only one statement;
  * 2. the real PostgreSQL parser classifies it: one SELECT / VALUES / SHOW /
  *    EXPLAIN (no ANALYZE), no data-modifying CTE, no locking clause, no
- *    transaction control, optionally only allow-listed tables;
- * 3. it runs in a READ ONLY transaction with a statement timeout, on a
- *    session that is itself read-only, with row and byte caps.
+ *    transaction control, only analyst functions (no locks, large objects,
+ *    notifications, settings, server files or SQL run from text),
+ *    optionally only allow-listed tables;
+ * 3. it runs in a READ ONLY transaction that is rolled back, with a statement
+ *    timeout, on a session that is itself read-only and is reset after the
+ *    call; rows come in batches that stop at the row and byte caps, and the
+ *    database refuses any one row wider than a sixteenth of the byte cap,
+ *    so a call holds at most about twice the byte cap.
  *
  * @module
  */
 import { z } from "zod";
 import { namedQuery, QueryTextError } from "../../sources/db/named_query.ts";
-import { DatabaseError } from "../../sources/db/sql_source.ts";
+import { DatabaseError, makeSqlQuery } from "../../sources/db/sql_source.ts";
 import type { GuardResult } from "../../sources/db/statement_guard.ts";
 import { defineTool, type Tool } from "../define.ts";
 import { ToolError } from "../errors.ts";
@@ -29,7 +34,10 @@ const ParamValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.n
 export function createSqlQueryTool(options: {
   readonly guard: (sql: string) => GuardResult;
   readonly maxRows: number;
+  /** The result's byte cap (`MAX_RESULT_BYTES`); one row may have a sixteenth of it. */
+  readonly maxBytes: number;
 }): Tool {
+  const rowCap = Math.max(1024, Math.floor(options.maxBytes / ROW_CAP_SHARE));
   return defineTool({
     name: "sql_query",
     // Caller-written SQL reaches any table the role may read: its own scope,
@@ -65,10 +73,22 @@ export function createSqlQueryTool(options: {
       }
       const verdict = options.guard(bound.text);
       if (!verdict.ok) throw refused(verdict.reason);
+      const select = verdict.statement === "select";
       let result;
       try {
-        result = await ctx.sql.query(bound, { maxRows: max_rows, prepare: false });
+        result = await ctx.sql.query(
+          select ? makeSqlQuery(capRowWidth(verdict.text, rowCap), bound.values) : bound,
+          {
+            maxRows: max_rows,
+            prepare: false,
+            callerWritten: true,
+            ...(select && { rowCap }),
+          },
+        );
       } catch (error) {
+        if (error instanceof DatabaseError && error.message.includes(ROW_TOO_WIDE)) {
+          throw refused(`A row is wider than ${rowCap} bytes; select fewer or shorter columns`);
+        }
         // The caller wrote this SQL: the database's own complaint is the useful answer.
         if (error instanceof DatabaseError && error.kind === "query") {
           throw refused(`Query failed: ${error.message}`);
@@ -89,6 +109,28 @@ export function createSqlQueryTool(options: {
       };
     },
   });
+}
+
+/** One row may be this fraction of the byte cap, so a batch sized from it stays near the cap. */
+const ROW_CAP_SHARE = 16;
+
+/** Marks the database's refusal of a row wider than the cap (its text names the value cast). */
+const ROW_TOO_WIDE = "mcp:row_too_wide:";
+
+/**
+ * The caller's statement (the guard's `text`, one `SELECT`) wrapped so the
+ * database itself refuses a row whose text is wider than `rowCap` bytes,
+ * before sending it: without this, one `repeat('x', 1e9)` would be read
+ * whole into the server's memory before any cap could look at it. The cast
+ * fails only for such a row (its operand is not a constant, so the planner
+ * cannot fold it early). `ROW(mcp_q.*)` names the subquery's columns, never a
+ * column the caller called `mcp_q`; the newlines end a trailing `--` comment.
+ */
+export function capRowWidth(text: string, rowCap: number): string {
+  const width = "pg_catalog.octet_length(ROW(mcp_q.*)::text)";
+  return `SELECT mcp_q.* FROM (\n${text}\n) AS mcp_q WHERE CASE WHEN ${width} <= ${
+    Math.floor(rowCap)
+  } THEN true ELSE ('${ROW_TOO_WIDE}' || ${width})::int IS NULL END`;
 }
 
 function refused(reason: string): ToolError {

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { createPgParser } from "../../../src/sources/db/pg_parser.ts";
 import { createStatementGuard } from "../../../src/sources/db/statement_guard.ts";
+import { ANALYST_FUNCTIONS } from "../../../src/sources/db/sql_functions.ts";
 
 const parser = await createPgParser();
 const guard = createStatementGuard(parser, {});
 
 function assertAllowed(check: (sql: string) => unknown, sql: string) {
-  assert.deepEqual(check(sql), { ok: true }, sql);
+  const result = check(sql) as { ok: boolean; reason?: string };
+  assert.equal(result.ok, true, `${sql}: ${result.reason}`);
 }
 
 function assertRefused(check: (sql: string) => unknown, sql: string, reason: string | RegExp) {
@@ -294,4 +296,133 @@ Deno.test("statement guard: parse time per statement", () => {
   console.log(`guard (parse + walk): ${perStatement.toFixed(3)} ms per statement`);
   // A generous bound: only catches a pathological regression.
   assert.ok(perStatement < 20, `${perStatement} ms`);
+});
+
+const analyst = createStatementGuard(parser, { allowedFunctions: ANALYST_FUNCTIONS });
+
+Deno.test("statement guard (caller-written SQL): what an analyst writes passes the function allow-list", () => {
+  for (
+    const sql of [
+      "SELECT count(*), sum(amount), avg(amount), min(amount), max(amount) FROM orders",
+      "SELECT customer_id, string_agg(id::text, ',' ORDER BY id) FILTER (WHERE amount > 1) FROM orders GROUP BY 1",
+      "SELECT id, row_number() OVER (PARTITION BY customer_id ORDER BY amount DESC), lag(amount) OVER w FROM orders WINDOW w AS (ORDER BY id)",
+      "SELECT date_trunc('month', now()), extract(year FROM now()), now() AT TIME ZONE 'UTC', age(now())",
+      "SELECT substring('abc' FROM 1 FOR 2), position('b' IN 'abc'), trim(BOTH 'x' FROM 'xax'), overlay('abc' PLACING 'z' FROM 2)",
+      "SELECT coalesce(NULL, 1), nullif(1, 2), greatest(1, 2), least(1, 2), CASE WHEN true THEN 1 END",
+      "SELECT 'a' LIKE 'b' ESCAPE 'c', 'a' SIMILAR TO 'b', 'a' IS NORMALIZED, collation for ('a')",
+      "SELECT current_user, session_user, current_date, current_timestamp, localtimestamp, current_schema",
+      "SELECT jsonb_build_object('a', 1) -> 'a', to_jsonb(o) FROM orders o",
+      "SELECT g FROM generate_series(1, 10) g, unnest(ARRAY[1, 2]) u",
+      "SELECT to_tsvector('english', 'a b') @@ plainto_tsquery('english', 'a')",
+      "SELECT pg_catalog.lower('A'), 1 OPERATOR(pg_catalog.+) 2",
+      "SELECT * FROM orders TABLESAMPLE bernoulli(10) REPEATABLE (1)",
+      "SELECT o.id FROM orders o WHERE o.amount > (SELECT avg(amount) FROM orders)",
+      "EXPLAIN SELECT count(*) FROM orders",
+      "SHOW work_mem",
+    ]
+  ) assertAllowed(analyst, sql);
+});
+
+Deno.test("statement guard (caller-written SQL): every function off the allow-list is refused, wherever it hides", () => {
+  const cases: [string, string | RegExp][] = [
+    // Session advisory locks outlive the call and fill the cluster's lock table.
+    [
+      "SELECT count(pg_advisory_lock(g)) FROM generate_series(1, 20000) g",
+      "Function not allowed: pg_advisory_lock",
+    ],
+    ["SELECT pg_advisory_lock_shared(1)", /pg_advisory_lock_shared/],
+    ["SELECT pg_try_advisory_lock(1, 2)", /pg_try_advisory_lock/],
+    ["SELECT pg_advisory_xact_lock(g) FROM generate_series(1, 9) g", /pg_advisory_xact_lock/],
+    ['SELECT "pg_advisory_lock"(1)', /pg_advisory_lock/],
+    ['SELECT U&"pg_adv\\0069sory_lock"(1)', /pg_advisory_lock/],
+    ["SELECT pg_catalog.pg_advisory_lock(1)", /pg_advisory_lock/],
+    ["WITH x AS (SELECT pg_advisory_lock(1)) SELECT * FROM x", /pg_advisory_lock/],
+    ["SELECT 1 FROM orders ORDER BY pg_advisory_lock(id)", /pg_advisory_lock/],
+    ["SELECT count(*) FILTER (WHERE pg_try_advisory_lock(id)) FROM orders", /pg_try_advisory_lock/],
+    // Side effects a READ ONLY transaction does not stop.
+    ["SELECT lo_from_bytea(0, 'x')", /lo_from_bytea/],
+    ["SELECT lo_put(1, 0, 'x')", /lo_put/],
+    ["SELECT lo_unlink(1)", /lo_unlink/],
+    ["SELECT lo_create(0)", /lo_create/],
+    ["SELECT pg_notify('c', 'x')", /pg_notify/],
+    ["SELECT nextval('orders_id_seq')", /nextval/],
+    ["SELECT setval('orders_id_seq', 1)", /setval/],
+    [
+      "SELECT * FROM pg_create_logical_replication_slot('s', 'test_decoding')",
+      /pg_create_logical_replication_slot/,
+    ],
+    ["SELECT pg_create_physical_replication_slot('s')", /pg_create_physical_replication_slot/],
+    ["SELECT pg_import_system_collations('pg_catalog')", /pg_import_system_collations/],
+    ["SELECT pg_switch_wal()", /pg_switch_wal/],
+    ["SELECT pg_backup_start('x')", /pg_backup_start/],
+    ["SELECT pg_file_write('x', 'y', false)", /pg_file_write/],
+    ["SELECT set_config('search_path', 'x', false)", /set_config/],
+    ["SELECT current_setting('data_directory')", /current_setting/],
+    ["SELECT setseed(0.5)", /setseed/],
+    // SQL run from text, past every check here.
+    ["SELECT ts_rewrite('a'::tsquery, 'SELECT pg_read_file(''x'')')", /ts_rewrite/],
+    ["SELECT ts_stat('SELECT 1')", /ts_stat/],
+    ["SELECT query_to_xml('SELECT 1', true, true, '')", /query_to_xml/],
+    ["SELECT dblink_exec('dbname=x', 'DELETE FROM orders')", /dblink_exec/],
+    ["SELECT xpath('/a', '<a/>')", /xpath/],
+    // Catalog set-returning functions read what no table allow-list names.
+    ["SELECT * FROM pg_stat_get_activity(NULL)", /pg_stat_get_activity/],
+    ["SELECT * FROM pg_hba_file_rules()", /pg_hba_file_rules/],
+    ["SELECT * FROM pg_show_all_file_settings()", /pg_show_all_file_settings/],
+    ["SELECT * FROM pg_ls_dir('.')", /pg_ls_dir/],
+    ["SELECT pg_terminate_backend(pid) FROM orders", /pg_terminate_backend/],
+    ["SELECT version()", /version/],
+    ["SELECT has_table_privilege('orders', 'select')", /has_table_privilege/],
+    // A function of another schema, even with an allowed name.
+    ["SELECT public.count(*) FROM orders", "Function not allowed: public.count"],
+    ['SELECT "Count"(*) FROM orders', "Function not allowed: Count"],
+    ["SELECT 1 OPERATOR(public.+) 2", "Operator not allowed: public.+"],
+    ["SELECT * FROM orders TABLESAMPLE system_time(1000)", /Sampling method not allowed/],
+    // Inside every kind of clause.
+    ["EXPLAIN SELECT pg_advisory_lock(1)", /pg_advisory_lock/],
+    ["SELECT * FROM orders o, LATERAL (SELECT lo_create(o.id)) x", /lo_create/],
+    ["SELECT (SELECT max(x) FROM (SELECT pg_notify('a', 'b') AS x) s)", /pg_notify/],
+    ["SELECT 1 UNION SELECT pg_advisory_lock(2)", /pg_advisory_lock/],
+    ["VALUES (pg_advisory_lock(1))", /pg_advisory_lock/],
+    [
+      "SELECT id FROM orders GROUP BY id HAVING bool_and(pg_try_advisory_lock(id))",
+      /pg_try_advisory_lock/,
+    ],
+    ["SELECT sum(id) OVER (ORDER BY pg_advisory_lock(id)) FROM orders", /pg_advisory_lock/],
+    ["SELECT * FROM ROWS FROM (generate_series(1, 2), pg_ls_dir('.')) x", /pg_ls_dir/],
+    ["SELECT 1 -- comment\r, pg_advisory_lock(1)", /pg_advisory_lock/],
+    ["SELECT 1\0; SELECT pg_advisory_lock(1)", "The text contains a NUL character"],
+  ];
+  for (const [sql, reason] of cases) assertRefused(analyst, sql, reason);
+});
+
+Deno.test("statement guard: the operator's SQL is refused the families no transaction contains", () => {
+  for (
+    const [sql, reason] of [
+      ["SELECT pg_advisory_lock(1)", /pg_advisory_lock/],
+      ["SELECT lo_from_bytea(0, 'x')", /lo_from_bytea/],
+      ["SELECT pg_notify('c', 'x')", /pg_notify/],
+      ["SELECT nextval('s')", /nextval/],
+      ["SELECT ts_rewrite('a'::tsquery, 'SELECT 1')", /ts_rewrite/],
+      ["SELECT pg_drop_replication_slot('s')", /pg_drop_replication_slot/],
+    ] as const
+  ) assertRefused(guard, sql, reason);
+  // What is not in a denied family stays the operator's choice.
+  assertAllowed(guard, "SELECT current_setting('work_mem'), version() FROM pg_stat_activity");
+});
+
+Deno.test("statement guard: an allowed text says what it is and gives the statement alone", () => {
+  const cases: [string, string, string][] = [
+    ["SELECT 1;", "select", "SELECT 1"],
+    ["-- c\rSELECT 'é' ; -- after", "select", "SELECT 'é' "],
+    ["/* x */ VALUES (1) ", "select", "VALUES (1) "],
+    ["SELECT 1 -- trailing", "select", "SELECT 1 -- trailing"],
+    ["  TABLE orders;\n", "select", "TABLE orders"],
+    ["SELECT '😀', 'ü' ;", "select", "SELECT '😀', 'ü' "],
+    ["EXPLAIN SELECT 1", "explain", "EXPLAIN SELECT 1"],
+    ["SHOW work_mem;", "show", "SHOW work_mem"],
+  ];
+  for (const [sql, statement, text] of cases) {
+    assert.deepEqual(analyst(sql), { ok: true, statement, text }, JSON.stringify(sql));
+  }
 });
