@@ -52,7 +52,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       maxRows: 1000,
       maxResultBytes: 10 * 1024 * 1024,
     },
-    sqlQuery: { enabled: false, allowedTables: [] },
+    sqlQuery: { enabled: false, allowedTables: [], allowedFunctions: [] },
     upstream: {
       baseUrl: undefined,
       timeoutSeconds: 10,
@@ -157,6 +157,7 @@ Deno.test("parseConfig() parses every variable", () => {
     MAX_RESULT_BYTES: "65536",
     ENABLE_SQL_QUERY_TOOL: "true",
     SQL_QUERY_ALLOWED_TABLES: "Orders, public.customers",
+    SQL_QUERY_ALLOWED_FUNCTIONS: "hstore, similarity",
     API_BASE_URL: "https://api.example.com/v2",
     API_TIMEOUT_SECONDS: "15",
     API_MAX_RETRIES: "0",
@@ -211,6 +212,7 @@ Deno.test("parseConfig() parses every variable", () => {
   assert.deepEqual(config.sqlQuery, {
     enabled: true,
     allowedTables: ["orders", "public.customers"],
+    allowedFunctions: ["hstore", "similarity"],
   });
   assert.deepEqual(config.upstream, {
     baseUrl: "https://api.example.com/v2",

@@ -48,8 +48,13 @@ export interface PrivateCluster {
   destroy(): Promise<void>;
 }
 
-/** Creates (initdb) a cluster; it is not started yet. */
-export async function createPrivateCluster(): Promise<PrivateCluster> {
+/**
+ * Creates (initdb) a cluster; it is not started yet. `settings` become
+ * `-c name=value` server options (e.g. a small lock table).
+ */
+export async function createPrivateCluster(
+  settings: Readonly<Record<string, string | number>> = {},
+): Promise<PrivateCluster> {
   const bin = findBin()!;
   const dir = await Deno.makeTempDir({ prefix: "mcp-pg-" });
   if (Deno.uid() === 0) {
@@ -57,7 +62,8 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
   }
   const port = freePort();
   await run(`${bin}/initdb`, ["-D", `${dir}/data`, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
+  const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join("");
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${extra}`;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start: () =>
