@@ -283,3 +283,64 @@ Deno.test("sql_query is refused at start on a database that cannot stop a statem
     await source.close();
   }
 });
+
+Deno.test({
+  name:
+    "sql_query: a row wider than its share of the byte cap is refused by the database, and the wrapper keeps the caller's order and columns",
+  ignore: postgresUnavailable !== undefined,
+  async fn(t) {
+    const db = await createTestDatabase();
+    const app = await createTestApp({
+      tools: BUILTIN_TOOLS,
+      env: { DB_URL: db.url, ...ENV, MAX_RESULT_BYTES: "160000" },
+    });
+    const call = (query: string) => postJson(app, "/v1/mcp/sql_query", { query });
+    try {
+      await t.step("one wide row: refused with the cap named, not buffered", async () => {
+        for (
+          const query of [
+            "SELECT string_agg(md5(g::text), '') AS wide FROM generate_series(1, 1000) g",
+            // A column named like the wrapper's alias does not dodge the check.
+            "SELECT string_agg(md5(g::text), '') AS wide, 1 AS mcp_q FROM generate_series(1, 1000) g",
+            "SELECT 1 AS x -- trailing comment",
+          ]
+        ) {
+          const res = await call(query);
+          const body = await res.json();
+          if (query.includes("trailing")) {
+            assert.equal(res.status, 200, JSON.stringify(body));
+            continue;
+          }
+          assert.equal(res.status, 400, JSON.stringify(body));
+          assert.match(body.error, /A row is wider than 10000 bytes/);
+        }
+      });
+      await t.step("ORDER BY, duplicate column names and VALUES survive the wrapper", async () => {
+        const ordered = await (await call(
+          "SELECT id FROM orders ORDER BY id DESC LIMIT 5;",
+        )).json();
+        const ids = ordered.rows.map((r: { id: number }) => r.id);
+        assert.deepEqual(ids, [...ids].sort((a: number, b: number) => b - a));
+        const dup = await call("SELECT 1 AS a, 2 AS a");
+        assert.equal(dup.status, 200, await dup.clone().text());
+        const values = await (await call("VALUES (1, 'x'), (2, 'y')")).json();
+        assert.equal(values.row_count, 2);
+      });
+      await t.step(
+        "an impossible date in params is the caller's mistake (400), not an outage",
+        async () => {
+          const res = await postJson(app, "/v1/mcp/sql_query", {
+            query: "SELECT count(*)::int AS n FROM orders WHERE created_at >= CAST(:since AS date)",
+            params: { since: "2024-02-30" },
+          });
+          const body = await res.json();
+          assert.equal(res.status, 400, JSON.stringify(body));
+          assert.equal(body.status, "invalid_input");
+        },
+      );
+    } finally {
+      await app.close();
+      await db.drop();
+    }
+  },
+});
