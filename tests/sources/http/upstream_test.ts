@@ -588,6 +588,13 @@ Deno.test("upstream: dot-only segments, which URL parsing would resolve away, ar
   }
 });
 
+Deno.test("upstream: a segment with a lone surrogate is a RangeError, not encodeURIComponent's URIError", () => {
+  for (const value of ["\uD800", "a\uDFFF", "\uDC00\uD800"]) {
+    assert.throws(() => apiPath`/customers/${value}`, RangeError, JSON.stringify(value));
+  }
+  assert.equal(apiPath`/c/${"\uD83D\uDE00"}`.path, "/c/%F0%9F%98%80");
+});
+
 Deno.test("upstream: a dot segment in a literal path is refused before sending", async () => {
   const server = scriptedUpstream(() => Response.json({}));
   const { upstream } = client(`${server.url}/api/v1`);
