@@ -28,6 +28,7 @@ import {
 import type { Logger } from "../../observability/logger.ts";
 import { bindActiveContext, tracingEnabled } from "../../observability/tracing.ts";
 import { JitterBackoff, parseRetryAfter } from "./backoff.ts";
+import { readCapped } from "../../streams/read_capped.ts";
 import { type ApiPath, isApiPath, resolveUnder } from "./path.ts";
 
 /** Why an upstream call failed. */
@@ -421,7 +422,12 @@ function transportFailure(
   });
 }
 
-/** Reads at most `maxBytes` of body and parses it as JSON. */
+/**
+ * Reads at most `maxBytes` of body and parses it as JSON. The cap is on the
+ * decoded bytes: `fetch` inflates a gzip or brotli body as it streams, so a
+ * `Content-Length` (the compressed size) says nothing about what the read
+ * will hold once it declares a `Content-Encoding`.
+ */
 async function readJson(
   response: Response,
   maxBytes: number,
@@ -429,68 +435,34 @@ async function readJson(
   signal: AbortSignal,
 ): Promise<unknown> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
+  // Refused unread even when encoded: what a compressed body inflates to is
+  // larger than the compressed body, bar a few header bytes.
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw new UpstreamError("bad_response", `Upstream body of ${declared} bytes exceeds the cap`);
   }
-  let bytes: Uint8Array;
-  if (declared >= 0) {
-    // A declared length at most the cap: the HTTP layer stops at it, so one
-    // native read is safe (and much cheaper than pulling chunks here).
-    try {
-      bytes = await response.bytes();
-    } catch (error) {
-      throw transportFailure(error, call, signal, "read");
-    }
-  } else {
-    bytes = await readCapped(response, maxBytes, call, signal);
+  let bytes: Uint8Array | undefined;
+  try {
+    // Unencoded with a declared length at most the cap: the HTTP layer stops
+    // at that length, so one native read is safe (and much cheaper than
+    // pulling chunks here). Anything else is counted as it streams.
+    bytes = declared >= 0 && !response.headers.has("content-encoding")
+      ? await response.bytes()
+      : await readCapped(response.body, maxBytes);
+  } catch (error) {
+    throw transportFailure(error, call, signal, "read");
+  }
+  if (bytes === undefined) {
+    throw new UpstreamError(
+      "bad_response",
+      `Upstream body exceeds the cap of ${maxBytes} bytes (decoded)`,
+    );
   }
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
     throw new UpstreamError("bad_response", "Upstream body is not JSON", { cause: error });
   }
-}
-
-/** Reads a body of unknown length chunk by chunk, stopping past `maxBytes`. */
-async function readCapped(
-  response: Response,
-  maxBytes: number,
-  call: UpstreamCall,
-  signal: AbortSignal,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  if (reader) {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > maxBytes) {
-          await reader.cancel().catch(() => {});
-          throw new UpstreamError(
-            "bad_response",
-            `Upstream body exceeds the cap of ${maxBytes} bytes`,
-          );
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      throw transportFailure(error, call, signal, "read");
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

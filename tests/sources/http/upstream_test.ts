@@ -7,7 +7,16 @@ import {
   UpstreamError,
   type UpstreamOptions,
 } from "../../../src/sources/http/upstream.ts";
-import { refusedPort, scriptedUpstream, sleep, truncatingUpstream } from "./upstream_fixture.ts";
+import {
+  endlessCompressed,
+  peakRssGrowth,
+  rawUpstream,
+  refusedPort,
+  scriptedUpstream,
+  sleep,
+  truncatingUpstream,
+  whitespaceBomb,
+} from "./upstream_fixture.ts";
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -340,6 +349,93 @@ Deno.test("upstream: a 50 MB streamed body is cut at the cap without reading it 
     c.cancel();
     upstream.close();
     await server.close();
+  }
+});
+
+const MiB = 1024 * 1024;
+
+// A compressed body declares its compressed size: fetch inflates gzip and
+// brotli as it streams, so only counting the decoded bytes keeps the cap.
+for (const format of ["gzip", "brotli"] as const) {
+  Deno.test(`upstream: a ${format} bomb under the cap by Content-Length is cut at the cap once decoded`, async () => {
+    const compressed = await new Response(whitespaceBomb(format, 256 * MiB).stream).bytes();
+    assert.ok(compressed.byteLength < MiB, `${compressed.byteLength} compressed bytes`);
+    const server = rawUpstream(
+      "HTTP/1.1 200 OK\ncontent-type: application/json\n" +
+        `content-encoding: ${format === "brotli" ? "br" : format}\n` +
+        `content-length: ${compressed.byteLength}\n`,
+      () => compressed,
+    );
+    const { upstream } = client(server.url, { maxResponseBytes: MiB, maxRetries: 0 });
+    const c = call();
+    try {
+      const { result: error, bytes } = await peakRssGrowth(() =>
+        failure(upstream.getJson(apiPath`/bomb`, c))
+      );
+      assert.equal(error.kind, "bad_response");
+      assert.match(error.message, /exceeds the cap of 1048576 bytes \(decoded\)/);
+      assert.ok(bytes < 64 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+    } finally {
+      c.cancel();
+      upstream.close();
+      server.close();
+    }
+  });
+}
+
+for (const format of ["gzip", "brotli", "deflate"] as const) {
+  Deno.test(`upstream: a never-ending ${format} body is cut at the cap and the sender cancelled`, async () => {
+    const endless = await endlessCompressed(format);
+    const server = scriptedUpstream(() =>
+      new Response(endless.stream(), {
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": format === "brotli" ? "br" : format,
+        },
+      })
+    );
+    const { upstream } = client(server.url, { maxResponseBytes: MiB, maxRetries: 0 });
+    const c = call();
+    try {
+      const { result: error, bytes } = await peakRssGrowth(() =>
+        failure(upstream.getJson(apiPath`/forever`, c))
+      );
+      assert.equal(error.kind, "bad_response");
+      // fetch does not inflate deflate: its compressed bytes are what is read,
+      // and capped (1 KB a decoded megabyte, so ~1000 of them).
+      assert.match(error.message, /exceeds the cap of 1048576 bytes/);
+      assert.ok(bytes < 64 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+      for (let i = 0; i < 50 && !endless.cancelled(); i++) await sleep(20);
+      assert.ok(endless.cancelled(), "the upstream's stream was cancelled");
+      const sent = endless.sent();
+      await sleep(100);
+      assert.equal(endless.sent(), sent, "nothing more is sent once cancelled");
+    } finally {
+      c.cancel();
+      upstream.close();
+      await server.close();
+    }
+  });
+}
+
+Deno.test("upstream: a Content-Length shorter than what is sent frames the body; the rest is never read", async () => {
+  const json = new TextEncoder().encode('{"ok":true}');
+  const body = new Uint8Array(64 * MiB).fill(0x20);
+  body.set(json);
+  const server = rawUpstream(
+    `HTTP/1.1 200 OK\ncontent-type: application/json\ncontent-length: ${json.byteLength}\n`,
+    () => body,
+  );
+  const { upstream } = client(server.url, { maxResponseBytes: MiB });
+  const c = call();
+  try {
+    const { result, bytes } = await peakRssGrowth(() => upstream.getJson(apiPath`/liar`, c));
+    assert.deepEqual(result, { ok: true });
+    assert.ok(bytes < 32 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+  } finally {
+    c.cancel();
+    upstream.close();
+    server.close();
   }
 });
 
