@@ -7,27 +7,20 @@
  * so an open circuit answers before anything queues, a call waiting out a
  * backoff holds no connection slot, and the per-attempt timeout starts when
  * the request is sent rather than when it joined the queue. Everything stops
- * at the call's deadline (its signal).
+ * at the call's deadline (its signal). The breaker keeps each caller's
+ * failures apart (see `circuit.ts`): one caller's failing inputs open its own
+ * circuit, not everyone's.
  *
  * GET is retried; POST (offered for search-style read APIs) is sent once,
  * since it is not idempotent.
  *
  * @module
  */
-import {
-  BrokenCircuitError,
-  bulkhead,
-  circuitBreaker,
-  CircuitState,
-  ConsecutiveBreaker,
-  handleWhen,
-  retry,
-  timeout,
-  TimeoutStrategy,
-} from "cockatiel";
+import { bulkhead, handleWhen, retry, timeout, TimeoutStrategy } from "cockatiel";
 import type { Logger } from "../../observability/logger.ts";
 import { bindActiveContext, tracingEnabled } from "../../observability/tracing.ts";
 import { JitterBackoff, parseRetryAfter } from "./backoff.ts";
+import { CircuitOpenError, type CircuitStateName, createCircuit } from "./circuit.ts";
 import { readCapped } from "../../streams/read_capped.ts";
 import { type ApiPath, isApiPath, resolveUnder } from "./path.ts";
 
@@ -89,10 +82,14 @@ export interface UpstreamCall {
   readonly traceparent?: string;
   /** The call's logger (bound to its request id), for retries. */
   readonly log?: Logger;
+  /**
+   * Who the call is for (the principal's id). The circuit breaker counts each
+   * caller's failures apart; calls without one count as one caller.
+   */
+  readonly caller?: string;
 }
 
-/** Circuit states as logs and the `upstream_circuit_state` gauge name them. */
-export type CircuitStateName = "closed" | "open" | "half_open";
+export type { CircuitStateName } from "./circuit.ts";
 
 /** Settings of {@linkcode createUpstream}; config supplies them. */
 export interface UpstreamOptions {
@@ -110,8 +107,13 @@ export interface UpstreamOptions {
   };
   /** Requests in flight at once; more wait in line until their deadline. */
   readonly maxConnections: number;
-  /** Consecutive failed calls that open the circuit. */
+  /** Consecutive failed calls that open the circuit (a caller's own, or everyone's). */
   readonly circuitFailures: number;
+  /**
+   * Different callers whose failures it takes to open the circuit for
+   * everyone (1: any caller's; see `circuit.ts`).
+   */
+  readonly circuitMinCallers: number;
   /** How long the circuit stays open before one probe may try. */
   readonly circuitCooldownMs: number;
   /** Largest response body accepted, in bytes. */
@@ -175,20 +177,16 @@ export interface Upstream {
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** Statuses worth another try for an idempotent request. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Failures that say the upstream is unwell (a 404 or 429 says it is fine). */
+/**
+ * Failures that say the upstream is unwell. A 4xx or a 429 says it is
+ * answering, and so does a 2xx with a bad body: how large it is, or whether
+ * it is JSON, depends on what was asked.
+ */
 const CIRCUIT_FAILURES: ReadonlySet<UpstreamFailure> = new Set([
   "unavailable",
   "network",
   "timeout",
-  "bad_response",
 ]);
-
-const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half_open",
-  [CircuitState.Isolated]: "open",
-};
 
 /** Builds the client for one upstream. */
 export function createUpstream(options: UpstreamOptions): Upstream {
@@ -200,33 +198,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     poolMaxIdlePerHost: options.maxConnections,
     poolIdleTimeout: 30_000,
   });
-  const breaker = circuitBreaker(
-    handleWhen((e) => e instanceof UpstreamError && CIRCUIT_FAILURES.has(e.kind)),
-    {
-      halfOpenAfter: options.circuitCooldownMs,
-      breaker: new ConsecutiveBreaker(options.circuitFailures),
-    },
-  );
-  let openedAt = 0;
-  breaker.onStateChange((state) => {
-    const stateName = STATE_NAMES[state];
-    if (state === CircuitState.Open) openedAt = performance.now();
-    const props = { upstream: name, circuit: stateName };
-    if (state === CircuitState.Open) {
-      log.warn("upstream circuit opened: failing fast", {
-        ...props,
-        consecutive_failures: options.circuitFailures,
-        cooldown_seconds: options.circuitCooldownMs / 1000,
-      });
-    } else {
-      log.info(
-        `upstream circuit ${stateName === "closed" ? "closed" : "half-open: probing"}`,
-        props,
-      );
-    }
-    observe?.circuit(name, stateName);
+  const circuit = createCircuit({
+    name,
+    failures: options.circuitFailures,
+    cooldownMs: options.circuitCooldownMs,
+    minCallers: options.circuitMinCallers,
+    counts: (e) => e instanceof UpstreamError && CIRCUIT_FAILURES.has(e.kind),
+    log,
+    onStateChange: (state) => observe?.circuit(name, state),
   });
-  observe?.circuit(name, "closed");
   const slots = bulkhead(options.maxConnections, Number.POSITIVE_INFINITY);
   // Cooperative: the attempt's signal aborts fetch and the body read. Not
   // aborting it again on return saves a DOMException per call; the body is
@@ -345,12 +325,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       return request("POST", path, call, query, JSON.stringify(body));
     },
     get circuitState() {
-      return STATE_NAMES[breaker.state];
+      return circuit.state;
     },
     get circuitRetryInMs() {
-      return breaker.state === CircuitState.Open
-        ? Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt))
-        : 0;
+      return circuit.retryInMs;
     },
     close() {
       client.close();
@@ -377,14 +355,16 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     );
     let answer: UpstreamResponse;
     try {
-      answer = await breaker.execute(
+      answer = await circuit.execute(
+        call.caller ?? "",
         () => retries.execute(({ attempt: n }) => attempt(out, call, n), call.signal),
         call.signal,
       );
     } catch (error) {
-      if (error instanceof BrokenCircuitError) {
-        throw new UpstreamError("circuit_open", "Upstream circuit is open", {
-          retryAfterMs: Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt)),
+      if (error instanceof CircuitOpenError) {
+        throw new UpstreamError("circuit_open", error.message, {
+          retryAfterMs: error.retryAfterMs,
+          cause: error,
         });
       }
       if (call.signal.aborted) throw call.signal.reason;

@@ -102,6 +102,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           },
           maxConnections: spec.max_connections ?? u.maxConnections,
           circuitFailures: u.circuitFailures,
+          circuitMinCallers: u.circuitMinCallers,
           circuitCooldownMs: u.circuitCooldownSeconds * 1000,
           maxResponseBytes: u.maxResponseBytes,
           headers: spec.headers,

@@ -32,6 +32,9 @@ function client(baseUrl: string, overrides: Partial<UpstreamOptions> = {}) {
     backoff: { initialMs: 20, factor: 2, maxMs: 1000, random: () => 1 },
     maxConnections: 10,
     circuitFailures: 100,
+    // One caller's failures open the circuit for all, as before callers were
+    // told apart; the tests of telling them apart set 2.
+    circuitMinCallers: 1,
     circuitCooldownMs: 1000,
     maxResponseBytes: 1024 * 1024,
     log: createLogger({ level: "debug", sinks: [sink] }),
@@ -575,6 +578,167 @@ Deno.test("upstream: 404s and 429s do not open the circuit (the upstream is answ
     }
     assert.equal(upstream.circuitState, "closed");
     assert.equal(server.hits.length, 6);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+/** One call for `caller`; its failure (or `"ok"`). */
+async function outcome(
+  upstream: ReturnType<typeof client>["upstream"],
+  path: string,
+  caller: string,
+): Promise<string> {
+  const c = call(5000, { caller });
+  try {
+    await upstream.getJson(apiPath`/${path}`, c);
+    return "ok";
+  } catch (error) {
+    assert.ok(error instanceof UpstreamError, String(error));
+    return error.kind;
+  } finally {
+    c.cancel();
+  }
+}
+
+Deno.test("upstream: one caller's failing inputs open its own circuit, never another caller's", async () => {
+  // The upstream fails on one input only: what a caller can provoke at will.
+  const server = scriptedUpstream((req) =>
+    new URL(req.url).pathname === "/poison"
+      ? new Response("boom", { status: 500 })
+      : Response.json({ ok: true })
+  );
+  const { upstream, records } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 3,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await outcome(upstream, "poison", "mallory"), "unavailable");
+    }
+    // Its own circuit is open: it fails fast, sending nothing...
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await outcome(upstream, "poison", "mallory"), "circuit_open");
+    }
+    assert.equal(server.hits.length, 3);
+    assert.ok(
+      records.some((r) =>
+        r.rawMessage === "upstream circuit opened for one caller: failing fast for it" &&
+        r.properties.caller === "mallory"
+      ),
+    );
+    // ...and everyone else is served, even the same input.
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(await outcome(upstream, "good", "alice"), "ok");
+    assert.equal(await outcome(upstream, "poison", "alice"), "unavailable");
+    assert.equal(await outcome(upstream, "good", "alice"), "ok");
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(server.hits.length, 6);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: 4xx answers and bad bodies open no circuit, however many a caller provokes", async () => {
+  const answers = [
+    () => new Response("{}", { status: 400 }),
+    () => new Response("{}", { status: 422 }),
+    () => new Response("{}", { status: 404 }),
+    () => new Response("<html>not json</html>", { status: 200 }),
+    () => Response.json({ big: "x".repeat(4096) }),
+  ];
+  const server = scriptedUpstream((_req, n) => answers[n % answers.length]());
+  const { upstream } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 1,
+    maxResponseBytes: 1024,
+  });
+  try {
+    for (let i = 0; i < 3 * answers.length; i++) {
+      assert.notEqual(await outcome(upstream, "x", "mallory"), "circuit_open");
+    }
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(server.hits.length, 3 * answers.length);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: an outage seen by several callers opens the circuit for all", async () => {
+  const server = scriptedUpstream(() => new Response("down", { status: 503 }));
+  const { upstream, events } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 3,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    // One caller alone cannot tell an outage from its own inputs.
+    for (let i = 0; i < 3; i++) assert.equal(await outcome(upstream, "x", "alice"), "unavailable");
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(await outcome(upstream, "x", "alice"), "circuit_open");
+    // A second caller failing in the same run is enough.
+    assert.equal(await outcome(upstream, "x", "bob"), "unavailable");
+    assert.equal(upstream.circuitState, "open");
+    assert.equal(await outcome(upstream, "x", "carol"), "circuit_open");
+    assert.equal(server.hits.length, 4, "nothing is sent once it is open");
+    assert.ok(upstream.circuitRetryInMs > 9000);
+    assert.deepEqual(events.filter((e) => e.startsWith("circuit")), [
+      "circuit:closed",
+      "circuit:open",
+    ]);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: connection refused for several callers opens the circuit for all", async () => {
+  const { upstream } = client(`http://127.0.0.1:${refusedPort()}`, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    assert.equal(await outcome(upstream, "x", "alice"), "network");
+    assert.equal(await outcome(upstream, "x", "bob"), "network");
+    assert.equal(upstream.circuitState, "open");
+    const c = call(5000, { caller: "carol" });
+    const open = await failure(upstream.getJson(apiPath`/x`, c));
+    c.cancel();
+    assert.equal(open.kind, "circuit_open");
+    assert.ok(open.retryAfterMs! > 9000);
+  } finally {
+    upstream.close();
+  }
+});
+
+Deno.test("upstream: a success between two callers' failures keeps the circuit closed", async () => {
+  let n = 0;
+  const server = scriptedUpstream((req) =>
+    new URL(req.url).pathname === "/ok"
+      ? Response.json({ n: n++ })
+      : new Response("", { status: 500 })
+  );
+  const { upstream } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 2,
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await outcome(upstream, "bad", "alice"), i < 2 ? "unavailable" : "circuit_open");
+      assert.equal(await outcome(upstream, "ok", "bob"), "ok");
+    }
+    assert.equal(await outcome(upstream, "bad", "bob"), "unavailable");
+    assert.equal(upstream.circuitState, "closed");
   } finally {
     upstream.close();
     await server.close();
