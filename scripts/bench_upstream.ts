@@ -26,6 +26,7 @@ const upstream = createUpstream({
   backoff: { initialMs: 500, factor: 2, maxMs: 10_000 },
   maxConnections: 50,
   circuitFailures: 5,
+  circuitMinCallers: 2,
   circuitCooldownMs: 30_000,
   maxResponseBytes: 10 * 1024 * 1024,
   log: createLogger({ level: "error", sinks: [] }),

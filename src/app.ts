@@ -183,6 +183,7 @@ function openUpstream(
     },
     maxConnections: u.maxConnections,
     circuitFailures: u.circuitFailures,
+    circuitMinCallers: u.circuitMinCallers,
     circuitCooldownMs: u.circuitCooldownSeconds * 1000,
     maxResponseBytes: u.maxResponseBytes,
     auth: u.auth,

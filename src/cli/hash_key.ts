@@ -9,6 +9,7 @@
  */
 import { hashKey } from "../auth/key_ring.ts";
 import { apiKeyProblem } from "../config/env.ts";
+import { readCapped } from "../streams/read_capped.ts";
 import { generateApiKey } from "./dev_key.ts";
 
 /** A key longer than this is not a key; stop reading. */
@@ -24,7 +25,8 @@ export interface HashKeyOutcome {
 /** Runs the command on `args` and the bytes of stdin (read only without `--generate`). */
 export async function hashKeyCommand(
   args: readonly string[],
-  stdin: () => Promise<Uint8Array>,
+  /** stdin's bytes; `undefined` when it was too long to read whole. */
+  stdin: () => Promise<Uint8Array | undefined>,
 ): Promise<HashKeyOutcome> {
   if (args.length === 1 && args[0] === "--generate") {
     const key = generateApiKey();
@@ -38,7 +40,7 @@ export async function hashKeyCommand(
     };
   }
   const bytes = await stdin();
-  if (bytes.length > MAX_INPUT_BYTES) {
+  if (bytes === undefined || bytes.length > MAX_INPUT_BYTES) {
     return { code: 2, stdout: "", stderr: "hash-key: the input is too long to be a key\n" };
   }
   let text: string;
@@ -56,20 +58,7 @@ export async function hashKeyCommand(
   return { code: 0, stdout: `${hashKey(key)}\n`, stderr: "" };
 }
 
-/** Reads stdin up to one byte past `MAX_INPUT_BYTES` (enough to tell it is too long). */
-export async function readStdin(): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of Deno.stdin.readable) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > MAX_INPUT_BYTES) break;
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+/** Reads stdin; `undefined` once it is longer than `MAX_INPUT_BYTES` (reading stops there). */
+export function readStdin(): Promise<Uint8Array | undefined> {
+  return readCapped(Deno.stdin.readable, MAX_INPUT_BYTES);
 }

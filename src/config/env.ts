@@ -79,6 +79,8 @@ export interface Config {
     readonly maxConnections: number;
     readonly maxResponseBytes: number;
     readonly circuitFailures: number;
+    /** Different callers (principals) whose failures open the circuit for everyone. */
+    readonly circuitMinCallers: number;
     readonly circuitCooldownSeconds: number;
     /** Header and full value that authenticate us to the upstream. */
     readonly auth: { readonly header: string; readonly value: string } | undefined;
@@ -404,6 +406,7 @@ const EnvSchema = z.object({
   API_MAX_CONNECTIONS: int(1, 10_000, 50),
   API_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   API_CIRCUIT_FAILURES: int(1, 1000, 5),
+  API_CIRCUIT_MIN_CALLERS: int(1, 1000, 2),
   API_CIRCUIT_COOLDOWN_SECONDS: seconds(0.001, 3600, 30),
   API_AUTH_HEADER: headerName,
   API_AUTH_TOKEN: headerValue,
@@ -570,6 +573,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       maxConnections: e.API_MAX_CONNECTIONS,
       maxResponseBytes: e.API_MAX_RESPONSE_BYTES,
       circuitFailures: e.API_CIRCUIT_FAILURES,
+      circuitMinCallers: e.API_CIRCUIT_MIN_CALLERS,
       circuitCooldownSeconds: e.API_CIRCUIT_COOLDOWN_SECONDS,
       auth: e.API_AUTH_TOKEN === undefined
         ? undefined

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readCapped } from "../streams/read_capped.ts";
 import { ToolError } from "../tools/errors.ts";
 
 /** Stateless without `stream: true`, so one decoder of each kind serves every request. */
@@ -66,25 +67,7 @@ export async function readBodyBytes(
       return bytes.byteLength > maxBytes ? undefined : bytes;
     }
   }
-  if (req.body === null) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = req.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > maxBytes) {
-        await reader.cancel().catch(() => {});
-        return undefined;
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return chunks.length === 1 ? chunks[0] : concat(chunks, received);
+  return await readCapped(req.body, maxBytes);
 }
 
 /**
@@ -120,14 +103,4 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   } catch {
     throw new ToolError("invalid_input", "Malformed request body: not valid JSON");
   }
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

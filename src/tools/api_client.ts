@@ -55,6 +55,8 @@ export function bindApiClient(
     readonly requestId: string;
     readonly traceparent?: string;
     readonly log: Logger;
+    /** The principal's id: the circuit breaker counts each caller's failures apart. */
+    readonly caller: string;
   },
 ): ApiClient {
   return {

@@ -137,6 +137,7 @@ class LazyToolContext implements ToolContext {
         requestId: this.call.requestId,
         traceparent: this.call.traceparent,
         log: this.log,
+        caller: this.principal.id,
       })
       : NO_UPSTREAM;
   }

@@ -15,13 +15,19 @@ const API_PATH: unique symbol = Symbol("ApiPath");
 
 /**
  * Encodes one path segment with `encodeURIComponent` (so `/`, `?`, `#`, `%`
- * and backslash cannot split it). A segment of only dots cannot be sent at all:
+ * and backslash cannot split it). A value with a lone surrogate has no UTF-8
+ * form, so it is refused. A segment of only dots cannot be sent at all:
  * URL parsing resolves `.`, `..` and even `%2E%2E` away (a walk up the tree),
  * so those values are refused rather than encoded.
  */
 export function encodeSegment(value: string | number): string {
   const text = String(value);
   if (text === "") throw new RangeError("An upstream path segment cannot be empty");
+  // encodeURIComponent throws a URIError on a lone surrogate; a RangeError is
+  // what callers already treat as "this value cannot be a segment".
+  if (!text.isWellFormed()) {
+    throw new RangeError("An upstream path segment must be well-formed Unicode");
+  }
   if (/^(\.|%2e)+$/i.test(text)) {
     throw new RangeError("An upstream path segment cannot be made of dots only");
   }

@@ -7,27 +7,21 @@
  * so an open circuit answers before anything queues, a call waiting out a
  * backoff holds no connection slot, and the per-attempt timeout starts when
  * the request is sent rather than when it joined the queue. Everything stops
- * at the call's deadline (its signal).
+ * at the call's deadline (its signal). The breaker keeps each caller's
+ * failures apart (see `circuit.ts`): one caller's failing inputs open its own
+ * circuit, not everyone's.
  *
  * GET is retried; POST (offered for search-style read APIs) is sent once,
  * since it is not idempotent.
  *
  * @module
  */
-import {
-  BrokenCircuitError,
-  bulkhead,
-  circuitBreaker,
-  CircuitState,
-  ConsecutiveBreaker,
-  handleWhen,
-  retry,
-  timeout,
-  TimeoutStrategy,
-} from "cockatiel";
+import { bulkhead, handleWhen, retry, timeout, TimeoutStrategy } from "cockatiel";
 import type { Logger } from "../../observability/logger.ts";
 import { bindActiveContext, tracingEnabled } from "../../observability/tracing.ts";
 import { JitterBackoff, parseRetryAfter } from "./backoff.ts";
+import { CircuitOpenError, type CircuitStateName, createCircuit } from "./circuit.ts";
+import { readCapped } from "../../streams/read_capped.ts";
 import { type ApiPath, isApiPath, resolveUnder } from "./path.ts";
 
 /** Why an upstream call failed. */
@@ -88,10 +82,14 @@ export interface UpstreamCall {
   readonly traceparent?: string;
   /** The call's logger (bound to its request id), for retries. */
   readonly log?: Logger;
+  /**
+   * Who the call is for (the principal's id). The circuit breaker counts each
+   * caller's failures apart; calls without one count as one caller.
+   */
+  readonly caller?: string;
 }
 
-/** Circuit states as logs and the `upstream_circuit_state` gauge name them. */
-export type CircuitStateName = "closed" | "open" | "half_open";
+export type { CircuitStateName } from "./circuit.ts";
 
 /** Settings of {@linkcode createUpstream}; config supplies them. */
 export interface UpstreamOptions {
@@ -109,8 +107,13 @@ export interface UpstreamOptions {
   };
   /** Requests in flight at once; more wait in line until their deadline. */
   readonly maxConnections: number;
-  /** Consecutive failed calls that open the circuit. */
+  /** Consecutive failed calls that open the circuit (a caller's own, or everyone's). */
   readonly circuitFailures: number;
+  /**
+   * Different callers whose failures it takes to open the circuit for
+   * everyone (1: any caller's; see `circuit.ts`).
+   */
+  readonly circuitMinCallers: number;
   /** How long the circuit stays open before one probe may try. */
   readonly circuitCooldownMs: number;
   /** Largest response body accepted, in bytes. */
@@ -174,20 +177,16 @@ export interface Upstream {
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** Statuses worth another try for an idempotent request. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Failures that say the upstream is unwell (a 404 or 429 says it is fine). */
+/**
+ * Failures that say the upstream is unwell. A 4xx or a 429 says it is
+ * answering, and so does a 2xx with a bad body: how large it is, or whether
+ * it is JSON, depends on what was asked.
+ */
 const CIRCUIT_FAILURES: ReadonlySet<UpstreamFailure> = new Set([
   "unavailable",
   "network",
   "timeout",
-  "bad_response",
 ]);
-
-const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half_open",
-  [CircuitState.Isolated]: "open",
-};
 
 /** Builds the client for one upstream. */
 export function createUpstream(options: UpstreamOptions): Upstream {
@@ -199,33 +198,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     poolMaxIdlePerHost: options.maxConnections,
     poolIdleTimeout: 30_000,
   });
-  const breaker = circuitBreaker(
-    handleWhen((e) => e instanceof UpstreamError && CIRCUIT_FAILURES.has(e.kind)),
-    {
-      halfOpenAfter: options.circuitCooldownMs,
-      breaker: new ConsecutiveBreaker(options.circuitFailures),
-    },
-  );
-  let openedAt = 0;
-  breaker.onStateChange((state) => {
-    const stateName = STATE_NAMES[state];
-    if (state === CircuitState.Open) openedAt = performance.now();
-    const props = { upstream: name, circuit: stateName };
-    if (state === CircuitState.Open) {
-      log.warn("upstream circuit opened: failing fast", {
-        ...props,
-        consecutive_failures: options.circuitFailures,
-        cooldown_seconds: options.circuitCooldownMs / 1000,
-      });
-    } else {
-      log.info(
-        `upstream circuit ${stateName === "closed" ? "closed" : "half-open: probing"}`,
-        props,
-      );
-    }
-    observe?.circuit(name, stateName);
+  const circuit = createCircuit({
+    name,
+    failures: options.circuitFailures,
+    cooldownMs: options.circuitCooldownMs,
+    minCallers: options.circuitMinCallers,
+    counts: (e) => e instanceof UpstreamError && CIRCUIT_FAILURES.has(e.kind),
+    log,
+    onStateChange: (state) => observe?.circuit(name, state),
   });
-  observe?.circuit(name, "closed");
   const slots = bulkhead(options.maxConnections, Number.POSITIVE_INFINITY);
   // Cooperative: the attempt's signal aborts fetch and the body read. Not
   // aborting it again on return saves a DOMException per call; the body is
@@ -344,12 +325,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       return request("POST", path, call, query, JSON.stringify(body));
     },
     get circuitState() {
-      return STATE_NAMES[breaker.state];
+      return circuit.state;
     },
     get circuitRetryInMs() {
-      return breaker.state === CircuitState.Open
-        ? Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt))
-        : 0;
+      return circuit.retryInMs;
     },
     close() {
       client.close();
@@ -376,14 +355,16 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     );
     let answer: UpstreamResponse;
     try {
-      answer = await breaker.execute(
+      answer = await circuit.execute(
+        call.caller ?? "",
         () => retries.execute(({ attempt: n }) => attempt(out, call, n), call.signal),
         call.signal,
       );
     } catch (error) {
-      if (error instanceof BrokenCircuitError) {
-        throw new UpstreamError("circuit_open", "Upstream circuit is open", {
-          retryAfterMs: Math.max(0, options.circuitCooldownMs - (performance.now() - openedAt)),
+      if (error instanceof CircuitOpenError) {
+        throw new UpstreamError("circuit_open", error.message, {
+          retryAfterMs: error.retryAfterMs,
+          cause: error,
         });
       }
       if (call.signal.aborted) throw call.signal.reason;
@@ -421,7 +402,12 @@ function transportFailure(
   });
 }
 
-/** Reads at most `maxBytes` of body and parses it as JSON. */
+/**
+ * Reads at most `maxBytes` of body and parses it as JSON. The cap is on the
+ * decoded bytes: `fetch` inflates a gzip or brotli body as it streams, so a
+ * `Content-Length` (the compressed size) says nothing about what the read
+ * will hold once it declares a `Content-Encoding`.
+ */
 async function readJson(
   response: Response,
   maxBytes: number,
@@ -429,68 +415,34 @@ async function readJson(
   signal: AbortSignal,
 ): Promise<unknown> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
+  // Refused unread even when encoded: what a compressed body inflates to is
+  // larger than the compressed body, bar a few header bytes.
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw new UpstreamError("bad_response", `Upstream body of ${declared} bytes exceeds the cap`);
   }
-  let bytes: Uint8Array;
-  if (declared >= 0) {
-    // A declared length at most the cap: the HTTP layer stops at it, so one
-    // native read is safe (and much cheaper than pulling chunks here).
-    try {
-      bytes = await response.bytes();
-    } catch (error) {
-      throw transportFailure(error, call, signal, "read");
-    }
-  } else {
-    bytes = await readCapped(response, maxBytes, call, signal);
+  let bytes: Uint8Array | undefined;
+  try {
+    // Unencoded with a declared length at most the cap: the HTTP layer stops
+    // at that length, so one native read is safe (and much cheaper than
+    // pulling chunks here). Anything else is counted as it streams.
+    bytes = declared >= 0 && !response.headers.has("content-encoding")
+      ? await response.bytes()
+      : await readCapped(response.body, maxBytes);
+  } catch (error) {
+    throw transportFailure(error, call, signal, "read");
+  }
+  if (bytes === undefined) {
+    throw new UpstreamError(
+      "bad_response",
+      `Upstream body exceeds the cap of ${maxBytes} bytes (decoded)`,
+    );
   }
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
     throw new UpstreamError("bad_response", "Upstream body is not JSON", { cause: error });
   }
-}
-
-/** Reads a body of unknown length chunk by chunk, stopping past `maxBytes`. */
-async function readCapped(
-  response: Response,
-  maxBytes: number,
-  call: UpstreamCall,
-  signal: AbortSignal,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  if (reader) {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > maxBytes) {
-          await reader.cancel().catch(() => {});
-          throw new UpstreamError(
-            "bad_response",
-            `Upstream body exceeds the cap of ${maxBytes} bytes`,
-          );
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      throw transportFailure(error, call, signal, "read");
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

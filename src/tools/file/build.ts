@@ -15,7 +15,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { namedQuery } from "../../sources/db/named_query.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
 import { DatabaseError, type SqlSource } from "../../sources/db/sql_source.ts";
-import { type ApiPath, apiPath } from "../../sources/http/path.ts";
+import { apiPath, encodeSegment } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
 import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
@@ -102,6 +102,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           },
           maxConnections: spec.max_connections ?? u.maxConnections,
           circuitFailures: u.circuitFailures,
+          circuitMinCallers: u.circuitMinCallers,
           circuitCooldownMs: u.circuitCooldownSeconds * 1000,
           maxResponseBytes: u.maxResponseBytes,
           headers: spec.headers,
@@ -211,19 +212,23 @@ function httpTool(
     sources,
     async handler(input, ctx) {
       const values = input as Record<string, unknown>;
-      // Each path value is one encoded segment (apiPath); dot-only values are refused there.
-      let path: ApiPath;
-      try {
-        path = apiPath(
-          strings as unknown as TemplateStringsArray,
-          ...template.names.map((n) => String(values[n])),
-        );
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
-        throw new ToolError("invalid_input", "Invalid input", {
-          details: [{ field: template.names.join(", "), message: error.message }],
-        });
-      }
+      // Each path value is one encoded segment (apiPath). Checked one by one
+      // first, so a value that cannot be a segment (empty, dots only) is
+      // refused naming its parameter. Path parameters are never optional
+      // (refused at load), so no value here is undefined.
+      const segments = template.names.map((n) => {
+        const value = String(values[n]);
+        try {
+          encodeSegment(value);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          throw new ToolError("invalid_input", "Invalid input", {
+            details: [{ field: n, message: error.message }],
+          });
+        }
+        return value;
+      });
+      const path = apiPath(strings as unknown as TemplateStringsArray, ...segments);
       const query: Record<string, string | undefined> = {};
       for (const [key, value] of Object.entries(spec.query)) {
         const ref = placeholder(value);

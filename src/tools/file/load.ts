@@ -257,6 +257,16 @@ function httpProblems(tool: Extract<ToolSpec, { kind: "http" }>): {
     parts.push(tool.path.slice(last, m.index));
     names.push(m[1]);
     use("path", m[1]);
+    // Left out, the segment would be empty or dropped: either way a different
+    // route on the upstream than the one the file names.
+    const param = tool.parameters[m[1]];
+    if (param?.required === false && param.default === undefined) {
+      problems.push({
+        field: `parameters/${m[1]}`,
+        message: `parameter ${m[1]}: a path parameter cannot be optional ` +
+          `(make it required or give it a default)`,
+      });
+    }
     last = m.index + m[0].length;
   }
   parts.push(tool.path.slice(last));

@@ -11,6 +11,9 @@ import { TOOL_NAME_PATTERN } from "../registry.ts";
 /** Bounds a string parameter gets when the file sets none: inputs are always bounded. */
 export const DEFAULT_MAX_LENGTH = 1000;
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** What a caller is told about a string with a lone surrogate. */
+export const WELL_FORMED =
+  "Not well-formed Unicode: a lone surrogate (U+D800 to U+DFFF) cannot be sent";
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -205,7 +208,10 @@ export function parameterSchema(
       let s = z.string().max(spec.max_length ?? DEFAULT_MAX_LENGTH);
       if (spec.min_length !== undefined) s = s.min(spec.min_length);
       if (spec.pattern !== undefined) s = s.regex(new RegExp(spec.pattern, "v"));
-      schema = s;
+      // JSON can carry a lone surrogate ("\ud800"); no UTF-8 encoder can. A
+      // path segment would throw (a 500), and a query or SQL value would be
+      // silently sent as U+FFFD, a value the caller never sent.
+      schema = s.refine((value) => value.isWellFormed(), WELL_FORMED);
       break;
     }
     case "integer": {

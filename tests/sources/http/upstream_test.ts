@@ -7,7 +7,16 @@ import {
   UpstreamError,
   type UpstreamOptions,
 } from "../../../src/sources/http/upstream.ts";
-import { refusedPort, scriptedUpstream, sleep, truncatingUpstream } from "./upstream_fixture.ts";
+import {
+  endlessCompressed,
+  peakRssGrowth,
+  rawUpstream,
+  refusedPort,
+  scriptedUpstream,
+  sleep,
+  truncatingUpstream,
+  whitespaceBomb,
+} from "./upstream_fixture.ts";
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -23,6 +32,9 @@ function client(baseUrl: string, overrides: Partial<UpstreamOptions> = {}) {
     backoff: { initialMs: 20, factor: 2, maxMs: 1000, random: () => 1 },
     maxConnections: 10,
     circuitFailures: 100,
+    // One caller's failures open the circuit for all, as before callers were
+    // told apart; the tests of telling them apart set 2.
+    circuitMinCallers: 1,
     circuitCooldownMs: 1000,
     maxResponseBytes: 1024 * 1024,
     log: createLogger({ level: "debug", sinks: [sink] }),
@@ -343,6 +355,93 @@ Deno.test("upstream: a 50 MB streamed body is cut at the cap without reading it 
   }
 });
 
+const MiB = 1024 * 1024;
+
+// A compressed body declares its compressed size: fetch inflates gzip and
+// brotli as it streams, so only counting the decoded bytes keeps the cap.
+for (const format of ["gzip", "brotli"] as const) {
+  Deno.test(`upstream: a ${format} bomb under the cap by Content-Length is cut at the cap once decoded`, async () => {
+    const compressed = await new Response(whitespaceBomb(format, 256 * MiB).stream).bytes();
+    assert.ok(compressed.byteLength < MiB, `${compressed.byteLength} compressed bytes`);
+    const server = rawUpstream(
+      "HTTP/1.1 200 OK\ncontent-type: application/json\n" +
+        `content-encoding: ${format === "brotli" ? "br" : format}\n` +
+        `content-length: ${compressed.byteLength}\n`,
+      () => compressed,
+    );
+    const { upstream } = client(server.url, { maxResponseBytes: MiB, maxRetries: 0 });
+    const c = call();
+    try {
+      const { result: error, bytes } = await peakRssGrowth(() =>
+        failure(upstream.getJson(apiPath`/bomb`, c))
+      );
+      assert.equal(error.kind, "bad_response");
+      assert.match(error.message, /exceeds the cap of 1048576 bytes \(decoded\)/);
+      assert.ok(bytes < 64 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+    } finally {
+      c.cancel();
+      upstream.close();
+      server.close();
+    }
+  });
+}
+
+for (const format of ["gzip", "brotli", "deflate"] as const) {
+  Deno.test(`upstream: a never-ending ${format} body is cut at the cap and the sender cancelled`, async () => {
+    const endless = await endlessCompressed(format);
+    const server = scriptedUpstream(() =>
+      new Response(endless.stream(), {
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": format === "brotli" ? "br" : format,
+        },
+      })
+    );
+    const { upstream } = client(server.url, { maxResponseBytes: MiB, maxRetries: 0 });
+    const c = call();
+    try {
+      const { result: error, bytes } = await peakRssGrowth(() =>
+        failure(upstream.getJson(apiPath`/forever`, c))
+      );
+      assert.equal(error.kind, "bad_response");
+      // fetch does not inflate deflate: its compressed bytes are what is read,
+      // and capped (1 KB a decoded megabyte, so ~1000 of them).
+      assert.match(error.message, /exceeds the cap of 1048576 bytes/);
+      assert.ok(bytes < 64 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+      for (let i = 0; i < 50 && !endless.cancelled(); i++) await sleep(20);
+      assert.ok(endless.cancelled(), "the upstream's stream was cancelled");
+      const sent = endless.sent();
+      await sleep(100);
+      assert.equal(endless.sent(), sent, "nothing more is sent once cancelled");
+    } finally {
+      c.cancel();
+      upstream.close();
+      await server.close();
+    }
+  });
+}
+
+Deno.test("upstream: a Content-Length shorter than what is sent frames the body; the rest is never read", async () => {
+  const json = new TextEncoder().encode('{"ok":true}');
+  const body = new Uint8Array(64 * MiB).fill(0x20);
+  body.set(json);
+  const server = rawUpstream(
+    `HTTP/1.1 200 OK\ncontent-type: application/json\ncontent-length: ${json.byteLength}\n`,
+    () => body,
+  );
+  const { upstream } = client(server.url, { maxResponseBytes: MiB });
+  const c = call();
+  try {
+    const { result, bytes } = await peakRssGrowth(() => upstream.getJson(apiPath`/liar`, c));
+    assert.deepEqual(result, { ok: true });
+    assert.ok(bytes < 32 * MiB, `RSS grew ${(bytes / MiB).toFixed(1)} MiB`);
+  } finally {
+    c.cancel();
+    upstream.close();
+    server.close();
+  }
+});
+
 Deno.test("upstream: a declared Content-Length over the cap is refused before reading", async () => {
   const server = scriptedUpstream(() =>
     new Response("x".repeat(4096), { headers: { "content-type": "application/json" } })
@@ -485,6 +584,167 @@ Deno.test("upstream: 404s and 429s do not open the circuit (the upstream is answ
   }
 });
 
+/** One call for `caller`; its failure (or `"ok"`). */
+async function outcome(
+  upstream: ReturnType<typeof client>["upstream"],
+  path: string,
+  caller: string,
+): Promise<string> {
+  const c = call(5000, { caller });
+  try {
+    await upstream.getJson(apiPath`/${path}`, c);
+    return "ok";
+  } catch (error) {
+    assert.ok(error instanceof UpstreamError, String(error));
+    return error.kind;
+  } finally {
+    c.cancel();
+  }
+}
+
+Deno.test("upstream: one caller's failing inputs open its own circuit, never another caller's", async () => {
+  // The upstream fails on one input only: what a caller can provoke at will.
+  const server = scriptedUpstream((req) =>
+    new URL(req.url).pathname === "/poison"
+      ? new Response("boom", { status: 500 })
+      : Response.json({ ok: true })
+  );
+  const { upstream, records } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 3,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await outcome(upstream, "poison", "mallory"), "unavailable");
+    }
+    // Its own circuit is open: it fails fast, sending nothing...
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await outcome(upstream, "poison", "mallory"), "circuit_open");
+    }
+    assert.equal(server.hits.length, 3);
+    assert.ok(
+      records.some((r) =>
+        r.rawMessage === "upstream circuit opened for one caller: failing fast for it" &&
+        r.properties.caller === "mallory"
+      ),
+    );
+    // ...and everyone else is served, even the same input.
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(await outcome(upstream, "good", "alice"), "ok");
+    assert.equal(await outcome(upstream, "poison", "alice"), "unavailable");
+    assert.equal(await outcome(upstream, "good", "alice"), "ok");
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(server.hits.length, 6);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: 4xx answers and bad bodies open no circuit, however many a caller provokes", async () => {
+  const answers = [
+    () => new Response("{}", { status: 400 }),
+    () => new Response("{}", { status: 422 }),
+    () => new Response("{}", { status: 404 }),
+    () => new Response("<html>not json</html>", { status: 200 }),
+    () => Response.json({ big: "x".repeat(4096) }),
+  ];
+  const server = scriptedUpstream((_req, n) => answers[n % answers.length]());
+  const { upstream } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 1,
+    maxResponseBytes: 1024,
+  });
+  try {
+    for (let i = 0; i < 3 * answers.length; i++) {
+      assert.notEqual(await outcome(upstream, "x", "mallory"), "circuit_open");
+    }
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(server.hits.length, 3 * answers.length);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: an outage seen by several callers opens the circuit for all", async () => {
+  const server = scriptedUpstream(() => new Response("down", { status: 503 }));
+  const { upstream, events } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 3,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    // One caller alone cannot tell an outage from its own inputs.
+    for (let i = 0; i < 3; i++) assert.equal(await outcome(upstream, "x", "alice"), "unavailable");
+    assert.equal(upstream.circuitState, "closed");
+    assert.equal(await outcome(upstream, "x", "alice"), "circuit_open");
+    // A second caller failing in the same run is enough.
+    assert.equal(await outcome(upstream, "x", "bob"), "unavailable");
+    assert.equal(upstream.circuitState, "open");
+    assert.equal(await outcome(upstream, "x", "carol"), "circuit_open");
+    assert.equal(server.hits.length, 4, "nothing is sent once it is open");
+    assert.ok(upstream.circuitRetryInMs > 9000);
+    assert.deepEqual(events.filter((e) => e.startsWith("circuit")), [
+      "circuit:closed",
+      "circuit:open",
+    ]);
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
+Deno.test("upstream: connection refused for several callers opens the circuit for all", async () => {
+  const { upstream } = client(`http://127.0.0.1:${refusedPort()}`, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 2,
+    circuitCooldownMs: 10_000,
+  });
+  try {
+    assert.equal(await outcome(upstream, "x", "alice"), "network");
+    assert.equal(await outcome(upstream, "x", "bob"), "network");
+    assert.equal(upstream.circuitState, "open");
+    const c = call(5000, { caller: "carol" });
+    const open = await failure(upstream.getJson(apiPath`/x`, c));
+    c.cancel();
+    assert.equal(open.kind, "circuit_open");
+    assert.ok(open.retryAfterMs! > 9000);
+  } finally {
+    upstream.close();
+  }
+});
+
+Deno.test("upstream: a success between two callers' failures keeps the circuit closed", async () => {
+  let n = 0;
+  const server = scriptedUpstream((req) =>
+    new URL(req.url).pathname === "/ok"
+      ? Response.json({ n: n++ })
+      : new Response("", { status: 500 })
+  );
+  const { upstream } = client(server.url, {
+    maxRetries: 0,
+    circuitFailures: 2,
+    circuitMinCallers: 2,
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await outcome(upstream, "bad", "alice"), i < 2 ? "unavailable" : "circuit_open");
+      assert.equal(await outcome(upstream, "ok", "bob"), "ok");
+    }
+    assert.equal(await outcome(upstream, "bad", "bob"), "unavailable");
+    assert.equal(upstream.circuitState, "closed");
+  } finally {
+    upstream.close();
+    await server.close();
+  }
+});
+
 Deno.test("upstream: the whole call ends at its deadline, however many retries are left", async () => {
   const server = scriptedUpstream(() => new Response("down", { status: 503 }));
   const { upstream } = client(server.url, {
@@ -586,6 +846,13 @@ Deno.test("upstream: dot-only segments, which URL parsing would resolve away, ar
   for (const value of ["..", ".", "...", "%2e%2e", ".%2E", "%2E", ""]) {
     assert.throws(() => apiPath`/customers/${value}`, RangeError, JSON.stringify(value));
   }
+});
+
+Deno.test("upstream: a segment with a lone surrogate is a RangeError, not encodeURIComponent's URIError", () => {
+  for (const value of ["\uD800", "a\uDFFF", "\uDC00\uD800"]) {
+    assert.throws(() => apiPath`/customers/${value}`, RangeError, JSON.stringify(value));
+  }
+  assert.equal(apiPath`/c/${"\uD83D\uDE00"}`.path, "/c/%F0%9F%98%80");
 });
 
 Deno.test("upstream: a dot segment in a literal path is refused before sending", async () => {

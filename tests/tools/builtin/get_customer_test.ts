@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { API_TOOLS } from "../../../src/tools/builtin/mod.ts";
-import { createTestApp, errorOf, mcpToolCall, postJson, type TestApp } from "../../harness.ts";
+import {
+  createTestApp,
+  errorOf,
+  mcpToolCall,
+  postJson,
+  SECONDARY_KEY,
+  type TestApp,
+} from "../../harness.ts";
 import { scriptedUpstream, sleep } from "../../sources/http/upstream_fixture.ts";
 
 /** The upstream's behaviour by customer id. */
@@ -171,7 +178,7 @@ Deno.test("get_customer", async (t) => {
   }
 });
 
-Deno.test("get_customer: an open circuit answers 503 retry with Retry-After, sending nothing", async () => {
+Deno.test("get_customer: an outage seen by two keys opens the circuit: 503 retry with Retry-After, sending nothing", async () => {
   const upstream = scriptedUpstream(() => new Response("down", { status: 503 }));
   const app = await createTestApp({
     tools: API_TOOLS,
@@ -184,8 +191,9 @@ Deno.test("get_customer: an open circuit answers 503 retry with Retry-After, sen
     },
   });
   try {
-    for (let i = 0; i < 2; i++) {
-      const res = await postJson(app, "/v1/mcp/get_customer", { customer_id: 1 });
+    // API_CIRCUIT_MIN_CALLERS is 2 by default: two keys' failures, in a row.
+    for (const key of [undefined, SECONDARY_KEY]) {
+      const res = await postJson(app, "/v1/mcp/get_customer", { customer_id: 1 }, { key });
       assert.equal(res.status, 502);
       await res.body?.cancel();
     }
@@ -198,6 +206,41 @@ Deno.test("get_customer: an open circuit answers 503 retry with Retry-After, sen
     const metrics = await app.metrics.registry.metrics();
     assert.match(metrics, /upstream_circuit_state\{upstream="api",state="open"\} 1/);
     assert.ok(app.lines().some((l) => l.message === "upstream circuit opened: failing fast"));
+  } finally {
+    await app.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("get_customer: one key's failing inputs do not switch the upstream off for another key", async () => {
+  const upstream = misbehaving();
+  const app = await createTestApp({
+    tools: API_TOOLS,
+    env: {
+      API_BASE_URL: upstream.url,
+      ...FAST_CLIENT,
+      API_MAX_RETRIES: "0",
+      API_CIRCUIT_FAILURES: "2",
+      API_CIRCUIT_COOLDOWN_SECONDS: "30",
+    },
+  });
+  try {
+    // The primary key sends an id the upstream answers 500 to, again and again.
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await postJson(app, "/v1/mcp/get_customer", { customer_id: 3 });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [502, 502, 503, 503, 503, 503], "its own circuit opens");
+    const ok = await postJson(app, "/v1/mcp/get_customer", { customer_id: 1 }, {
+      key: SECONDARY_KEY,
+    });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).name, "Ada Lovelace");
+    const metrics = await app.metrics.registry.metrics();
+    assert.match(metrics, /upstream_circuit_state\{upstream="api",state="closed"\} 1/);
+    assert.equal(upstream.hits.length, 3);
   } finally {
     await app.close();
     await upstream.close();

@@ -193,6 +193,29 @@ Deno.test("tools file: http templates are checked", () => {
   assertProblem(tool('    path: /x\n    query: { a: "pre{q}" }\n'), 6, /literal or exactly/);
 });
 
+Deno.test("tools file: an optional path parameter is refused at load (its absence would change the route)", () => {
+  const tool = (spec: string) =>
+    `tools:\n  h:\n    kind: http\n    description: d\n    path: /c/{id}/orders\n` +
+    `    parameters:\n      id: ${spec}\n`;
+  assertProblem(
+    tool("{ type: string, description: d, required: false }"),
+    7,
+    /parameter id: a path parameter cannot be optional/,
+  );
+  for (
+    const spec of [
+      "{ type: string, description: d }",
+      "{ type: integer, description: d, default: 1 }",
+    ]
+  ) {
+    assert.equal(loadToolsFile(tool(spec), { env: {}, guard }).ok, true, spec);
+  }
+  // Optional stays fine where absence has a meaning: a query value is left out.
+  const query = `tools:\n  h:\n    kind: http\n    description: d\n    path: /c\n` +
+    `    query: { q: "{q}" }\n    parameters:\n      q: { type: string, description: d, required: false }\n`;
+  assert.equal(loadToolsFile(query, { env: {}, guard }).ok, true);
+});
+
 Deno.test("tools file: a tool name must be a valid tool name", () => {
   assertProblem(
     "tools:\n  Bad-Name:\n    kind: sql\n    description: d\n    statement: SELECT 1\n",
