@@ -4,6 +4,7 @@ import { ToolsFileError } from "../../../src/tools/file/tools_file.ts";
 import { createTestApp, errorOf, mcpToolCall, postJson, type TestApp } from "../../harness.ts";
 import { runDeno } from "../../process.ts";
 import { scriptedUpstream, sleep } from "../../sources/http/upstream_fixture.ts";
+import { createTestDatabase, postgresUnavailable } from "../../sources/db/pg_fixture.ts";
 
 const EXAMPLE = new URL("../../../examples/tools.yaml", import.meta.url).pathname;
 
@@ -304,4 +305,41 @@ Deno.test("mcp-tool-server check: exit 0 for a good file, 1 with file:line:col f
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test({
+  name:
+    "tools file on PostgreSQL: the example's order_totals refuses impossible dates as the caller's 400, without leaking a connection",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const app = await createTestApp({
+      env: {
+        TOOLS_FILE: EXAMPLE,
+        DB_URL: db.url,
+        DB_POOL_SIZE: "2",
+        DB_POOL_MAX_OVERFLOW: "0",
+        RATE_LIMIT_RPM: "10000",
+        TOOL_TIMEOUT_SECONDS: "3",
+      },
+    });
+    try {
+      // Fifteen such calls used to hang until the deadline and keep their
+      // connections for good; 2024-02-30 was read as 2024-03-01.
+      for (let i = 0; i < 20; i++) {
+        for (const since of ["2024-13-45", "2024-02-30", "0000-00-00"]) {
+          const res = await postJson(app, "/v1/mcp/order_totals", { since });
+          const body = await res.text();
+          assert.equal(res.status, 400, `${since}: ${body}`);
+          assert.ok(!body.includes("out of range"), body);
+        }
+      }
+      const ok = await postJson(app, "/v1/mcp/order_totals", { since: "2024-02-29" });
+      assert.equal(ok.status, 200, await ok.clone().text());
+      await ok.body?.cancel();
+    } finally {
+      await app.close();
+      await db.drop();
+    }
+  },
 });
