@@ -36,6 +36,7 @@ import { createLogger, type Logger, type Sink } from "./observability/logger.ts"
 import { openPostgres } from "./sources/db/postgres.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
 import { redactUrl } from "./config/redact.ts";
+import { deploymentNamespace } from "./config/deployment_namespace.ts";
 import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
 import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
@@ -215,13 +216,15 @@ async function openResponseCache(
   config: Config,
   log: Logger,
   metrics: Metrics,
+  namespace: string,
 ): Promise<ToolCache | undefined> {
   const c = config.cache;
   if (c.storage === "off") return undefined;
   const store = c.storage === "redis"
     ? (await import("./cache/redis_cache.ts")).createRedisCache({
       url: c.redisUrl!,
-      prefix: c.redisPrefix,
+      // Shared by every deployment on that Redis: scoped to this one (see deployment_namespace.ts).
+      prefix: `${c.redisPrefix}${namespace}:`,
       maxEntryBytes: c.maxEntryBytes,
       log,
     })
@@ -340,6 +343,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     });
   }
 
+  // What this deployment keeps in a shared Redis is scoped to it: another
+  // deployment on the same Redis (other data) never shares an entry or a
+  // count, and this one's replicas (same config) do. Fixed at start: a
+  // reload of the tools file keeps it, or replicas reloading at different
+  // moments would split their counts (cached results of a changed tool are
+  // kept apart by its cacheVersion).
+  const namespace = deploymentNamespace(config, fileTools?.file.spec);
+  if (config.rateLimit.storage === "redis" || config.cache.storage === "redis") {
+    log.info("shared store namespace", { namespace });
+  }
   // ioredis is loaded only when a Redis is configured.
   const redis = config.rateLimit.storage === "redis"
     ? (await import("./ratelimit/redis_client.ts")).openRedis(config.rateLimit.redisUrl!, log)
@@ -358,7 +371,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? sharedMemoryLimiter(table, { ...limiterOptions, prefix })
       : createRateLimiter({ ...limiterOptions, prefix });
   const rateLimit = createRateLimitPolicy({
-    limiter: sharedOr(options.shared?.rateLimitTable, "mcp:rl"),
+    limiter: sharedOr(options.shared?.rateLimitTable, `mcp:rl:${namespace}`),
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
     toolCosts: config.rateLimit.toolCosts,
@@ -368,12 +381,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
   const authFailures = {
-    limiter: sharedOr(options.shared?.authFailureTable, "mcp:authfail"),
+    limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const cache = await openResponseCache(config, log, metrics);
+  const cache = await openResponseCache(config, log, metrics, namespace);
   const deadlines = createDeadlineQueue();
   const deps = {
     sql,

@@ -37,6 +37,11 @@ export interface Config {
    */
   readonly isolate: number;
   readonly environment: Environment;
+  /**
+   * Names this deployment in shared stores (Redis cache and rate-limit keys),
+   * together with a digest of its data (src/config/deployment_namespace.ts).
+   */
+  readonly deploymentName: string;
   readonly logLevel: LogLevel;
   readonly logFormat: "json" | "text";
   readonly logFile: string | undefined;
@@ -368,6 +373,17 @@ const EnvSchema = z.object({
   PORT: int(0, 65535, 8000),
   WORKERS: int(1, 64, 1),
   ENVIRONMENT: oneOf(["development", "staging", "production"], "development"),
+  DEPLOYMENT_NAME: optionalText.transform((v, ctx) => {
+    if (v !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected 1 to 64 lowercase letters, digits and _ . - (starting with a letter or digit)",
+      });
+      return z.NEVER;
+    }
+    return v ?? "default";
+  }),
   LOG_LEVEL: oneOf(["debug", "info", "warning", "error"], "info"),
   LOG_FORMAT: oneOf(["json", "text"], "json"),
   LOG_FILE: optionalText,
@@ -531,6 +547,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     workers: e.WORKERS,
     isolate: 0,
     environment: e.ENVIRONMENT,
+    deploymentName: e.DEPLOYMENT_NAME,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     logFile: e.LOG_FILE,

@@ -34,6 +34,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     workers: 1,
     isolate: 0,
     environment: "development",
+    deploymentName: "default",
     logLevel: "info",
     logFormat: "json",
     logFile: undefined,
@@ -737,4 +738,16 @@ Deno.test("WORKERS: 1 to 64 isolates; above 1 only on PostgreSQL, a fixed port, 
       .workers,
     2,
   );
+});
+
+Deno.test("parseConfig() reads DEPLOYMENT_NAME, and refuses a bad one", () => {
+  assert.equal(parseConfig({ DEPLOYMENT_NAME: "sales-eu.2" }).deploymentName, "sales-eu.2");
+  for (const value of ["Sales", "a:b", "x".repeat(65)]) {
+    assert.throws(
+      () => parseConfig({ DEPLOYMENT_NAME: value }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.problems.some((p) => p.startsWith("DEPLOYMENT_NAME:")),
+      value,
+    );
+  }
 });

@@ -259,7 +259,8 @@ Deno.test({
       await right.body?.cancel();
       assert.ok(
         closed.lines().some((l) =>
-          l.message === "rate-limit store unavailable" && l.limiter === "mcp:authfail"
+          l.message === "rate-limit store unavailable" &&
+          String(l.limiter).startsWith("mcp:authfail:")
         ),
         "the auth-failure limiter's store failure is logged",
       );
