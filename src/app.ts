@@ -16,6 +16,7 @@ import {
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter } from "./ratelimit/limiter.ts";
 import { sharedMemoryLimiter } from "./ratelimit/shared_counters.ts";
+import { createConcurrencyLimit, defaultConcurrencyLimit } from "./ratelimit/concurrency.ts";
 import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
@@ -386,6 +387,23 @@ export async function createApp(options: AppOptions): Promise<App> {
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
+  // One key's slow calls in parallel must not hold the whole pool (the rate
+  // limit counts calls, not how long they hold a connection). The pool size
+  // is this isolate's share with WORKERS > 1, and so is the default bound.
+  const concurrency = createConcurrencyLimit({
+    limit: config.rateLimit.maxConcurrentCallsPerKey ?? defaultConcurrencyLimit(config.db.poolSize),
+    onLimited: (keyId) => metrics.concurrencyLimitHit(keyId),
+  });
+  if (concurrency.limit >= config.db.poolSize) {
+    log.warn(
+      "MAX_CONCURRENT_CALLS_PER_KEY is not below the database pool: one key can hold it all",
+      {
+        max_concurrent_calls_per_key: concurrency.limit,
+        db_pool_size: config.db.poolSize,
+      },
+    );
+  }
+
   const cache = await openResponseCache(config, log, metrics, namespace);
   const deadlines = createDeadlineQueue();
   const deps = {
@@ -418,6 +436,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxBodyBytes: config.maxBodyBytes,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
     rateLimit,
+    concurrency,
   });
   const table = routes({
     guard: {
@@ -433,7 +452,13 @@ export async function createApp(options: AppOptions): Promise<App> {
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
       }),
     },
-    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
+    rest: restDoor({
+      registry,
+      invoke,
+      maxBodyBytes: config.maxBodyBytes,
+      rateLimit,
+      concurrency,
+    }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),

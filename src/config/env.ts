@@ -99,6 +99,12 @@ export interface Config {
     readonly keyRpm: Readonly<Record<string, number>>;
     /** Failed authentications allowed per client address per window. */
     readonly authFailuresPerWindow: number;
+    /**
+     * Tool calls one key may have running at once in this isolate
+     * (`MAX_CONCURRENT_CALLS_PER_KEY`); unset: half the database pool, at
+     * least 1, so one key cannot hold every connection.
+     */
+    readonly maxConcurrentCallsPerKey: number | undefined;
   };
   /** The response cache of tools that opt in with `cacheTtlSeconds` / `cache_ttl_seconds`. */
   readonly cache: {
@@ -425,6 +431,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
   RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
   AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
+  MAX_CONCURRENT_CALLS_PER_KEY: optionalText.pipe(int(1, 100_000, 0)).transform((n) =>
+    n === 0 ? undefined : n
+  ),
   CACHE_STORAGE: oneOf(["off", "memory", "redis"], "memory"),
   CACHE_REDIS_URL: url(["redis:", "rediss:"], "a redis:// or rediss:// URL"),
   CACHE_REDIS_PREFIX: optionalText.transform((v, ctx) => {
@@ -594,6 +603,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       toolCosts: e.RATE_LIMIT_TOOL_COSTS,
       keyRpm: e.RATE_LIMIT_KEY_RPM,
       authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
+      maxConcurrentCallsPerKey: e.MAX_CONCURRENT_CALLS_PER_KEY,
     },
     cache: {
       storage: e.CACHE_STORAGE,
