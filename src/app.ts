@@ -49,6 +49,7 @@ import { createKeyRing } from "./auth/key_ring.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
+import type { ToolsFileSpec } from "./tools/file/spec.ts";
 import { selectToolset } from "./tools/file/toolset.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
@@ -280,9 +281,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
   // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
   let rag: RagService | undefined;
+  let reservedDocuments: readonly string[] = [];
   if (config.enableRag) {
     try {
-      rag = await (await loadRagServer(config.rag)).openRag(config, log);
+      // What the tools file's vector_search tools reserve, read on each call (reloads change it).
+      rag = await (await loadRagServer(config.rag)).openRag(config, log, () => reservedDocuments);
     } catch (error) {
       upstream?.close();
       await demo?.close();
@@ -335,6 +338,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     throw error;
   }
   const registry = liveRegistry(initial);
+  reservedDocuments = reservedDocumentsOf(fileTools?.file.spec);
   const retiring = new Set<{ timer: ReturnType<typeof setTimeout>; close: () => Promise<void> }>();
   if (fileTools) {
     log.info("tools file loaded", {
@@ -575,6 +579,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       const previous = fileTools;
       fileTools = next;
       registry.swap(nextRegistry);
+      reservedDocuments = reservedDocumentsOf(next.file.spec);
       const names = next.tools.map((t) => t.name);
       log.info("tools file reloaded", { file: config.toolsFile, tools: names });
       if (previous) {
@@ -627,6 +632,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (ownsSql) await sql.close();
     },
   };
+}
+
+/**
+ * The document sources the tools file's vector_search tools reserve with
+ * `documents:`, whether or not the toolset serves them: `search_documents`
+ * never returns them, or a tool's `documents:` and `scopes:` would be no
+ * boundary.
+ */
+function reservedDocumentsOf(spec: ToolsFileSpec | undefined): readonly string[] {
+  const roots = new Set<string>();
+  for (const tool of Object.values(spec?.tools ?? {})) {
+    if (tool.kind === "vector_search" && tool.documents !== undefined) roots.add(tool.documents);
+  }
+  return Object.freeze([...roots]);
 }
 
 /** Reads the keys file and says what it holds (ids, never hashes); throws for a bad file. */
