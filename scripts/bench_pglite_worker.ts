@@ -68,7 +68,12 @@ for (let round = 0; round < rounds; round++) {
 
     // The same through the app: REST door, auth, validation, the tool, JSON.
     const app = await createApp({
-      config: parseConfig({ API_KEY_PRIMARY: KEY, LOG_LEVEL: "error", RATE_LIMIT_RPM: "1000000" }),
+      config: parseConfig({
+        API_KEY_PRIMARY: KEY,
+        LOG_LEVEL: "error",
+        RATE_LIMIT_RPM: "1000000",
+        MAX_CONCURRENT_CALLS_PER_KEY: "100000",
+      }),
       logSinks: [],
       sql: source,
       tools: BUILTIN_TOOLS,

@@ -307,6 +307,8 @@ async function spawnServer(logLevel: string) {
       HOST: "127.0.0.1",
       PORT: "0",
       RATE_LIMIT_RPM: "1000000",
+      // One key drives every connection: its concurrency bound would refuse most of them.
+      MAX_CONCURRENT_CALLS_PER_KEY: "100000",
       LOG_LEVEL: logLevel,
       ...(Deno.env.get("DB_URL") ? { DB_URL: Deno.env.get("DB_URL")! } : {}),
     },

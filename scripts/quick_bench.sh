@@ -10,7 +10,7 @@ conns=${2:-50}
 port=${PORT:-18080}
 export WRK_KEY=bench-key-0123456789abcdef
 # The rate limit would otherwise answer most of the run with 429.
-API_KEY_PRIMARY=$WRK_KEY PORT=$port LOG_LEVEL=warning RATE_LIMIT_RPM=1000000 deno run --allow-net --allow-env main.ts >/dev/null 2>&1 &
+API_KEY_PRIMARY=$WRK_KEY PORT=$port LOG_LEVEL=warning RATE_LIMIT_RPM=1000000 MAX_CONCURRENT_CALLS_PER_KEY=100000 deno run --allow-net --allow-env main.ts >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done

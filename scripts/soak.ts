@@ -71,6 +71,8 @@ const child = new Deno.Command(Deno.execPath(), {
     API_KEY_PRIMARY: PRIMARY,
     API_KEY_SECONDARY: SECONDARY,
     RATE_LIMIT_RPM: "1000000",
+    // Each key drives many connections: the concurrency bound would refuse most of them.
+    MAX_CONCURRENT_CALLS_PER_KEY: "100000",
     RATE_LIMIT_KEY_RPM: `secondary:${SECONDARY_RPM}`,
     LOG_LEVEL: "info",
     ...(Deno.env.get("DB_URL") ? { DB_URL: Deno.env.get("DB_URL")! } : {}),

@@ -16,6 +16,7 @@ import {
 } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter } from "./ratelimit/limiter.ts";
 import { sharedMemoryLimiter } from "./ratelimit/shared_counters.ts";
+import { createConcurrencyLimit, defaultConcurrencyLimit } from "./ratelimit/concurrency.ts";
 import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
@@ -36,6 +37,7 @@ import { createLogger, type Logger, type Sink } from "./observability/logger.ts"
 import { openPostgres } from "./sources/db/postgres.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
 import { redactUrl } from "./config/redact.ts";
+import { deploymentNamespace } from "./config/deployment_namespace.ts";
 import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
 import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
@@ -47,6 +49,7 @@ import { createKeyRing } from "./auth/key_ring.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
+import type { ToolsFileSpec } from "./tools/file/spec.ts";
 import { selectToolset } from "./tools/file/toolset.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
@@ -216,13 +219,15 @@ async function openResponseCache(
   config: Config,
   log: Logger,
   metrics: Metrics,
+  namespace: string,
 ): Promise<ToolCache | undefined> {
   const c = config.cache;
   if (c.storage === "off") return undefined;
   const store = c.storage === "redis"
     ? (await import("./cache/redis_cache.ts")).createRedisCache({
       url: c.redisUrl!,
-      prefix: c.redisPrefix,
+      // Shared by every deployment on that Redis: scoped to this one (see deployment_namespace.ts).
+      prefix: `${c.redisPrefix}${namespace}:`,
       maxEntryBytes: c.maxEntryBytes,
       log,
     })
@@ -296,9 +301,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
   // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
   let rag: RagService | undefined;
+  let reservedDocuments: readonly string[] = [];
   if (config.enableRag) {
     try {
-      rag = await (await loadRagServer(config.rag)).openRag(config, log);
+      // What the tools file's vector_search tools reserve, read on each call (reloads change it).
+      rag = await (await loadRagServer(config.rag)).openRag(config, log, () => reservedDocuments);
     } catch (error) {
       upstream?.close();
       await demo?.close();
@@ -351,6 +358,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     throw error;
   }
   const registry = liveRegistry(initial);
+  reservedDocuments = reservedDocumentsOf(fileTools?.file.spec);
   const retiring = new Set<{ timer: ReturnType<typeof setTimeout>; close: () => Promise<void> }>();
   if (fileTools) {
     log.info("tools file loaded", {
@@ -360,6 +368,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     });
   }
 
+  // What this deployment keeps in a shared Redis is scoped to it: another
+  // deployment on the same Redis (other data) never shares an entry or a
+  // count, and this one's replicas (same config) do. Fixed at start: a
+  // reload of the tools file keeps it, or replicas reloading at different
+  // moments would split their counts (cached results of a changed tool are
+  // kept apart by its cacheVersion).
+  const namespace = deploymentNamespace(config, fileTools?.file.spec);
+  if (config.rateLimit.storage === "redis" || config.cache.storage === "redis") {
+    log.info("shared store namespace", { namespace });
+  }
   // ioredis is loaded only when a Redis is configured.
   const redis = config.rateLimit.storage === "redis"
     ? (await import("./ratelimit/redis_client.ts")).openRedis(config.rateLimit.redisUrl!, log)
@@ -378,7 +396,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? sharedMemoryLimiter(table, { ...limiterOptions, prefix })
       : createRateLimiter({ ...limiterOptions, prefix });
   const rateLimit = createRateLimitPolicy({
-    limiter: sharedOr(options.shared?.rateLimitTable, "mcp:rl"),
+    limiter: sharedOr(options.shared?.rateLimitTable, `mcp:rl:${namespace}`),
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
     toolCosts: config.rateLimit.toolCosts,
@@ -388,12 +406,29 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
   const authFailures = {
-    limiter: sharedOr(options.shared?.authFailureTable, "mcp:authfail"),
+    limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
   };
 
-  const cache = await openResponseCache(config, log, metrics);
+  // One key's slow calls in parallel must not hold the whole pool (the rate
+  // limit counts calls, not how long they hold a connection). The pool size
+  // is this isolate's share with WORKERS > 1, and so is the default bound.
+  const concurrency = createConcurrencyLimit({
+    limit: config.rateLimit.maxConcurrentCallsPerKey ?? defaultConcurrencyLimit(config.db.poolSize),
+    onLimited: (keyId) => metrics.concurrencyLimitHit(keyId),
+  });
+  if (concurrency.limit >= config.db.poolSize) {
+    log.warn(
+      "MAX_CONCURRENT_CALLS_PER_KEY is not below the database pool: one key can hold it all",
+      {
+        max_concurrent_calls_per_key: concurrency.limit,
+        db_pool_size: config.db.poolSize,
+      },
+    );
+  }
+
+  const cache = await openResponseCache(config, log, metrics, namespace);
   const deadlines = createDeadlineQueue();
   const deps = {
     sql,
@@ -425,6 +460,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxBodyBytes: config.maxBodyBytes,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
     rateLimit,
+    concurrency,
   });
   const table = routes({
     guard: {
@@ -440,7 +476,13 @@ export async function createApp(options: AppOptions): Promise<App> {
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
       }),
     },
-    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
+    rest: restDoor({
+      registry,
+      invoke,
+      maxBodyBytes: config.maxBodyBytes,
+      rateLimit,
+      concurrency,
+    }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
@@ -557,6 +599,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       const previous = fileTools;
       fileTools = next;
       registry.swap(nextRegistry);
+      reservedDocuments = reservedDocumentsOf(next.file.spec);
       const names = next.tools.map((t) => t.name);
       log.info("tools file reloaded", { file: config.toolsFile, tools: names });
       if (previous) {
@@ -609,6 +652,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (ownsSql) await sql.close();
     },
   };
+}
+
+/**
+ * The document sources the tools file's vector_search tools reserve with
+ * `documents:`, whether or not the toolset serves them: `search_documents`
+ * never returns them, or a tool's `documents:` and `scopes:` would be no
+ * boundary.
+ */
+function reservedDocumentsOf(spec: ToolsFileSpec | undefined): readonly string[] {
+  const roots = new Set<string>();
+  for (const tool of Object.values(spec?.tools ?? {})) {
+    if (tool.kind === "vector_search" && tool.documents !== undefined) roots.add(tool.documents);
+  }
+  return Object.freeze([...roots]);
 }
 
 /** Reads the keys file and says what it holds (ids, never hashes); throws for a bad file. */

@@ -19,7 +19,11 @@ const noop = defineTool({
   handler: () => Promise.resolve({ ok: true }),
 });
 const K = "bench-key-0123456789abcdef";
-const config = parseConfig({ API_KEY_PRIMARY: K, RATE_LIMIT_RPM: "1000000" });
+const config = parseConfig({
+  API_KEY_PRIMARY: K,
+  RATE_LIMIT_RPM: "1000000",
+  MAX_CONCURRENT_CALLS_PER_KEY: "100000",
+});
 const null_ = await Deno.open("/dev/null", { write: true });
 const app = await createApp({
   config,

@@ -54,7 +54,11 @@ const sink = createStreamSink(devNull.writable, "json");
 
 let handler: (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
 if (level === "app") {
-  const config = parseConfig({ API_KEY_PRIMARY: KEY, RATE_LIMIT_RPM: "1000000" });
+  const config = parseConfig({
+    API_KEY_PRIMARY: KEY,
+    RATE_LIMIT_RPM: "1000000",
+    MAX_CONCURRENT_CALLS_PER_KEY: "100000",
+  });
   const app = await createApp({ config, logSinks: [sink], tools: [noop], processMetrics: false });
   handler = app.handler;
 } else {

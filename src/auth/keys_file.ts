@@ -21,6 +21,7 @@
  */
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { parseStrictDate } from "../config/strict_date.ts";
 import { SCOPE_PATTERN } from "./scopes.ts";
 import { KeysFileError, type KeysFileProblem } from "./keys_file_error.ts";
 
@@ -43,19 +44,15 @@ const RESERVED_IDS = new Set(["primary", "secondary", "conformance"]);
 /** Key ids are log fields and metric labels: short and plain. */
 export const KEY_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
+// Strict: `Date.parse` would roll 2027-02-30 over to March 2 (see strict_date.ts).
 const Expiry = z.string().transform((raw, ctx) => {
-  const ms = DATE.test(raw)
-    ? Date.parse(`${raw}T00:00:00Z`)
-    : DATE_TIME.test(raw)
-    ? Date.parse(raw)
-    : Number.NaN;
-  if (Number.isNaN(ms)) {
+  const ms = parseStrictDate(raw, { dateTime: true });
+  if (ms === undefined) {
     ctx.addIssue({
       code: "custom",
-      message: "expected a date (2027-06-30) or an ISO date-time with a zone",
+      message: `expected a real date (2027-06-30) or an ISO date-time with a zone, not "${
+        raw.slice(0, 40)
+      }"`,
     });
     return z.NEVER;
   }

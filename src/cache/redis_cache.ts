@@ -1,7 +1,8 @@
 /**
  * The Redis response cache store, shared by every replica: `SET key json PX
- * ttl` and `GET key`, keys under a prefix (`mcp:cache:` by default) followed
- * by the hashed cache key. Like the rate limiter's client, it never waits on
+ * ttl` and `GET key`, keys under a prefix (the app gives `CACHE_REDIS_PREFIX`
+ * plus the deployment's namespace, see `config/deployment_namespace.ts`)
+ * followed by the hashed cache key. Like the rate limiter's client, it never waits on
  * a Redis that is down: no offline queue, a short command timeout, and
  * ioredis reconnecting by itself in the background. Failures reject, and
  * the `ToolCache` in front turns them into uncached calls.
@@ -17,7 +18,7 @@ import type { ResponseCache } from "./response_cache.ts";
 export interface RedisCacheOptions {
   /** `redis://` or `rediss://` URL. */
   readonly url: string;
-  /** Put before every key, so deployments can share one Redis. */
+  /** Put before every key, so deployments can share one Redis (the app's includes its namespace). */
   readonly prefix: string;
   /** A value whose JSON is longer is not stored. */
   readonly maxEntryBytes: number;

@@ -37,6 +37,11 @@ export interface Config {
    */
   readonly isolate: number;
   readonly environment: Environment;
+  /**
+   * Names this deployment in shared stores (Redis cache and rate-limit keys),
+   * together with a digest of its data (src/config/deployment_namespace.ts).
+   */
+  readonly deploymentName: string;
   readonly logLevel: LogLevel;
   readonly logFormat: "json" | "text";
   readonly logFile: string | undefined;
@@ -98,6 +103,12 @@ export interface Config {
     readonly keyRpm: Readonly<Record<string, number>>;
     /** Failed authentications allowed per client address per window. */
     readonly authFailuresPerWindow: number;
+    /**
+     * Tool calls one key may have running at once in this isolate
+     * (`MAX_CONCURRENT_CALLS_PER_KEY`); unset: half the database pool, at
+     * least 1, so one key cannot hold every connection.
+     */
+    readonly maxConcurrentCallsPerKey: number | undefined;
   };
   /** The response cache of tools that opt in with `cacheTtlSeconds` / `cache_ttl_seconds`. */
   readonly cache: {
@@ -372,6 +383,17 @@ const EnvSchema = z.object({
   PORT: int(0, 65535, 8000),
   WORKERS: int(1, 64, 1),
   ENVIRONMENT: oneOf(["development", "staging", "production"], "development"),
+  DEPLOYMENT_NAME: optionalText.transform((v, ctx) => {
+    if (v !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected 1 to 64 lowercase letters, digits and _ . - (starting with a letter or digit)",
+      });
+      return z.NEVER;
+    }
+    return v ?? "default";
+  }),
   LOG_LEVEL: oneOf(["debug", "info", "warning", "error"], "info"),
   LOG_FORMAT: oneOf(["json", "text"], "json"),
   LOG_FILE: optionalText,
@@ -418,6 +440,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
   RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
   AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
+  MAX_CONCURRENT_CALLS_PER_KEY: optionalText.pipe(int(1, 100_000, 0)).transform((n) =>
+    n === 0 ? undefined : n
+  ),
   CACHE_STORAGE: oneOf(["off", "memory", "redis"], "memory"),
   CACHE_REDIS_URL: url(["redis:", "rediss:"], "a redis:// or rediss:// URL"),
   CACHE_REDIS_PREFIX: optionalText.transform((v, ctx) => {
@@ -540,6 +565,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     workers: e.WORKERS,
     isolate: 0,
     environment: e.ENVIRONMENT,
+    deploymentName: e.DEPLOYMENT_NAME,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     logFile: e.LOG_FILE,
@@ -588,6 +614,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       toolCosts: e.RATE_LIMIT_TOOL_COSTS,
       keyRpm: e.RATE_LIMIT_KEY_RPM,
       authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
+      maxConcurrentCallsPerKey: e.MAX_CONCURRENT_CALLS_PER_KEY,
     },
     cache: {
       storage: e.CACHE_STORAGE,

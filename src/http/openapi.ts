@@ -15,6 +15,7 @@ const ERROR_STATUSES = [
   "unauthorized",
   "forbidden",
   "rate_limited",
+  "concurrency_limited",
   "retry",
   "error",
 ];
@@ -26,7 +27,8 @@ const ERROR_RESPONSES: Record<string, string> = {
   "404": "Unknown tool, or the tool found nothing",
   "413": "Body larger than MAX_BODY_BYTES",
   "415": "A body that is not application/json",
-  "429": "Rate limit exceeded (see Retry-After)",
+  "429":
+    "Rate limit exceeded (`rate_limited`), or too many calls of this key running at once (`concurrency_limited`); see Retry-After",
   "500": "Internal error (details only in the server log)",
   "503": "A dependency is unavailable; retry",
   "504": "The tool passed its deadline; retry",
@@ -158,6 +160,16 @@ export function openApiDocument(
                     error: "Rate limit exceeded",
                     status: "rate_limited",
                     retry_after_seconds: 42,
+                    request_id: "3f2b8c1e-8d4a-4c1e-9a57-0c4d3e2f1a0b",
+                  },
+                },
+                concurrency_limited: {
+                  value: {
+                    error:
+                      "Concurrency limit exceeded: this API key may run at most 5 tool calls at once",
+                    status: "concurrency_limited",
+                    retry_after_seconds: 1,
+                    max_concurrent_calls: 5,
                     request_id: "3f2b8c1e-8d4a-4c1e-9a57-0c4d3e2f1a0b",
                   },
                 },

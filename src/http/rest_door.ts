@@ -13,6 +13,7 @@ import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import { readJsonBody } from "./body.ts";
 import type { Handler, RequestContext } from "./context.ts";
 import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
+import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
 import { jsonAnswer } from "./responses.ts";
 
 /** What the REST door needs. */
@@ -21,6 +22,8 @@ export interface RestDoorOptions {
   readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
   readonly maxBodyBytes: number;
   readonly rateLimit: RateLimitPolicy;
+  /** The per-key bound on calls running at once; absent: none (unit tests). */
+  readonly concurrency?: ConcurrencyLimit;
 }
 
 /** The 404 for a tool name that is not registered; echoes the name only when it is a valid one. */
@@ -52,7 +55,14 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       if (!tool) throw unknownTool(params.tool);
       if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       const input = await readJsonBody(req, options.maxBodyBytes);
-      const result = await options.invoke(tool, input, callContextOf(req, ctx, "rest"));
+      // Taken once the body is in: a slow upload holds no slot.
+      const release = options.concurrency?.acquire(ctx.principal!.id, 1);
+      let result: InvokeResult;
+      try {
+        result = await options.invoke(tool, input, callContextOf(req, ctx, "rest"));
+      } finally {
+        release?.();
+      }
       ctx.audited = true;
       if (tool.deprecated) {
         const headers = deprecationHeaders(tool.deprecated);

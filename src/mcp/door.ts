@@ -31,6 +31,7 @@ import { readBodyBytes } from "../http/body.ts";
 import { answerHeaders } from "../http/responses.ts";
 import type { Handler } from "../http/context.ts";
 import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
+import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { errorBody, ToolError } from "../tools/errors.ts";
@@ -46,6 +47,8 @@ export interface McpDoorOptions {
   readonly maxBodyBytes: number;
   readonly serverInfo: { readonly name: string; readonly version: string };
   readonly rateLimit: RateLimitPolicy;
+  /** The per-key bound on calls running at once; absent: none (unit tests). */
+  readonly concurrency?: ConcurrencyLimit;
   /**
    * Answer plain `tools/call` and `tools/list` requests without building an
    * SDK server and transport (default true). Off only in the differential
@@ -136,6 +139,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
       parsed = undefined;
     }
     const called = toolsCalled(parsed, registry);
+    let release: (() => void) | undefined;
     try {
       const limiting = options.rateLimit.enforce(
         ctx,
@@ -149,12 +153,31 @@ export function mcpDoor(options: McpDoorOptions): Handler {
         const tool = registry.get(name);
         if (tool && !mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       }
+      // One slot per tool call in the message (a batch's run at once), held
+      // until the answer is built: with JSON responses, every call is over by then.
+      if (called.length > 0) {
+        release = options.concurrency?.acquire(ctx.principal!.id, called.length);
+      }
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       return jsonRpcError(error.httpStatus, -32000, error.message, idOf(parsed), {
         ...errorBody(error, ctx.requestId),
       }, error.headers);
     }
+    try {
+      return await answer(req, ctx, parsed, body);
+    } finally {
+      release?.();
+    }
+  };
+
+  /** The answer to a request that was admitted. */
+  async function answer(
+    req: Request,
+    ctx: Parameters<Handler>[1],
+    parsed: unknown,
+    body: { readonly text: string },
+  ): Promise<Response> {
     if (options.fastPath !== false) {
       const fast = fastRequest(req, parsed, registry);
       if (fast) {
@@ -209,7 +232,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     } finally {
       await server.close();
     }
-  };
+  }
 
   /** The SDK's reply for a request `fastRequest` vouched for. */
   async function answerFast(

@@ -36,8 +36,13 @@ export type CallStatus =
   | "retry"
   | "error";
 
-/** Maps an outcome to the design's status set (auth failures inside a tool count as errors). */
+/**
+ * Maps an outcome to the design's status set (auth failures inside a tool
+ * count as errors; a concurrency refusal, answered before any tool runs, as
+ * rate limited).
+ */
 export function callStatus(status: ErrorStatus | "success"): CallStatus {
+  if (status === "concurrency_limited") return "rate_limited";
   return status === "unauthorized" || status === "forbidden" ? "error" : status;
 }
 
@@ -63,6 +68,8 @@ export interface Metrics {
   httpRequest(endpoint: string, statusCode: number): void;
   dbQuery(queryName: string, seconds: number): void;
   rateLimitHit(clientId: string): void;
+  /** A request refused by the per-key concurrency limit (`MAX_CONCURRENT_CALLS_PER_KEY`). */
+  concurrencyLimitHit(clientId: string): void;
   /**
    * One attempt at an upstream request: `outcome` is `success`, the HTTP
    * status it answered, or `timeout` / `network` / `bad_response`. Anything
@@ -154,6 +161,12 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     labelNames: ["client_id"],
     registers,
   });
+  const concurrencyLimitHits = new Counter({
+    name: "concurrency_limit_hits_total",
+    help: "Requests refused by the per-key concurrency limit, by API key id.",
+    labelNames: ["client_id"],
+    registers,
+  });
   const apiErrors = new Counter({
     name: "api_errors_total",
     help: "Upstream API errors by source and status code.",
@@ -218,6 +231,7 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       dbDuration.series(queryName).observe(seconds);
     },
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
+    concurrencyLimitHit: (clientId) => concurrencyLimitHits.inc({ client_id: clientId }),
     upstreamAttempt(upstream, outcome, seconds) {
       upstreamDuration.observe({ upstream }, seconds);
       if (outcome !== "success") apiErrors.inc({ source: upstream, status_code: outcome });

@@ -27,6 +27,8 @@ export interface SearchRequest {
   readonly topK: number;
   /** Only chunks of this source or below it (`docs` matches `docs` and `docs/…`). */
   readonly source?: string;
+  /** Never chunks of these sources or below them (what other tools reserve). */
+  readonly exclude?: readonly string[];
   /** Stops before the database is asked when the call's deadline has passed. */
   readonly signal?: AbortSignal;
 }
@@ -72,7 +74,7 @@ export async function searchDocuments(
   const [vector] = await embedder.embed([request.query]);
   request.signal?.throwIfAborted();
   const { rows } = await store.query<SearchHit>(
-    searchQuery(vector, request.topK, request.source),
+    searchQuery(vector, request.topK, request.source, request.exclude),
     { name: "search_documents" },
   );
   return {
@@ -89,7 +91,8 @@ const Input = z.strictObject({
   query: z.string().min(1).max(2000).describe("What to look for, in natural language"),
   top_k: z.int().min(1).max(50).default(5).describe("How many chunks to return (1-50)"),
   source: z.string().min(1).max(1000).optional().describe(
-    "Only search this source: a file as ingested, or a folder's name (matches everything below it)",
+    "Only search this source: a file as ingested, or a folder's name (matches everything below it). " +
+      "Documents reserved for other search tools are never returned",
   ),
 });
 
@@ -102,11 +105,31 @@ const Output = z.object({
   })),
 });
 
-/** Builds `search_documents` over `store` (the document store's read-only source) and `embedder`. */
+/** The scope a key needs to call `search_documents` (when it has a scope list at all). */
+export const SEARCH_DOCUMENTS_SCOPE = "documents:read";
+
+/**
+ * Builds `search_documents` over `store` (the document store's read-only
+ * source) and `embedder`.
+ *
+ * It is the open door to the whole store, so two things keep it from going
+ * around the tools file's `vector_search` tools, whose `documents:` and
+ * `scopes:` would otherwise be no boundary: it declares its own scope,
+ * `documents:read` (a key with a scope list needs it; `tools:read` alone is
+ * not enough), and it never returns a chunk of a source that a
+ * `vector_search` tool reserves with `documents:` (that source and
+ * everything below it), whatever `source` the caller names. `reserved` is
+ * asked on every call: a tools-file reload changes it.
+ */
 export function createSearchDocumentsTool(
-  options: { store: SqlSource; embedder: Embedder },
+  options: {
+    store: SqlSource;
+    embedder: Embedder;
+    reserved?: () => readonly string[];
+  },
 ): Tool {
   const { store, embedder } = options;
+  const reserved = options.reserved ?? (() => []);
   return defineTool({
     name: "search_documents",
     description:
@@ -116,8 +139,15 @@ export function createSearchDocumentsTool(
     input: Input,
     output: Output,
     annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
+    scopes: [SEARCH_DOCUMENTS_SCOPE],
     sources: { sql: store },
     handler: ({ query, top_k, source }, ctx) =>
-      searchDocuments(ctx.sql, embedder, { query, topK: top_k, source, signal: ctx.signal }),
+      searchDocuments(ctx.sql, embedder, {
+        query,
+        topK: top_k,
+        source,
+        exclude: reserved(),
+        signal: ctx.signal,
+      }),
   });
 }

@@ -54,7 +54,12 @@ export async function assertRagPermissions(config: Config, what: string): Promis
  * Opens RAG for the server. Throws an `Error` whose message starts with
  * "Cannot start:" and says what to do.
  */
-export async function openRag(config: Config, log: Logger): Promise<RagService> {
+export async function openRag(
+  config: Config,
+  log: Logger,
+  /** Sources `search_documents` must not return (the tools file's vector_search `documents:`). */
+  reserved?: () => readonly string[],
+): Promise<RagService> {
   const fail = (error: unknown): never => {
     const known = error instanceof EmbedderError || error instanceof StoreError;
     const message = (error as Error).message;
@@ -107,7 +112,7 @@ export async function openRag(config: Config, log: Logger): Promise<RagService> 
   }
   const ready = { embedder, store };
   return {
-    tool: createSearchDocumentsTool({ store: ready.store, embedder: ready.embedder }),
+    tool: createSearchDocumentsTool({ store: ready.store, embedder: ready.embedder, reserved }),
     search: (reader, request) => searchDocuments(reader, ready.embedder, request),
     embedder: ready.embedder,
     store: ready.store,

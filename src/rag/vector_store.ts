@@ -275,7 +275,8 @@ export async function countChunks(db: Executor): Promise<number> {
 /**
  * The nearest chunks to `vector` by cosine distance (HNSW), with `score` =
  * cosine similarity. `source` keeps chunks of that source or below it
- * (`docs` matches `docs` and `docs/…`). The materialized CTE restores strict
+ * (`docs` matches `docs` and `docs/…`); `exclude` drops the chunks of each
+ * of its sources and below them. The materialized CTE restores strict
  * order after pgvector's relaxed iterative scan.
  *
  * @example
@@ -292,8 +293,23 @@ export function searchQuery(
   vector: ArrayLike<number>,
   topK: number,
   source?: string,
+  exclude: readonly string[] = [],
 ): SqlQuery {
   const v = vectorText(vector);
+  if (exclude.length > 0) {
+    // Reserved sources (and everything below them) are never candidates, so
+    // the iterative scan still fills top_k from what may be shown.
+    return sql`WITH nearest AS MATERIALIZED (
+        SELECT content, source, chunk_index, embedding <=> ${v}::vector AS distance
+        FROM documents
+        WHERE (${source ?? null}::text IS NULL OR source = ${source ?? null}::text
+            OR starts_with(source, ${source === undefined ? null : `${source}/`}::text))
+          AND NOT EXISTS (SELECT 1 FROM unnest(${[...exclude]}::text[]) AS reserved(root)
+            WHERE source = reserved.root OR starts_with(source, reserved.root || '/'))
+        ORDER BY distance LIMIT ${topK})
+      SELECT content, source, chunk_index, 1 - distance AS score
+      FROM nearest ORDER BY distance, source, chunk_index`;
+  }
   if (source === undefined) {
     return sql`WITH nearest AS MATERIALIZED (
         SELECT content, source, chunk_index, embedding <=> ${v}::vector AS distance

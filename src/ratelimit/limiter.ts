@@ -57,7 +57,11 @@ export interface RateDecision {
 export interface RateLimiter {
   /** Spends `cost` points of `key`'s budget of `limit` per window. */
   consume(key: string, cost: number, limit: number): RateDecision | Promise<RateDecision>;
-  /** A refusal if `key` has spent its budget this window, without spending; else undefined. */
+  /**
+   * A refusal if `key` has spent its budget this window, without spending;
+   * else undefined. When the store fails, fail mode `closed` refuses (a
+   * `degraded` decision) and `open` answers undefined.
+   */
   refusal(
     key: string,
     limit: number,
@@ -139,38 +143,50 @@ function redisLimiter(options: LimiterOptions): RateLimiter & { trackedKeys(): n
     return s;
   }
 
+  /**
+   * The store failed (Redis down or slow): the fail mode decides, open
+   * allowing and closed refusing, with a warning at most every 10 s.
+   */
+  function degraded(limit: number, error: unknown): RateDecision {
+    const now = Date.now();
+    if (now - lastWarning > 10_000) {
+      lastWarning = now;
+      options.log.warn("rate-limit store unavailable", {
+        fail_mode: options.failMode,
+        limiter: options.prefix,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    const open = options.failMode === "open";
+    return {
+      allowed: open,
+      limit,
+      remaining: open ? limit : 0,
+      resetAtMs: now + options.windowSeconds * 1000,
+      retryAfterSeconds: 1,
+      degraded: true,
+    };
+  }
+
   return {
     async consume(key, cost, limit) {
       try {
         return decision(await store(limit).consume(key, cost), limit, true);
       } catch (error) {
         if (error instanceof RateLimiterRes) return decision(error, limit, false);
-        // The store failed (Redis down or slow): the fail mode decides.
-        const now = Date.now();
-        if (now - lastWarning > 10_000) {
-          lastWarning = now;
-          options.log.warn("rate-limit store unavailable", {
-            fail_mode: options.failMode,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }
-        const open = options.failMode === "open";
-        return {
-          allowed: open,
-          limit,
-          remaining: open ? limit : 0,
-          resetAtMs: now + options.windowSeconds * 1000,
-          retryAfterSeconds: 1,
-          degraded: true,
-        };
+        return degraded(limit, error);
       }
     },
     async refusal(key, limit) {
       try {
         const res = await store(limit).get(key);
         return res && res.consumedPoints >= limit ? decision(res, limit, false) : undefined;
-      } catch {
-        return undefined; // A store that is down blocks nobody here; consume() reports it.
+      } catch (error) {
+        // Fail closed means closed here too: the auth-failure limiter asks
+        // only this before checking a key, so letting the request through
+        // would give a guesser unlimited attempts while Redis is down.
+        const d = degraded(limit, error);
+        return d.allowed ? undefined : d;
       }
     },
     // Redis holds the keys, with their own expiry.

@@ -157,9 +157,12 @@ export function sharedMemoryLimiter(
       const window = Math.floor(t / windowMs);
       const [h1, h2] = hashes(`${options.prefix}:${limit}:${key}`);
       const count = add(h1, h2, 0, window);
-      return count !== undefined && count >= limit
-        ? { ...decision(count, limit, window, t), allowed: false }
-        : undefined;
+      if (count === undefined) {
+        // As a store that is down: fail closed refuses (see limiter.ts).
+        const d = degraded(limit, t, "shared rate-limit table full or locked");
+        return d.allowed ? undefined : d;
+      }
+      return count >= limit ? { ...decision(count, limit, window, t), allowed: false } : undefined;
     },
     trackedKeys() {
       const window = Math.floor(now() / windowMs);

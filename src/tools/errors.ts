@@ -12,6 +12,7 @@ export type ErrorStatus =
   | "unauthorized"
   | "forbidden"
   | "rate_limited"
+  | "concurrency_limited"
   | "retry"
   | "error";
 
@@ -27,6 +28,7 @@ const DEFAULT_HTTP_STATUS: Record<ErrorStatus, number> = {
   unauthorized: 401,
   forbidden: 403,
   rate_limited: 429,
+  concurrency_limited: 429,
   retry: 503,
   error: 500,
 };

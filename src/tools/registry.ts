@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Principal, Tool, ToolAnnotations } from "./define.ts";
 import { mayCall, SCOPE_PATTERN } from "../auth/scopes.ts";
+import { parseStrictDate } from "../config/strict_date.ts";
 
 /** Tool names: the same rule on both doors, safe in URLs, logs and metric labels. */
 export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -94,9 +95,12 @@ export function createRegistry(tools: readonly Tool[]): Registry {
     }
     if (tool.deprecated !== undefined) {
       const { sunset, successor } = tool.deprecated;
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(sunset) || Number.isNaN(Date.parse(`${sunset}T00:00:00Z`))) {
+      // Strict: `Date.parse` would roll 2027-02-30 over to March 2.
+      if (typeof sunset !== "string" || parseStrictDate(sunset) === undefined) {
         throw new RegistryError(
-          `Cannot register tool "${name}": deprecated.sunset must be a YYYY-MM-DD date`,
+          `Cannot register tool "${name}": deprecated.sunset must be a real YYYY-MM-DD date, not "${
+            String(sunset).slice(0, 40)
+          }"`,
         );
       }
       if (successor !== undefined && !tools.some((t) => t.name === successor)) {

@@ -58,7 +58,7 @@ Deno.test("parseKeysFile() reports every problem with its line and column", () =
     "5:13: keys.1.sha256: expected 64 hex digits (the SHA-256 of the key; `mcp-tool-server hash-key` prints it)",
     "6:13: keys.1.scopes: list at least one scope, or leave scopes out to allow every tool",
     "7:21: keys.1.rate_limit_rpm: Too small: expected number to be >=1",
-    "8:14: keys.1.expires: expected a date (2027-06-30) or an ISO date-time with a zone",
+    '8:14: keys.1.expires: expected a real date (2027-06-30) or an ISO date-time with a zone, not "next tuesday"',
   ]);
 });
 
@@ -83,7 +83,7 @@ Deno.test("parseKeysFile() refuses bad scopes, a date-time without a zone, no ke
   );
   assert.match(
     problemsOf(`keys: [{ id: a, sha256: ${HASH}, expires: "2027-01-01T00:00:00" }]`)[0],
-    /expires: expected a date/,
+    /expires: expected a real date/,
   );
   assert.deepEqual(problemsOf("keys: []"), ["1:7: keys: list at least one key"]);
   assert.match(problemsOf("")[0], /keys: .*expected array/i);
@@ -110,4 +110,27 @@ Deno.test("readKeysFile() reads a file and names a missing one", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parseKeysFile() refuses an impossible expiry instead of rolling it over", () => {
+  for (
+    const expires of [
+      "2027-02-30",
+      "2026-02-29",
+      "2027-13-01",
+      "2027-00-10",
+      '"2027-01-02T24:00:00Z"',
+      '"2027-01-02T23:60:00Z"',
+      '"2027-12-31T23:59:60Z"',
+      "2027-01-02junk",
+      "２０２７-０１-０２",
+    ]
+  ) {
+    const problems = problemsOf(`keys: [{ id: a, sha256: ${HASH}, expires: ${expires} }]`);
+    assert.equal(problems.length, 1, expires);
+    assert.match(problems[0], /keys\.0\.expires: expected a real date/, expires);
+  }
+  const leap = parseKeysFile(`keys: [{ id: a, sha256: ${HASH}, expires: 2028-02-29 }]`);
+  assert.ok(leap.ok);
+  assert.equal(leap.keys[0].expiresAt, Date.UTC(2028, 1, 29));
 });

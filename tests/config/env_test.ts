@@ -34,6 +34,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     workers: 1,
     isolate: 0,
     environment: "development",
+    deploymentName: "default",
     logLevel: "info",
     logFormat: "json",
     logFile: undefined,
@@ -76,6 +77,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       toolCosts: {},
       keyRpm: {},
       authFailuresPerWindow: 20,
+      maxConcurrentCallsPerKey: undefined,
     },
     cache: {
       storage: "memory",
@@ -743,4 +745,26 @@ Deno.test("WORKERS: 1 to 64 isolates; above 1 only on PostgreSQL, a fixed port, 
       .workers,
     2,
   );
+});
+
+Deno.test("parseConfig() reads DEPLOYMENT_NAME and MAX_CONCURRENT_CALLS_PER_KEY, and refuses bad ones", () => {
+  const config = parseConfig({ DEPLOYMENT_NAME: "sales-eu.2", MAX_CONCURRENT_CALLS_PER_KEY: "4" });
+  assert.equal(config.deploymentName, "sales-eu.2");
+  assert.equal(config.rateLimit.maxConcurrentCallsPerKey, 4);
+  for (
+    const [name, value] of [
+      ["DEPLOYMENT_NAME", "Sales"],
+      ["DEPLOYMENT_NAME", "a:b"],
+      ["DEPLOYMENT_NAME", "x".repeat(65)],
+      ["MAX_CONCURRENT_CALLS_PER_KEY", "0"],
+      ["MAX_CONCURRENT_CALLS_PER_KEY", "1.5"],
+      ["MAX_CONCURRENT_CALLS_PER_KEY", "many"],
+    ]
+  ) {
+    assert.throws(
+      () => parseConfig({ [name]: value }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.startsWith(`${name}:`)),
+      `${name}=${value}`,
+    );
+  }
 });

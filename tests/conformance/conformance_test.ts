@@ -93,6 +93,7 @@ Deno.test({
       API_KEY_PRIMARY: KEY,
       // ~100 requests in a second or two, all as the one principal `conformance`.
       RATE_LIMIT_RPM: "100000",
+      MAX_CONCURRENT_CALLS_PER_KEY: "1000",
     }, { cwd: ROOT });
     const results = await Deno.makeTempDir({ prefix: "conformance-" });
     try {

@@ -198,6 +198,8 @@ Deno.test({
     withWorkers({
       API_KEY_PRIMARY: KEY,
       RATE_LIMIT_RPM: "100000",
+      // The pools are under test, not the per-key bound: one key fills them.
+      MAX_CONCURRENT_CALLS_PER_KEY: "100",
       ENABLE_SQL_QUERY_TOOL: "true",
       // A budget of 4: isolate 0 keeps 2 + 1, isolate 1 keeps 1 + 0.
       DB_POOL_SIZE: "3",
@@ -244,6 +246,8 @@ tools:
         {
           API_KEY_PRIMARY: KEY,
           RATE_LIMIT_RPM: "100000",
+          // The pools are under test, not the per-key bound: one key fills them.
+          MAX_CONCURRENT_CALLS_PER_KEY: "100",
           TOOLS_FILE: file,
           // No overflow: the file's source opens exactly its share in each isolate.
           DB_POOL_MAX_OVERFLOW: "0",

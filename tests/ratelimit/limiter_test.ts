@@ -139,6 +139,11 @@ Deno.test({
       assert.ok(performance.now() - started < 2000, "never a hung request");
       assert.deepEqual([o.allowed, o.degraded], [true, true]);
       assert.deepEqual([c.allowed, c.degraded], [false, true]);
+      // refusal() (what the auth-failure limit asks before any key is
+      // checked): closed refuses, open lets the request on.
+      assert.equal(await open.refusal("k", 5), undefined);
+      const r = await closed.refusal("k", 5);
+      assert.deepEqual([r?.allowed, r?.degraded], [false, true]);
       assert.ok(
         sink.records.some((r) =>
           r.level === "warning" && r.rawMessage === "rate-limit store unavailable"

@@ -102,6 +102,10 @@ Deno.test("shared limiter: a table full of live keys answers by the fail mode, a
     const d = await l.consume("one-too-many", 1, 5);
     assert.equal(d.degraded, true);
     assert.equal(d.allowed, failMode === "open");
+    // refusal() (what the auth-failure limit asks first) follows the fail mode too.
+    const r = await l.refusal("one-too-many", 5);
+    if (failMode === "open") assert.equal(r, undefined);
+    else assert.deepEqual([r?.allowed, r?.degraded], [false, true]);
     assert.ok(sink.records.some((r) => r.rawMessage === "rate-limit store unavailable"));
     // Keys already counted keep their counts.
     assert.equal((await l.consume("k0", 1, 5)).remaining, 3);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineTool } from "../../src/tools/define.ts";
-import { createRegistry, RegistryError } from "../../src/tools/registry.ts";
+import { createRegistry, deprecationHeaders, RegistryError } from "../../src/tools/registry.ts";
 import { createTestApp, errorOf, mcpToolCall, postJson } from "../harness.ts";
 
 const v2 = defineTool({
@@ -66,10 +66,17 @@ Deno.test("a deprecated tool stays callable and says so everywhere", async (t) =
 
 Deno.test("the registry refuses a bad sunset date or an unknown successor", () => {
   for (
-    const deprecated of [{ sunset: "next year" }, { sunset: "2027-02-30x" }, {
-      sunset: "2027-03-31",
-      successor: "nope",
-    }]
+    const deprecated of [
+      { sunset: "next year" },
+      { sunset: "2027-02-30x" },
+      { sunset: "2027-02-30" },
+      { sunset: "2026-02-29" },
+      { sunset: "2027-13-01" },
+      { sunset: "2027-00-10" },
+      { sunset: "2027-03-31T00:00:00Z" },
+      { sunset: "２０２７-０３-３１" },
+      { sunset: "2027-03-31", successor: "nope" },
+    ]
   ) {
     assert.throws(
       () =>
@@ -78,6 +85,15 @@ Deno.test("the registry refuses a bad sunset date or an unknown successor", () =
       JSON.stringify(deprecated),
     );
   }
+});
+
+Deno.test("the registry takes a real leap-day sunset", () => {
+  const leap = defineTool({ ...v1, deprecated: { sunset: "2028-02-29", successor: "echo_v2" } });
+  const registry = createRegistry([v2, leap]);
+  assert.equal(
+    deprecationHeaders(registry.get("echo_v1")!.deprecated!).sunset,
+    "Tue, 29 Feb 2028 00:00:00 GMT",
+  );
 });
 
 Deno.test("a tools-file tool can be deprecated too", async () => {

@@ -8,10 +8,10 @@
 import type { ApiKey } from "../../config/env.ts";
 import { createKeyRing, type Identified, type KeyRing } from "../../auth/key_ring.ts";
 import { ToolError } from "../../tools/errors.ts";
-import type { RateLimiter } from "../../ratelimit/limiter.ts";
+import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
 import type { Principal } from "../../tools/define.ts";
-import { rateLimited } from "./rate_limit.ts";
+import { rateLimited, rateLimitUnavailable } from "./rate_limit.ts";
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,1024})[ ]*$/i;
 
@@ -70,16 +70,25 @@ export function auth(
         const refusing = failures.limiter.refusal(address, failures.limit);
         if (refusing instanceof Promise) {
           return refusing.then((refused) =>
-            refused ? Promise.reject(rateLimited(refused)) : identified(req, ctx, next, address)
+            refused ? Promise.reject(refusal(refused)) : identified(req, ctx, next, address)
           );
         }
-        if (refusing) throw rateLimited(refusing);
+        if (refusing) throw refusal(refusing);
       }
       return identified(req, ctx, next, address);
     } catch (error) {
       return Promise.reject(error);
     }
   };
+
+  /**
+   * A spent budget is the 429; a store that failed with
+   * `RATE_LIMIT_FAIL_MODE=closed` is the key limiter's 503 (the limiter
+   * logged it), since nothing would bound the guesses.
+   */
+  function refusal(refused: RateDecision): ToolError {
+    return refused.degraded ? rateLimitUnavailable() : rateLimited(refused);
+  }
 
   /** The next step for a known key, else the 401. */
   function identified(

@@ -65,6 +65,13 @@ export function rateLimited(d: RateDecision): ToolError {
   });
 }
 
+/** The 503 when the limiter's store failed and `RATE_LIMIT_FAIL_MODE` is `closed`. */
+export function rateLimitUnavailable(): ToolError {
+  return new ToolError("retry", "Rate limiting is unavailable: try again shortly", {
+    headers: { "retry-after": "1" },
+  });
+}
+
 /** Builds the policy. */
 export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimitPolicy {
   return {
@@ -87,9 +94,7 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
   ) {
     ctx.rateLimit = decision;
     if (decision.allowed) return;
-    if (decision.degraded) {
-      throw new ToolError("retry", "Rate limiting is unavailable: try again shortly");
-    }
+    if (decision.degraded) throw rateLimitUnavailable();
     options.onLimited?.(id, tools);
     throw rateLimited(decision);
   }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../../auth/scopes.ts";
+import { parseStrictDate } from "../../config/strict_date.ts";
 import { TOOL_NAME_PATTERN } from "../registry.ts";
 
 /** Bounds a string parameter gets when the file sets none: inputs are always bounded. */
@@ -57,7 +58,10 @@ const Common = {
   annotations: Annotations.optional(),
   /** Still served, but announced as going away (listings, headers, logs, a metric). */
   deprecated: z.strictObject({
-    sunset: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a YYYY-MM-DD date"),
+    sunset: z.string().refine(
+      (s) => parseStrictDate(s) !== undefined,
+      "expected a real YYYY-MM-DD date",
+    ),
     successor: z.string().regex(NAME, "must match ^[a-z][a-z0-9_]{0,63}$").optional(),
   }).optional(),
 };

@@ -212,3 +212,71 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "auth-failure limit with Redis down: fail closed refuses every key (503), fail open lets auth decide",
+  ignore: redisServerUnavailable !== undefined,
+  async fn() {
+    const redis = new PrivateRedis();
+    await redis.start();
+    const apps = await Promise.all((["closed", "open"] as const).map((mode) =>
+      createTestApp({
+        tools: TEST_TOOLS,
+        env: {
+          RATE_LIMIT_STORAGE: "redis",
+          REDIS_URL: redis.url,
+          RATE_LIMIT_FAIL_MODE: mode,
+          AUTH_FAILURE_LIMIT: "1000",
+        },
+      })
+    ));
+    const [closed, open] = apps;
+    try {
+      // Until the limiter's client is connected, fail-closed answers 503.
+      for (const app of apps) {
+        for (let tries = 0;; tries++) {
+          const probe = await app.request("/v1/mcp", { key: SECONDARY_KEY });
+          await probe.body?.cancel();
+          if (probe.status === 200) break;
+          assert.ok(tries < 100, `app never reached Redis (${probe.status})`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      await redis.stop();
+      for (let i = 0; i < 5; i++) {
+        // Wrong keys: without the limiter a guesser would get a 401 per guess, unbounded.
+        const guess = await postJson(closed, "/v1/mcp/echo", echo, {
+          key: `wrong-key-${i}-xxxxxxxxxx`,
+        });
+        assert.equal(guess.status, 503, `guess ${i}`);
+        const body = await guess.json();
+        assert.equal(body.status, "retry");
+        assert.equal(guess.headers.get("retry-after"), "1");
+      }
+      const right = await postJson(closed, "/v1/mcp/echo", echo);
+      assert.equal(right.status, 503);
+      await right.body?.cancel();
+      assert.ok(
+        closed.lines().some((l) =>
+          l.message === "rate-limit store unavailable" &&
+          String(l.limiter).startsWith("mcp:authfail:")
+        ),
+        "the auth-failure limiter's store failure is logged",
+      );
+      assert.ok(
+        closed.lines().some((l) => l.message === "request error" && l.status_code === 503),
+        "each refusal is logged as a request error",
+      );
+      // Fail open: the limiter is off while Redis is down, the key check still runs.
+      const wrong = await postJson(open, "/v1/mcp/echo", echo, {
+        key: "wrong-key-open-xxxxxxxxxx",
+      });
+      assert.equal(wrong.status, 401);
+      await wrong.body?.cancel();
+    } finally {
+      for (const app of apps) await app.close();
+      await redis.stop();
+    }
+  },
+});

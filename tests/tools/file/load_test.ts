@@ -259,3 +259,19 @@ Deno.test("tools file: every problem is reported at once, in line order", () => 
   const found = problems(text);
   assert.deepEqual(found.map((p) => p.line), [4, 6, 10]);
 });
+
+Deno.test("tools file: an impossible sunset date is reported, not rolled over", () => {
+  for (const sunset of ["2027-02-30", "2026-02-29", "2027-13-01", "2027-00-10", "2027-01-01x"]) {
+    const text = SQL_TOOL("SELECT 1", `    deprecated: { sunset: "${sunset}" }\n`);
+    const found = problems(text);
+    assert.ok(
+      found.some((p) => /deprecated\.sunset: expected a real YYYY-MM-DD date/.test(p.message)),
+      `${sunset}: ${JSON.stringify(found)}`,
+    );
+  }
+  const leap = loadToolsFile(SQL_TOOL("SELECT 1", `    deprecated: { sunset: "2028-02-29" }\n`), {
+    env: {},
+    guard,
+  });
+  assert.ok(leap.ok, "a real leap day loads");
+});

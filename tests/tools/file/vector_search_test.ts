@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SQL_TOOLS } from "../../../src/tools/builtin/mod.ts";
-import { createTestApp, errorOf, postJson } from "../../harness.ts";
+import { createTestApp, errorOf, postJson, SECONDARY_KEY } from "../../harness.ts";
 import { ingestedStore, ragEnv, removeDir } from "../../rag/fixture.ts";
 
 const FILE = `
@@ -69,5 +69,75 @@ Deno.test("tools file: a vector_search tool without ENABLE_RAG stops the start, 
     );
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("search_documents cannot reach what a vector_search tool reserves, and needs its own scope", async (t) => {
+  const { store, model } = await ingestedStore();
+  const path = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(path, FILE);
+  const app = await createTestApp({
+    tools: SQL_TOOLS,
+    env: {
+      ...ragEnv(store, model),
+      TOOLS_FILE: path,
+      // The secondary key holds only the default tool scope; it may call search_space_docs.
+      API_KEY_SECONDARY_SCOPES: "tools:read",
+    },
+  });
+  const search = async (input: Record<string, unknown>) => {
+    const res = await postJson(app, "/v1/mcp/search_documents", { top_k: 50, ...input });
+    assert.equal(res.status, 200, JSON.stringify(input));
+    return (await res.json()).results as { source: string }[];
+  };
+  try {
+    await t.step("no source: everything but the reserved documents", async () => {
+      const results = await search({ query: "rocket launch to mars" });
+      assert.ok(results.length > 0);
+      for (const r of results) assert.doesNotMatch(r.source, /^docs\/space(\/|$)/);
+      assert.ok(results.some((r) => r.source === "docs/cats.md"), "the others are still found");
+    });
+    for (const source of ["docs/space", "docs/space/rockets.txt", "docs"]) {
+      await t.step(`source ${source}: never a reserved chunk`, async () => {
+        const results = await search({ query: "rocket launch to mars", source });
+        for (const r of results) assert.doesNotMatch(r.source, /^docs\/space(\/|$)/);
+        if (source === "docs") assert.ok(results.length > 0);
+        else assert.deepEqual(results, []);
+      });
+    }
+    await t.step("the vector_search tool itself still reads its documents", async () => {
+      const res = await postJson(app, "/v1/mcp/search_space_docs", { query: "rocket to mars" });
+      assert.equal((await res.json()).results[0].source, "docs/space/rockets.txt");
+    });
+    await t.step(
+      "search_documents declares documents:read; tools:read alone is refused",
+      async () => {
+        const listed = await (await app.request("/v1/mcp")).json();
+        const tool = listed.tools.find((x: { name: string }) => x.name === "search_documents");
+        assert.ok(tool);
+        const refused = await postJson(app, "/v1/mcp/search_documents", { query: "rocket" }, {
+          key: SECONDARY_KEY,
+        });
+        assert.equal(refused.status, 403);
+        assert.match(refused.headers.get("www-authenticate") ?? "", /scope="documents:read"/);
+        await refused.body?.cancel();
+        const allowed = await postJson(app, "/v1/mcp/search_space_docs", { query: "rocket" }, {
+          key: SECONDARY_KEY,
+        });
+        assert.equal(allowed.status, 200);
+        await allowed.body?.cancel();
+      },
+    );
+    await t.step("a reload that drops the tool frees its documents", async () => {
+      await Deno.writeTextFile(path, "tools: {}\n");
+      const reloaded = await app.reloadTools();
+      assert.ok(reloaded.ok, JSON.stringify(reloaded));
+      const results = await search({ query: "rocket launch to mars", source: "docs/space" });
+      assert.equal(results[0]?.source, "docs/space/rockets.txt");
+    });
+  } finally {
+    await app.close();
+    await Deno.remove(path);
+    await removeDir(store);
   }
 });
