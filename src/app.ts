@@ -27,6 +27,7 @@ import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
+import { requestTarget } from "./http/request_target.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
@@ -437,7 +438,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
-    const url = new URL(req.url);
+    // The path comes from the request-target, never from Host (see request_target.ts).
+    const target = requestTarget(req);
+    const url = "path" in target ? target.url : UNPARSED_URL;
     const remote = info?.remoteAddr;
     const ctx: RequestContext = {
       requestId,
@@ -454,12 +457,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     let fault: unknown;
     let endpoint = "unmatched";
     try {
+      // Refused like any other bad request: a JSON 400 with the request id, logged and counted.
+      if (!("path" in target)) throw new ToolError("invalid_input", target.problem);
       const preflight = corsPolicy.preflight(req, url, requestId);
       if (preflight) {
         preflight.headers.set(REQUEST_ID_HEADER, requestId);
         return preflight;
       }
-      const found = match(req.method, url.pathname);
+      const found = match(req.method, target.path);
       if (found.kind === "not_found") {
         throw new ToolError("not_found", "Not found");
       }
@@ -607,6 +612,9 @@ async function readKeys(file: string, log: Logger, what: string): Promise<FileKe
   }
   return keys;
 }
+
+/** The context's URL for a request whose target was refused (nothing routes on it). */
+const UNPARSED_URL = new URL("http://unparsed.invalid/");
 
 function describe(error: unknown): unknown {
   return error instanceof Error
