@@ -28,6 +28,7 @@ import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
 import { requestTarget } from "./http/request_target.ts";
+import { createProxyTrust } from "./http/trusted_proxies.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
@@ -368,10 +369,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       for (const tool of tools) metrics.toolRateLimited(tool);
     },
   });
+  const proxies = createProxyTrust(config.trustedProxies);
   const authFailures = {
     limiter: sharedOr(options.shared?.authFailureTable, "mcp:authfail"),
     limit: config.rateLimit.authFailuresPerWindow,
-    address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
+    address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, proxies),
   };
 
   const cache = await openResponseCache(config, log, metrics);
@@ -413,7 +415,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         bindHost: config.host,
         allowedHosts: config.allowedHosts,
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
-        trustProxy: config.trustProxy,
+        proxies,
       }),
       auth: auth({
         keys: keyRing,

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../auth/scopes.ts";
+import { normalizeCidr } from "../net/ip_ranges.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */
 export type Environment = "development" | "staging" | "production";
@@ -124,7 +125,12 @@ export interface Config {
   /** Origins a browser may call the REST door and the docs from (CORS); empty: off. */
   readonly corsOrigins: readonly string[];
   readonly allowedHosts: readonly string[];
-  readonly trustProxy: boolean;
+  /**
+   * `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` and
+   * `X-Forwarded-Host` count, as canonical CIDR blocks (`10.0.0.0/8`,
+   * `::1/128`); empty: those headers are never read.
+   */
+  readonly trustedProxies: readonly string[];
   /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
   /**
@@ -460,7 +466,31 @@ const EnvSchema = z.object({
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
-  TRUST_PROXY: bool(false),
+  TRUSTED_PROXIES: list.transform((items, ctx) => {
+    const blocks = items.map(normalizeCidr);
+    if (blocks.some((b) => b === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected a comma-separated list of IP addresses or CIDR blocks like 127.0.0.1,10.0.0.0/8,fd00::/8",
+      });
+      return z.NEVER;
+    }
+    return [...new Set(blocks as string[])];
+  }),
+  // Replaced by TRUSTED_PROXIES: "true" trusted X-Forwarded-For from any
+  // peer. Still read, so that a deployment that sets it is told, not ignored.
+  TRUST_PROXY: bool(false).transform((on, ctx) => {
+    if (on) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "no longer supported: it trusted X-Forwarded-For from any peer. List the proxies' addresses in TRUSTED_PROXIES (e.g. 127.0.0.1,::1 for a proxy on this host) and remove TRUST_PROXY",
+      });
+      return z.NEVER;
+    }
+    return on;
+  }),
   METRICS_TOKEN: apiKey,
   MCP_CONFORMANCE_FIXTURES: bool(false),
 });
@@ -607,7 +637,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
       : undefined,
     allowedHosts: e.ALLOWED_HOSTS,
-    trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES,
     metricsToken: e.METRICS_TOKEN,
     conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
   });

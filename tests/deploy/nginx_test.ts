@@ -44,7 +44,7 @@ Deno.test("deploy/nginx: upstream keepalive, HTTP/1.1, forwarded headers, unbuff
     assert.match(tls, line);
   }
   // The instances it describes trust the proxy and share their limits.
-  assert.match(conf, /TRUST_PROXY=true/);
+  assert.match(conf, /TRUSTED_PROXIES=127\.0\.0\.1/);
   assert.match(conf, /RATE_LIMIT_STORAGE=redis/);
 });
 
@@ -133,7 +133,7 @@ Deno.test({
       // Two instances as the config's header describes them.
       for (let i = 0; i < 2; i++) {
         const app = await createTestApp({
-          env: { TRUST_PROXY: "true", ALLOWED_HOSTS: "localhost" },
+          env: { TRUSTED_PROXIES: "127.0.0.1", ALLOWED_HOSTS: "localhost" },
         });
         apps.push(app);
         servers.push(
