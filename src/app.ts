@@ -402,10 +402,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
+  const bodyDeadline = { queue: deadlines, timeoutMs: config.http.bodyTimeoutSeconds * 1000 };
   const mcp = mcpDoor({
     registry,
     invoke,
     maxBodyBytes: config.maxBodyBytes,
+    bodyDeadline,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
     rateLimit,
   });
@@ -423,7 +425,13 @@ export async function createApp(options: AppOptions): Promise<App> {
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
       }),
     },
-    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, rateLimit }),
+    rest: restDoor({
+      registry,
+      invoke,
+      maxBodyBytes: config.maxBodyBytes,
+      bodyDeadline,
+      rateLimit,
+    }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),

@@ -119,6 +119,16 @@ export interface Config {
   readonly rag: RagConfig;
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
+  /** Limits on the HTTP connection itself. */
+  readonly http: {
+    /**
+     * `HTTP_BODY_TIMEOUT_SECONDS`: how long a request body may take to
+     * arrive once a door reads it; later, the request is a 408. Deno.serve
+     * has no header or idle timeout: see the README's "Timeouts and
+     * connection limits" for what the proxy in front must bound.
+     */
+    readonly bodyTimeoutSeconds: number;
+  };
   readonly allowedOrigins: readonly string[];
   /** PEM certificate chain and key for native HTTPS; both or neither. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
@@ -461,6 +471,7 @@ const EnvSchema = z.object({
   RAG_BATCH_SIZE: int(1, 1024, 32),
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  HTTP_BODY_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   ALLOWED_ORIGINS: origins,
   CORS_ORIGINS: origins,
   TLS_CERT_FILE: optionalText,
@@ -631,6 +642,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    http: { bodyTimeoutSeconds: e.HTTP_BODY_TIMEOUT_SECONDS },
     allowedOrigins: e.ALLOWED_ORIGINS,
     corsOrigins: e.CORS_ORIGINS,
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE

@@ -99,6 +99,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     },
     toolTimeoutSeconds: 30,
     maxBodyBytes: 1024 * 1024,
+    http: { bodyTimeoutSeconds: 30 },
     allowedOrigins: [],
     corsOrigins: [],
     tls: undefined,

@@ -43,6 +43,18 @@ Deno.test("deploy/nginx: upstream keepalive, HTTP/1.1, forwarded headers, unbuff
   ) {
     assert.match(tls, line);
   }
+  // What the server cannot bound itself (README "Timeouts and connection limits").
+  assert.match(conf, /^limit_conn_zone \$binary_remote_addr zone=mcp_conn_per_addr:\d+m;/m);
+  for (
+    const line of [
+      /^\s*client_header_timeout \d+s;/m,
+      /^\s*client_body_timeout \d+s;/m,
+      /^\s*keepalive_timeout \d+s;/m,
+      /^\s*limit_conn mcp_conn_per_addr \d+;/m,
+    ]
+  ) {
+    assert.match(tls, line);
+  }
   // The instances it describes trust the proxy and share their limits.
   assert.match(conf, /TRUSTED_PROXIES=127\.0\.0\.1/);
   assert.match(conf, /RATE_LIMIT_STORAGE=redis/);
