@@ -40,7 +40,7 @@ const ours = openPostgres({
   limits: { maxRows: 1000, maxBytes: 1 << 20 },
 });
 const theirCall = () => theirs`SELECT 1 AS one`;
-const ourCall = () => ours.query(sql`SELECT 1 AS one`, { direct: true });
+const ourCall = () => ours.query(sql`SELECT 1 AS one`);
 
 /** µs per statement for `n` statements from `callers` callers in a loop each. */
 async function round(call: () => Promise<unknown>, n: number): Promise<number> {
@@ -57,7 +57,7 @@ async function round(call: () => Promise<unknown>, n: number): Promise<number> {
 // The burst: every connection opened at once, as a spike of traffic would.
 await Promise.all(Array.from({ length: 15 }, () => theirs`SELECT pg_sleep(0.1)`));
 await Promise.all(
-  Array.from({ length: 15 }, () => ours.query(sql`SELECT pg_sleep(0.1)`, { direct: true })),
+  Array.from({ length: 15 }, () => ours.query(sql`SELECT pg_sleep(0.1)`)),
 );
 console.log(`round  postgres.js pool (µs/stmt)  our source (µs/stmt)   ${callers} callers`);
 for (let i = 0; i < rounds; i++) {

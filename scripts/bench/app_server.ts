@@ -33,8 +33,7 @@ const selectOne = defineTool({
   name: "select_one",
   description: "SELECT 1.",
   input: z.strictObject({}),
-  handler: async (_input, ctx) =>
-    (await ctx.sql.query(sql`SELECT 1 AS one`, { direct: true })).rows[0],
+  handler: async (_input, ctx) => (await ctx.sql.query(sql`SELECT 1 AS one`)).rows[0],
 });
 
 const extra = Number(Deno.env.get("EXTRA_TOOLS") ?? 0);

@@ -31,12 +31,6 @@ export interface SqlClientOptions {
   readonly callerWritten?: boolean;
   /** The most bytes one row can have, when the statement itself refuses wider rows. */
   readonly rowCap?: number;
-  /**
-   * True for a bounded statement of the code's own (a primary-key lookup, a
-   * `LIMIT`): run it without the explicit read-only transaction and cursor
-   * (see `QueryOptions.direct`). Never for SQL a caller wrote.
-   */
-  readonly direct?: boolean;
 }
 
 /** What `ctx.sql` offers a handler. */

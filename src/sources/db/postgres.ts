@@ -45,7 +45,7 @@ export interface PostgresOptions {
   readonly queryTimeoutMs: number;
   /**
    * Statements one connection may carry at once, when every one of them is
-   * a `direct` statement known to be fast and no caller waits (default 1:
+   * a trusted statement known to be fast and no caller waits (default 1:
    * never shared). See `share`.
    */
   readonly pipelineDepth?: number;
@@ -147,12 +147,21 @@ class Slot {
   /** Statements out on it now, and how many of them are not known to be fast. */
   inFlight = 0;
   slowAhead = 0;
+  /**
+   * The session's `statement_timeout` as this pool last set it; undefined
+   * when unknown (a statement setting it failed). A new connection starts
+   * at the pool's own (its startup parameter).
+   */
+  sessionTimeoutMs: number | undefined;
 
   constructor(
     /** Kept open for steady load (the first `poolSize`), or an overflow one. */
     readonly core: boolean,
     private readonly connect: (slot: Slot) => postgres.Sql,
-  ) {}
+    readonly startupTimeoutMs: number,
+  ) {
+    this.sessionTimeoutMs = startupTimeoutMs;
+  }
 
   get client(): postgres.Sql {
     return this.#client ??= this.connect(this);
@@ -171,14 +180,21 @@ class Slot {
     const client = this.#client;
     this.#client = undefined;
     this.open = false;
+    this.sessionTimeoutMs = this.startupTimeoutMs;
     client?.end({ timeout: 0 }).catch(() => {});
   }
 }
 
-/** Below this average time alone on a connection, a `direct` statement may share one. */
+/** Below this average time alone on a connection, a trusted statement may share one. */
 export const FAST_STATEMENT_MS = 5;
 
-/** Options of a `direct` statement: extended protocol, so never two statements. */
+/**
+ * How far short of the pool's statement timeout a caller's deadline must be
+ * before a trusted statement lowers its session's timeout to it.
+ */
+const TIMEOUT_TOLERANCE_MS = 250;
+
+/** Options of a statement: extended protocol, so never two statements. */
 const PREPARED = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
 const UNPREPARED = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
 
@@ -228,6 +244,9 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       // Every close: idle timeout, lifetime, server gone, failed connect.
       onclose: () => {
         slot.open = false;
+        // postgres.js reconnects in the same client: a new session, with the
+        // startup parameters again.
+        slot.sessionTimeoutMs = slot.startupTimeoutMs;
       },
     });
 
@@ -251,7 +270,10 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
    * before overflow ones: the ones not needed stay unused and close. A client with one connection
    * never leaves a hole (its one idle connection is always the last).
    */
-  const slots = Array.from({ length: size }, (_, i) => new Slot(i < options.poolSize, connect));
+  const slots = Array.from(
+    { length: size },
+    (_, i) => new Slot(i < options.poolSize, connect, Math.ceil(options.queryTimeoutMs)),
+  );
   // Stacks of idle slots: the top is taken next (the first slot first, at start).
   const idleCore = slots.filter((s) => s.core).reverse();
   const idleOverflow = slots.filter((s) => !s.core).reverse();
@@ -282,7 +304,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   }
 
   /**
-   * Sharing a busy connection (`DB_PIPELINE_DEPTH` above 1), for a `direct`
+   * Sharing a busy connection (`DB_PIPELINE_DEPTH` above 1), for a trusted
    * statement known to be fast, when every slot is busy and nobody waits for
    * one. postgres.js pipelines on a busy connection, so whatever runs there
    * first delays what follows: hence only behind known-fast statements, and
@@ -408,28 +430,66 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   }
 
   /**
-   * The `direct` path: one prepared statement on the slot's connection, whose
-   * session is read-only. (A lent connection per call through postgres.js's
-   * `reserve()` cost ~10 µs of CPU per call for building a reserved `sql`
-   * instance and arming a timer.)
+   * SQL the server's code or its operator wrote: one statement on the slot's
+   * connection, as one extended-protocol round trip (Parse/Bind/Execute/Sync,
+   * prepared once per connection). Its session is read-only and carries the
+   * pool's statement timeout, so no `BEGIN`, `SET` or cursor is needed; only
+   * when the caller's deadline is well short of that timeout is the
+   * session's lowered (one `SET`, sent with the statement), and raised again
+   * by the next statement that needs it. The row limit rides on the protocol's
+   * `Execute`, so the database stops one row past the cap; the text is trusted
+   * not to make rows wider than its data (the byte cap is applied to what
+   * came back). (A lent connection
+   * per call through postgres.js's `reserve()` cost ~10 µs of CPU per call
+   * for building a reserved `sql` instance and arming a timer.)
    */
-  async function directOnce<R>(
+  async function trustedOnce<R>(
     slot: Slot,
     query: SqlQuery,
     opts: QueryOptions,
     limits: ResultLimits,
+    timeoutMs: number,
   ): Promise<SqlResult<R>> {
     let rows: R[];
+    const conn = slot.client;
+    // Within the tolerance the caller is answered at its deadline anyway,
+    // and the statement ends at the session's timeout a little later: not
+    // worth a `SET` on every call when the tool's deadline and the pool's
+    // timeout are about the same.
+    const wanted = timeoutMs < slot.startupTimeoutMs - TIMEOUT_TOLERANCE_MS
+      ? timeoutMs
+      : slot.startupTimeoutMs;
+    let set: Promise<unknown> | undefined;
+    if (slot.sessionTimeoutMs !== wanted) {
+      slot.sessionTimeoutMs = undefined;
+      // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
+      set = conn.unsafe(`SET statement_timeout = ${wanted}`).execute();
+    }
     // Its own time, learnt only when sharing is on: nothing ahead of it, and
     // no connect (a new connection's first statement also waits for it).
     const alone = depth > 1 && slot.inFlight === 1 && slot.open;
     const sent = performance.now();
     try {
-      rows = await slot.client.unsafe(
+      const statement = conn.unsafe(
         query.text,
         query.values as postgres.ParameterOrJSON<never>[],
-        opts.prepare === false ? UNPREPARED : PREPARED,
-      ) as unknown as R[];
+        {
+          prepare: opts.prepare !== false,
+          simple: false,
+          // The server stops one row past the cap (our postgres.js patch:
+          // vendor/postgres/PATCHES.md), so a statement without a LIMIT of
+          // its own is not produced whole to be cut here.
+          maxRows: limits.maxRows + 1,
+        } as postgres.UnsafeQueryOptions,
+      ).execute();
+      if (set) {
+        // Both awaited together, so the statement's failure is handled too
+        // when the SET fails first (a connection that will not open).
+        rows = (await Promise.all([set, statement]))[1] as unknown as R[];
+        slot.sessionTimeoutMs = wanted;
+      } else {
+        rows = await statement as unknown as R[];
+      }
     } catch (error) {
       throw failure(slot, error);
     }
@@ -438,19 +498,20 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     return capRows(rows, limits);
   }
 
-  /** `directOnce`, and once more on a stale connection (see `againIfStale`; inlined: the hot path). */
-  async function direct<R>(
+  /** `trustedOnce`, and once more on a stale connection (see `againIfStale`; inlined: the hot path). */
+  async function trusted<R>(
     slot: Slot,
     query: SqlQuery,
     opts: QueryOptions,
     limits: ResultLimits,
+    timeoutMs: number,
     deadline: number,
   ): Promise<SqlResult<R>> {
     try {
-      return await directOnce<R>(slot, query, opts, limits);
+      return await trustedOnce<R>(slot, query, opts, limits, timeoutMs);
     } catch (error) {
       if (!isStale(error, deadline)) throw error;
-      return await directOnce<R>(slot, query, opts, limits);
+      return await trustedOnce<R>(slot, query, opts, limits, timeoutMs);
     }
   }
 
@@ -529,6 +590,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       throw error;
     }
     slot.open = true;
+    // RESET ALL put the session's timeout back to its startup value.
+    if (opts.callerWritten) slot.sessionTimeoutMs = slot.startupTimeoutMs;
     return collector.truncated
       ? { rows: collector.rows, truncated: collector.truncated }
       : { rows: collector.rows };
@@ -597,18 +660,18 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         signal,
         waitMs,
         (slot, deadline) =>
-          opts.direct && !opts.callerWritten
-            ? watched(
-              slot,
-              options.queryTimeoutMs,
-              direct<R>(slot, query, opts, limits, deadline),
-            )
-            : againIfStale(
+          opts.callerWritten
+            ? againIfStale(
               deadline,
               () =>
                 watched(slot, timeoutMs, inTransaction<R>(slot, query, opts, limits, timeoutMs)),
+            )
+            : watched(
+              slot,
+              Math.max(timeoutMs, slot.sessionTimeoutMs ?? options.queryTimeoutMs),
+              trusted<R>(slot, query, opts, limits, timeoutMs, deadline),
             ),
-        depth > 1 && opts.direct === true && knownFast(query.text),
+        depth > 1 && !opts.callerWritten && knownFast(query.text),
         opts.callerAnswersOnAbort,
       );
     },

@@ -82,8 +82,9 @@ export interface QueryOptions {
   readonly prepare?: boolean;
   /**
    * The text was written by the caller (`sql_query`), not by the server's
-   * code or its operator. It runs in a rolled-back read-only transaction
-   * whatever else is asked (never `direct`), and the session is reset
+   * code or its operator. Trusted text runs as one statement on a read-only
+   * session; caller-written text runs in a rolled-back read-only transaction
+   * with its rows read in batches, and the session is reset
    * (settings, advisory locks, listen channels, cursors, temporary tables)
    * before anyone else gets its connection; a session that cannot be reset
    * is closed.
@@ -96,20 +97,6 @@ export interface QueryOptions {
    * wide the next row turns out to be.
    */
   readonly rowCap?: number;
-  /**
-   * Run the statement straight on a connection lent to this call
-   * (PostgreSQL only): no explicit `READ ONLY` transaction, no cursor. It still runs on a
-   * connection whose default is read-only and whose statement timeout is
-   * `DB_QUERY_TIMEOUT_SECONDS`, as one prepared statement, and its rows are
-   * still cut at the caps before they reach the caller; but they are all
-   * read first, and a deadline shorter than the statement timeout is not
-   * passed to the server (the caller is answered at the deadline, the
-   * statement ends at the timeout). For code's own bounded statements (a
-   * primary-key lookup, a `LIMIT`): it saves four statements a query, the
-   * difference between ~0.3× and ~0.9× of a bare postgres.js query.
-   * Never for text a caller wrote.
-   */
-  readonly direct?: boolean;
 }
 
 /** Rows of one query; `truncated` says when and why the caps cut it. */

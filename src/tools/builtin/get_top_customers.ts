@@ -33,14 +33,13 @@ export const getTopCustomers = defineTool({
       GROUP BY c.id, c.name
       ORDER BY total DESC, c.id
       LIMIT ${limit} OFFSET ${offset}`,
-      { direct: true },
-    ); // bounded by LIMIT
+    );
     let totalCount = rows[0]?.total_count;
     if (totalCount === undefined) {
       // Past the last page there is no row to carry the count.
       const { rows: [row] } = await ctx.sql.query<{ n: number }>(
         sql`SELECT COUNT(DISTINCT customer_id)::int AS n FROM orders`,
-        { name: "count_customers_with_orders", direct: true },
+        { name: "count_customers_with_orders" },
       );
       totalCount = row.n;
     }

@@ -19,8 +19,6 @@ export const lookupCustomer = defineTool({
   async handler({ id }, ctx) {
     const { rows: [row] } = await ctx.sql.query<{ id: number; name: string; email: string }>(
       sql`SELECT id, name, email FROM customers WHERE id = ${id}`,
-      // A primary-key lookup: at most one row.
-      { direct: true },
     );
     if (!row) throw new ToolError("not_found", "Customer not found");
     return row;

@@ -12,15 +12,14 @@ import { canonicalJson } from "../../cache/response_cache.ts";
 import type { Config } from "../../config/env.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
-import { namedQuery } from "../../sources/db/named_query.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
-import { DatabaseError, type SqlSource } from "../../sources/db/sql_source.ts";
+import { DatabaseError, makeSqlQuery, type SqlSource } from "../../sources/db/sql_source.ts";
 import { apiPath, encodeSegment } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
 import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
-import type { ToolsFile } from "./load.ts";
+import type { CheckedStatement, ToolsFile } from "./load.ts";
 import { inputSchema, type ToolSpec } from "./spec.ts";
 
 /** Tools built from a file, and what closes the sources they opened. */
@@ -119,7 +118,9 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
       const own = spec.kind === "vector_search" || spec.source === undefined
         ? undefined
         : sources.get(spec.source);
-      if (spec.kind === "sql") return sqlTool(name, spec, own);
+      if (spec.kind === "sql") {
+        return sqlTool(name, spec, file.sqlStatements.get(name)!, config.db.maxRows, own);
+      }
       if (spec.kind === "http") {
         if (own === undefined && ctx.upstream === undefined) {
           throw new Error(
@@ -160,9 +161,11 @@ function common(name: string, spec: ToolSpec) {
 function sqlTool(
   name: string,
   spec: Extract<ToolSpec, { kind: "sql" }>,
+  checked: CheckedStatement,
+  serverMaxRows: number,
   sources: ToolSources | undefined,
 ): Tool {
-  const names = Object.keys(spec.parameters);
+  const maxRows = Math.min(spec.max_rows ?? Infinity, serverMaxRows);
   return defineTool({
     ...common(name, spec),
     output: SqlOutput,
@@ -170,14 +173,13 @@ function sqlTool(
     sources,
     async handler(input, ctx) {
       const values = input as Record<string, unknown>;
-      // An optional parameter left out binds SQL NULL.
-      const params = Object.fromEntries(names.map((n) => [n, values[n] ?? null]));
       let result;
       try {
-        result = await ctx.sql.query(namedQuery(spec.statement, params), {
-          name,
-          maxRows: spec.max_rows,
-        });
+        // An optional parameter left out binds SQL NULL.
+        result = await ctx.sql.query(
+          makeSqlQuery(checked.text, checked.order.map((n) => values[n] ?? null)),
+          { name, maxRows },
+        );
       } catch (error) {
         // SQLSTATE class 22 (data exception: a date that does not exist, a
         // number out of range) comes from a value the caller sent. The

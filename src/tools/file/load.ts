@@ -33,6 +33,21 @@ export interface ToolsFile {
   readonly spec: ToolsFileSpec;
   /** Each HTTP tool's path split at its `{name}` placeholders. */
   readonly httpPaths: ReadonlyMap<string, { parts: string[]; names: string[] }>;
+  /** Each SQL tool's statement as the guard passed it. */
+  readonly sqlStatements: ReadonlyMap<string, CheckedStatement>;
+}
+
+/**
+ * A SQL tool's statement, checked once at load: its text with `$n`
+ * placeholders (the statement alone, as the guard's parse tree delimits it),
+ * what kind of statement it is, and the parameter bound to each `$n`, so a
+ * call binds its values without parsing the text again.
+ */
+export interface CheckedStatement {
+  readonly text: string;
+  readonly statement: "select" | "explain" | "show";
+  /** `order[i]` is the parameter bound to `$(i + 1)`. */
+  readonly order: readonly string[];
 }
 
 export type LoadResult =
@@ -107,6 +122,7 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
   }
   const spec = parsed.data;
   const httpPaths = new Map<string, { parts: string[]; names: string[] }>();
+  const sqlStatements = new Map<string, CheckedStatement>();
 
   for (const [name, tool] of Object.entries(spec.tools)) {
     const base = ["tools", name];
@@ -138,8 +154,9 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
       }
     }
     if (tool.kind === "sql") {
-      const message = sqlProblem(tool.statement, tool.parameters, options.guard);
-      if (message) at(offsetOf([...base, "statement"]), message);
+      const checked = checkStatement(tool.statement, tool.parameters, options.guard);
+      if (typeof checked === "string") at(offsetOf([...base, "statement"]), checked);
+      else sqlStatements.set(name, checked);
     } else if (tool.kind === "http") {
       const result = httpProblems(tool);
       for (const { field, message } of result.problems) {
@@ -156,7 +173,7 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
     });
   }
   if (problems.length > 0) return { ok: false, problems: sorted(problems) };
-  return { ok: true, file: { spec, httpPaths } };
+  return { ok: true, file: { spec, httpPaths, sqlStatements } };
 }
 
 function sorted(problems: FileProblem[]): FileProblem[] {
@@ -215,25 +232,30 @@ function resolveEnv(
   }
 }
 
-/** Why `statement` cannot be a tool, or undefined. */
-function sqlProblem(
+/** The statement as checked, or why it cannot be a tool. */
+function checkStatement(
   statement: string,
   parameters: Readonly<Record<string, ParameterSpec>>,
   guard: (sql: string) => GuardResult,
-): string | undefined {
-  let text: string;
+): CheckedStatement | string {
+  let bound;
   try {
     // Placeholders and declared parameters must match one to one; `${x}`,
-    // `{x}`, `$1` and a second statement are refused by the same code that
-    // binds them at call time.
-    const dummy = Object.fromEntries(Object.keys(parameters).map((name) => [name, null]));
-    text = namedQuery(statement, dummy).text;
+    // `{x}`, `$1` and a second statement are refused. Each name bound as
+    // its own value gives the parameter of each `$n`.
+    const names = Object.fromEntries(Object.keys(parameters).map((name) => [name, name]));
+    bound = namedQuery(statement, names);
   } catch (error) {
     if (error instanceof QueryTextError) return `statement: ${error.message}`;
     throw error;
   }
-  const verdict = guard(text);
-  return verdict.ok ? undefined : `statement refused: ${verdict.reason}`;
+  const verdict = guard(bound.text);
+  if (!verdict.ok) return `statement refused: ${verdict.reason}`;
+  return {
+    text: verdict.text,
+    statement: verdict.statement,
+    order: bound.values as string[],
+  };
 }
 
 /** Checks an HTTP tool's templates; returns its split path. */

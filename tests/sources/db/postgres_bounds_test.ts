@@ -96,7 +96,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "PostgreSQL source: rows come in batches, so the database stops at the byte cap, whatever the text looks like",
+    "PostgreSQL source: the database stops at the caps, whatever the text looks like (batches for caller-written SQL, a row limit on Execute for trusted SQL)",
   ignore,
   async fn(t) {
     // Rows past the 60th would fail the statement: reading them means the
@@ -123,11 +123,25 @@ Deno.test({
             // deno-lint-ignore sql-safety/no-sql-interpolation -- the test's own statement, parenthesized
             ? raw(`(${trap("").text})`)
             : trap(prefix);
-          const result = await source.query<{ g: number }>(query, { prepare: false });
+          const result = await source.query<{ g: number }>(query, {
+            prepare: false,
+            callerWritten: true,
+          });
           assert.deepEqual(result.truncated, { reason: "max_bytes", limit: 20_000 });
           assert.ok(result.rows.length > 5 && result.rows.length < 60, String(result.rows.length));
         });
       }
+      await t.step(
+        "after a statement that failed mid-rows, the next result has no holes",
+        async () => {
+          const failing = raw(
+            "SELECT CASE WHEN g > 60 THEN g / 0 ELSE g END AS g FROM generate_series(1, 100) g",
+          );
+          await assert.rejects(source.query(failing), (e) => e instanceof DatabaseError);
+          const next = await source.query<{ one: number }>(sql`SELECT 1 AS one`);
+          assert.deepEqual(next.rows, [{ one: 1 }]);
+        },
+      );
       await t.step("a SHOW or EXPLAIN answer arrives whole", async () => {
         const shown = await source.query<Record<string, string>>(sql`SHOW statement_timeout`);
         assert.deepEqual(Object.values(shown.rows[0]), ["2s"]);
@@ -142,9 +156,13 @@ Deno.test({
           });
           assert.equal(exact.rows.length, 5);
           assert.equal(exact.truncated, undefined);
-          const more = await source.query(trap(""), { maxRows: 5, prepare: false });
-          assert.equal(more.rows.length, 5);
-          assert.deepEqual(more.truncated, { reason: "max_rows", limit: 5 });
+          for (const callerWritten of [false, true]) {
+            for (const prefix of ["", "-- c\r"]) {
+              const more = await source.query(trap(prefix), { maxRows: 5, callerWritten });
+              assert.equal(more.rows.length, 5);
+              assert.deepEqual(more.truncated, { reason: "max_rows", limit: 5 });
+            }
+          }
         },
       );
     } finally {

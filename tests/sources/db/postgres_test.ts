@@ -205,7 +205,7 @@ Deno.test({
     const source = openPostgres(options(db.url, { poolSize: 1, poolMaxOverflow: 0 }));
     try {
       const controller = new AbortController();
-      const opts = { signal: controller.signal, callerAnswersOnAbort: true, direct: true };
+      const opts = { signal: controller.signal, callerAnswersOnAbort: true };
       const started = performance.now();
       const running = source.query<{ v: number }>(sql`SELECT pg_sleep(0.4), 7 AS v`, opts);
       // The one connection is busy: this one waits for it. Sent, it would fail
@@ -264,9 +264,7 @@ Deno.test({
     try {
       // At start: the check is on its way when a call comes in.
       const connecting = source.connect();
-      const { rows } = await source.query<{ one: number }>(sql`SELECT 1 AS one`, {
-        direct: true,
-      });
+      const { rows } = await source.query<{ one: number }>(sql`SELECT 1 AS one`);
       await connecting;
       assert.deepEqual(rows, [{ one: 1 }]);
       // One backend, not one for the check and one for the call.
@@ -326,13 +324,13 @@ Deno.test({
 });
 
 Deno.test({
-  name: "direct statements wait for a free connection, never queued behind a slow one",
+  name: "trusted statements wait for a free connection, never queued behind a slow one",
   ignore,
   async fn() {
     const db = await createTestDatabase();
     const source = openPostgres(options(db.url, { poolSize: 2, poolMaxOverflow: 0 }));
     try {
-      const direct = { direct: true, name: "t" };
+      const direct = { name: "t" };
       // Warm both connections, so neither is still connecting below.
       await Promise.all([
         source.query(sql`SELECT pg_sleep(0.05)`, direct),
@@ -372,7 +370,9 @@ Deno.test({
     );
     const backends = () => ourBackends(db);
     const pid = async (direct: boolean) =>
-      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, { direct }))
+      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, {
+        callerWritten: !direct,
+      }))
         .rows[0].pid;
     try {
       // Four at once open all four connections.
@@ -414,7 +414,7 @@ Deno.test({
       await source.query(sql`SELECT 1`);
       await source.close();
       await assert.rejects(
-        source.query(sql`SELECT 1`, { direct: true }),
+        source.query(sql`SELECT 1`, {}),
         (e) => e instanceof DatabaseError && e.kind === "unavailable",
       );
       await assert.rejects(
@@ -439,7 +439,7 @@ Deno.test({
       options(db.url, { poolSize: 1, poolMaxOverflow: 0, recycleSeconds: 1 }),
     );
     const pid = async () =>
-      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, { direct: true }))
+      (await source.query<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`, {}))
         .rows[0].pid;
     try {
       const first = await pid();
@@ -456,7 +456,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "known-fast direct statements share a busy connection, never behind a slow one or a waiter",
+  name:
+    "known-fast trusted statements share a busy connection, never behind a slow one or a waiter",
   ignore,
   async fn(t) {
     const db = await createTestDatabase();
@@ -464,7 +465,7 @@ Deno.test({
       openPostgres(options(db.url, { poolSize: 1, poolMaxOverflow: 0, pipelineDepth }));
     const shared = open(4);
     const single = open(1);
-    const direct = { direct: true };
+    const direct = {};
     const fast = (source: SqlSource, i: number) =>
       source.query<{ i: number }>(sql`SELECT ${i}::int AS i`, direct).then((r) => r.rows[0].i);
     const slow = (source: SqlSource) =>

@@ -53,25 +53,28 @@ export async function sqlSourceSuite(t: Deno.TestContext, source: SqlSource): Pr
     });
   }
 
-  // `direct` (code's own bounded statements) drops the explicit transaction
-  // and cursor; the connection's read-only default still refuses writes.
+  // Caller-written text takes the other path (a rolled-back transaction,
+  // batches, a session reset): writes are refused there too.
   for (const q of writes) {
-    await t.step(`refuses a direct write as read_only: ${q.text.slice(0, 40)}`, async () => {
-      await assert.rejects(
-        source.query(q, { direct: true }),
-        (e) => e instanceof DatabaseError && e.kind === "read_only",
-      );
-    });
+    await t.step(
+      `refuses a caller-written write as read_only: ${q.text.slice(0, 40)}`,
+      async () => {
+        await assert.rejects(
+          source.query(q, { callerWritten: true, prepare: false }),
+          (e) => e instanceof DatabaseError && e.kind === "read_only",
+        );
+      },
+    );
   }
 
-  await t.step("direct: returns rows, and still cuts them at the caps", async () => {
+  await t.step("caller-written: returns rows, and cuts them at the caps", async () => {
     const { rows } = await source.query<{ id: number }>(
       sql`SELECT id FROM customers WHERE id = ${42}`,
-      { direct: true },
+      { callerWritten: true },
     );
     assert.deepEqual(rows, [{ id: 42 }]);
     const capped = await source.query(sql`SELECT id FROM customers ORDER BY id`, {
-      direct: true,
+      callerWritten: true,
       maxRows: 5,
     });
     assert.equal(capped.rows.length, 5);
@@ -79,20 +82,22 @@ export async function sqlSourceSuite(t: Deno.TestContext, source: SqlSource): Pr
   });
 
   await t.step("returns array columns as arrays, on either path", async () => {
-    for (const direct of [false, true]) {
+    for (const callerWritten of [false, true]) {
       const { rows } = await source.query<{ ids: number[]; names: string[] }>(
         sql`SELECT ARRAY[1, 2]::int4[] AS ids, ARRAY['a', 'b c']::text[] AS names`,
-        { direct },
+        { callerWritten },
       );
       assert.deepEqual(rows, [{ ids: [1, 2], names: ["a", "b c"] }]);
     }
   });
 
-  await t.step("direct: two statements are still refused", async () => {
-    await assert.rejects(
-      source.query(sql`SELECT 1; DELETE FROM orders`, { direct: true }),
-      (e) => e instanceof DatabaseError && e.kind === "query",
-    );
+  await t.step("two statements are refused on either path", async () => {
+    for (const callerWritten of [false, true]) {
+      await assert.rejects(
+        source.query(sql`SELECT 1; DELETE FROM orders`, { callerWritten }),
+        (e) => e instanceof DatabaseError && e.kind === "query",
+      );
+    }
   });
 
   await t.step("refuses two statements in one query", async () => {
