@@ -37,6 +37,7 @@ import { createApp } from "../app.ts";
 import { parseConfig } from "../config/env.ts";
 import { createMemorySink } from "../observability/logger.ts";
 import type { Tool } from "../tools/define.ts";
+import type { SqlQuery, SqlResult } from "../sources/db/sql_source.ts";
 
 /** What {@linkcode createTestServer} takes. */
 export interface TestServerOptions {
@@ -95,6 +96,11 @@ export interface TestServer extends AsyncDisposable {
    * unless `key` is null or another is given.
    */
   request(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
+  /**
+   * Runs `query` on the server's database outside the pipeline (read-only,
+   * no deadline): for a test's own independent look at the data.
+   */
+  query<R = Record<string, unknown>>(query: SqlQuery): Promise<SqlResult<R>>;
   /** What the server logged so far (a fault's details are here, not in the answer). */
   logs(): LogLine[];
   close(): Promise<void>;
@@ -159,6 +165,7 @@ export async function createTestServer(options: TestServerOptions): Promise<Test
       return { status: res.status, result: body.result, error: body.error };
     },
     request,
+    query: (query) => app.sql.query(query),
     logs: () =>
       sink.records.map((r) => ({ ...r.properties, level: r.level, message: String(r.rawMessage) })),
     close,
