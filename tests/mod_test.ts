@@ -121,3 +121,9 @@ Deno.test("mod.ts's SERVER_VERSION is deno.json's version (the semver promise is
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   assert.equal(mod.SERVER_VERSION, config.version);
 });
+
+Deno.test("docs/TOOL_AUTHORS.md names every value mod.ts exports", async () => {
+  const page = await Deno.readTextFile(new URL("../docs/TOOL_AUTHORS.md", import.meta.url));
+  const missing = VALUES.filter((name) => !page.includes(`\`${name}\``));
+  assert.deepEqual(missing, [], "list them in the page's table of what is public");
+});
