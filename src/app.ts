@@ -28,6 +28,8 @@ import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
+import { requestTarget } from "./http/request_target.ts";
+import { createProxyTrust } from "./http/trusted_proxies.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
@@ -405,10 +407,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       for (const tool of tools) metrics.toolRateLimited(tool);
     },
   });
+  const proxies = createProxyTrust(config.trustedProxies);
   const authFailures = {
     limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
-    address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, config.trustProxy),
+    address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, proxies),
   };
 
   // One key's slow calls in parallel must not hold the whole pool (the rate
@@ -454,10 +457,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
+  const bodyDeadline = { queue: deadlines, timeoutMs: config.http.bodyTimeoutSeconds * 1000 };
   const mcp = mcpDoor({
     registry,
     invoke,
     maxBodyBytes: config.maxBodyBytes,
+    bodyDeadline,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
     rateLimit,
     concurrency,
@@ -468,7 +473,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         bindHost: config.host,
         allowedHosts: config.allowedHosts,
         allowedOrigins: [...config.allowedOrigins, ...config.corsOrigins],
-        trustProxy: config.trustProxy,
+        proxies,
       }),
       auth: auth({
         keys: keyRing,
@@ -480,6 +485,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       registry,
       invoke,
       maxBodyBytes: config.maxBodyBytes,
+      bodyDeadline,
       rateLimit,
       concurrency,
     }),
@@ -499,7 +505,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
-    const url = new URL(req.url);
+    // The path comes from the request-target, never from Host (see request_target.ts).
+    const target = requestTarget(req);
+    const url = "path" in target ? target.url : UNPARSED_URL;
     const remote = info?.remoteAddr;
     const ctx: RequestContext = {
       requestId,
@@ -516,12 +524,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     let fault: unknown;
     let endpoint = "unmatched";
     try {
+      // Refused like any other bad request: a JSON 400 with the request id, logged and counted.
+      if (!("path" in target)) throw new ToolError("invalid_input", target.problem);
       const preflight = corsPolicy.preflight(req, url, requestId);
       if (preflight) {
         preflight.headers.set(REQUEST_ID_HEADER, requestId);
         return preflight;
       }
-      const found = match(req.method, url.pathname);
+      const found = match(req.method, target.path);
       if (found.kind === "not_found") {
         throw new ToolError("not_found", "Not found");
       }
@@ -684,6 +694,9 @@ async function readKeys(file: string, log: Logger, what: string): Promise<FileKe
   }
   return keys;
 }
+
+/** The context's URL for a request whose target was refused (nothing routes on it). */
+const UNPARSED_URL = new URL("http://unparsed.invalid/");
 
 function describe(error: unknown): unknown {
   return error instanceof Error

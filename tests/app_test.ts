@@ -130,26 +130,35 @@ Deno.test("app", async (t) => {
   await app.close();
 });
 
-Deno.test("app honours ALLOWED_HOSTS, ALLOWED_ORIGINS and TRUST_PROXY", async () => {
+Deno.test("app honours ALLOWED_HOSTS, ALLOWED_ORIGINS and TRUSTED_PROXIES", async () => {
   const app = await createTestApp({
     tools: TEST_TOOLS,
     env: {
       ALLOWED_HOSTS: "mcp.example.com",
       ALLOWED_ORIGINS: "https://app.example.com",
-      TRUST_PROXY: "true",
+      TRUSTED_PROXIES: "10.0.0.0/8",
     },
   });
   try {
     const viaProxy = await postJson(app, "/v1/mcp/echo", { text: "x" }, {
+      peer: "10.1.2.3",
       headers: { "x-forwarded-host": "mcp.example.com", origin: "https://app.example.com" },
     });
     assert.equal(viaProxy.status, 200);
     await viaProxy.body?.cancel();
     const wrongHost = await postJson(app, "/v1/mcp/echo", { text: "x" }, {
+      peer: "10.1.2.3",
       headers: { "x-forwarded-host": "other.example.com" },
     });
     assert.equal(wrongHost.status, 403);
     await wrongHost.body?.cancel();
+    // The same header from a peer that is no trusted proxy is the client's own word.
+    const spoofed = await postJson(app, "/v1/mcp/echo", { text: "x" }, {
+      peer: "203.0.113.5",
+      headers: { "x-forwarded-host": "mcp.example.com" },
+    });
+    assert.equal(spoofed.status, 403);
+    await spoofed.body?.cancel();
     // The listed host only: the loopback Host of the test request is not on the list.
     const direct = await postJson(app, "/v1/mcp/echo", { text: "x" });
     assert.equal(direct.status, 403);

@@ -14,11 +14,23 @@ import type { Tool } from "../src/tools/define.ts";
 export const PRIMARY_KEY = "primary-test-key-0123456789";
 export const SECONDARY_KEY = "secondary-test-key-9876543210";
 
+/** What a test request adds to `RequestInit`. */
+export interface TestRequestOptions {
+  /** The bearer key (default: the primary test key; `null`: none). */
+  key?: string | null;
+  /** The peer address the request arrives from, as the socket would give it. */
+  peer?: string;
+}
+
 /** An app plus the log records it wrote. */
 export interface TestApp extends App {
   readonly records: LogRecord[];
-  /** Sends a request to the handler (no socket). `path` is joined to http://127.0.0.1:8000. */
-  request(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
+  /**
+   * Sends a request to the handler (no socket). `path` is joined to
+   * http://127.0.0.1:8000; `peer` is the socket address the handler is told
+   * the request came from (none by default).
+   */
+  request(path: string, init?: RequestInit & TestRequestOptions): Promise<Response>;
   /** The log lines' properties plus message, for assertions. */
   lines(): Record<string, unknown>[];
 }
@@ -46,12 +58,16 @@ export async function createTestApp(
     ...app,
     records: sink.records,
     request(path, init = {}) {
-      const { key = PRIMARY_KEY, ...rest } = init;
+      const { key = PRIMARY_KEY, peer, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (key !== null && !headers.has("authorization")) {
         headers.set("authorization", `Bearer ${key}`);
       }
-      return app.handler(new Request(`http://127.0.0.1:8000${path}`, { ...rest, headers }));
+      const info = peer === undefined ? undefined : {
+        remoteAddr: { transport: "tcp" as const, hostname: peer, port: 40_000 },
+        completed: Promise.resolve(),
+      };
+      return app.handler(new Request(`http://127.0.0.1:8000${path}`, { ...rest, headers }), info);
     },
     lines() {
       return sink.records.map((r) => ({ message: r.rawMessage, level: r.level, ...r.properties }));
@@ -64,7 +80,7 @@ export function postJson(
   app: TestApp,
   path: string,
   body: unknown,
-  init: RequestInit & { key?: string | null } = {},
+  init: RequestInit & TestRequestOptions = {},
 ): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has("content-type")) headers.set("content-type", "application/json");

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../auth/scopes.ts";
+import { normalizeCidr } from "../net/ip_ranges.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */
 export type Environment = "development" | "staging" | "production";
@@ -133,13 +134,28 @@ export interface Config {
   readonly rag: RagConfig;
   readonly toolTimeoutSeconds: number;
   readonly maxBodyBytes: number;
+  /** Limits on the HTTP connection itself. */
+  readonly http: {
+    /**
+     * `HTTP_BODY_TIMEOUT_SECONDS`: how long a request body may take to
+     * arrive once a door reads it; later, the request is a 408. Deno.serve
+     * has no header or idle timeout: see the README's "Timeouts and
+     * connection limits" for what the proxy in front must bound.
+     */
+    readonly bodyTimeoutSeconds: number;
+  };
   readonly allowedOrigins: readonly string[];
   /** PEM certificate chain and key for native HTTPS; both or neither. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** Origins a browser may call the REST door and the docs from (CORS); empty: off. */
   readonly corsOrigins: readonly string[];
   readonly allowedHosts: readonly string[];
-  readonly trustProxy: boolean;
+  /**
+   * `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` and
+   * `X-Forwarded-Host` count, as canonical CIDR blocks (`10.0.0.0/8`,
+   * `::1/128`); empty: those headers are never read.
+   */
+  readonly trustedProxies: readonly string[];
   /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
   /**
@@ -489,12 +505,37 @@ const EnvSchema = z.object({
   RAG_BATCH_SIZE: int(1, 1024, 32),
   TOOL_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  HTTP_BODY_TIMEOUT_SECONDS: seconds(0.001, 3600, 30),
   ALLOWED_ORIGINS: origins,
   CORS_ORIGINS: origins,
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
   ALLOWED_HOSTS: list.transform((items) => items.map((h) => h.toLowerCase())),
-  TRUST_PROXY: bool(false),
+  TRUSTED_PROXIES: list.transform((items, ctx) => {
+    const blocks = items.map(normalizeCidr);
+    if (blocks.some((b) => b === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected a comma-separated list of IP addresses or CIDR blocks like 127.0.0.1,10.0.0.0/8,fd00::/8",
+      });
+      return z.NEVER;
+    }
+    return [...new Set(blocks as string[])];
+  }),
+  // Replaced by TRUSTED_PROXIES: "true" trusted X-Forwarded-For from any
+  // peer. Still read, so that a deployment that sets it is told, not ignored.
+  TRUST_PROXY: bool(false).transform((on, ctx) => {
+    if (on) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "no longer supported: it trusted X-Forwarded-For from any peer. List the proxies' addresses in TRUSTED_PROXIES (e.g. 127.0.0.1,::1 for a proxy on this host) and remove TRUST_PROXY",
+      });
+      return z.NEVER;
+    }
+    return on;
+  }),
   METRICS_TOKEN: apiKey,
   MCP_CONFORMANCE_FIXTURES: bool(false),
 });
@@ -639,13 +680,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     toolTimeoutSeconds: e.TOOL_TIMEOUT_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    http: { bodyTimeoutSeconds: e.HTTP_BODY_TIMEOUT_SECONDS },
     allowedOrigins: e.ALLOWED_ORIGINS,
     corsOrigins: e.CORS_ORIGINS,
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE
       ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
       : undefined,
     allowedHosts: e.ALLOWED_HOSTS,
-    trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES,
     metricsToken: e.METRICS_TOKEN,
     conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
   });

@@ -10,7 +10,7 @@ import { type CallContext, callContextOf, type InvokeResult } from "../tools/inv
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
 import { insufficientScope, mayCall } from "../auth/scopes.ts";
-import { readJsonBody } from "./body.ts";
+import { type BodyDeadline, readJsonBody } from "./body.ts";
 import type { Handler, RequestContext } from "./context.ts";
 import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
 import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
@@ -21,6 +21,8 @@ export interface RestDoorOptions {
   readonly registry: Registry;
   readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
   readonly maxBodyBytes: number;
+  /** `HTTP_BODY_TIMEOUT_SECONDS`: a body still arriving then is a 408. */
+  readonly bodyDeadline?: BodyDeadline;
   readonly rateLimit: RateLimitPolicy;
   /** The per-key bound on calls running at once; absent: none (unit tests). */
   readonly concurrency?: ConcurrencyLimit;
@@ -54,7 +56,7 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       if (limiting) await limiting;
       if (!tool) throw unknownTool(params.tool);
       if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
-      const input = await readJsonBody(req, options.maxBodyBytes);
+      const input = await readJsonBody(req, options.maxBodyBytes, options.bodyDeadline);
       // Taken once the body is in: a slow upload holds no slot.
       const release = options.concurrency?.acquire(ctx.principal!.id, 1);
       let result: InvokeResult;

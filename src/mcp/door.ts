@@ -27,7 +27,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types";
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 // @ts-types="@modelcontextprotocol/sdk/server/requestBody"
 import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js";
-import { readBodyBytes } from "../http/body.ts";
+import { type BodyDeadline, readBodyBytes } from "../http/body.ts";
 import { answerHeaders } from "../http/responses.ts";
 import type { Handler } from "../http/context.ts";
 import type { RateLimitPolicy } from "../http/middleware/rate_limit.ts";
@@ -45,6 +45,8 @@ export interface McpDoorOptions {
   readonly registry: Registry;
   readonly invoke: (tool: Tool, input: unknown, call: CallContext) => Promise<InvokeResult>;
   readonly maxBodyBytes: number;
+  /** `HTTP_BODY_TIMEOUT_SECONDS`: a body still arriving then is a 408. */
+  readonly bodyDeadline?: BodyDeadline;
   readonly serverInfo: { readonly name: string; readonly version: string };
   readonly rateLimit: RateLimitPolicy;
   /** The per-key bound on calls running at once; absent: none (unit tests). */
@@ -126,7 +128,7 @@ export function mcpDoor(options: McpDoorOptions): Handler {
     // The body is read here (capped, as the SDK's reader caps it) so the rate
     // limit can weigh the tool calls in it before anything runs; the parsed
     // message then goes to the SDK, which keeps every protocol check.
-    const bytes = await readBodyBytes(req, options.maxBodyBytes);
+    const bytes = await readBodyBytes(req, options.maxBodyBytes, options.bodyDeadline);
     if (bytes === undefined) {
       return jsonRpcError(413, -32000, requestBodyTooLargeMessage(options.maxBodyBytes), null);
     }

@@ -30,11 +30,14 @@
 export async function readCapped(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  /** Given the reader while it reads, for a caller that cancels it at a deadline. */
+  state?: { reader?: ReadableStreamDefaultReader<Uint8Array> },
 ): Promise<Uint8Array | undefined> {
   if (stream === null) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let received = 0;
   const reader = stream.getReader();
+  if (state) state.reader = reader;
   try {
     for (;;) {
       const { done, value } = await reader.read();

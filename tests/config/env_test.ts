@@ -102,11 +102,12 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     },
     toolTimeoutSeconds: 30,
     maxBodyBytes: 1024 * 1024,
+    http: { bodyTimeoutSeconds: 30 },
     allowedOrigins: [],
     corsOrigins: [],
     tls: undefined,
     allowedHosts: [],
-    trustProxy: false,
+    trustedProxies: [],
     metricsToken: undefined,
     conformanceFixtures: false,
   };
@@ -188,7 +189,7 @@ Deno.test("parseConfig() parses every variable", () => {
     MAX_BODY_BYTES: "2048",
     ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000",
     ALLOWED_HOSTS: "API.Example.com,internal:8080",
-    TRUST_PROXY: "1",
+    TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8,FD00::/8,::ffff:192.0.2.0/120,10.0.0.0/8",
   });
   assert.equal(config.host, "0.0.0.0");
   assert.equal(config.port, 9090);
@@ -248,7 +249,12 @@ Deno.test("parseConfig() parses every variable", () => {
   assert.equal(config.maxBodyBytes, 2048);
   assert.deepEqual(config.allowedOrigins, ["https://app.example.com", "http://localhost:3000"]);
   assert.deepEqual(config.allowedHosts, ["api.example.com", "internal:8080"]);
-  assert.equal(config.trustProxy, true);
+  assert.deepEqual(config.trustedProxies, [
+    "127.0.0.1/32",
+    "10.0.0.0/8",
+    "fd00::/8",
+    "192.0.2.0/24",
+  ]);
 });
 
 Deno.test("parseConfig() trims numbers and normalises enum and boolean case", () => {
@@ -260,12 +266,12 @@ Deno.test("parseConfig() trims numbers and normalises enum and boolean case", ()
     ENABLE_RAG: "TRUE",
     TRUST_PROXY: "False",
   });
+  // TRUST_PROXY is still read, so that "true" is refused rather than ignored; "false" is harmless.
   assert.equal(config.port, 8123);
   assert.equal(config.environment, "development");
   assert.equal(config.logLevel, "warning");
   assert.equal(config.logFormat, "json");
   assert.equal(config.enableRag, true);
-  assert.equal(config.trustProxy, false);
 });
 
 Deno.test("parseConfig() accepts the integer range bounds", () => {
@@ -366,6 +372,13 @@ const BAD_VALUES: readonly [string, string][] = [
   ["CORS_ORIGINS", "*"],
   ["CORS_ORIGINS", "https://app.example.com/"],
   ["TRUST_PROXY", "on"],
+  ["TRUST_PROXY", "true"],
+  ["TRUSTED_PROXIES", "*"],
+  ["TRUSTED_PROXIES", "10.0.0.0/33"],
+  ["TRUSTED_PROXIES", "10.1"],
+  ["TRUSTED_PROXIES", "127.0.0.1:8000"],
+  ["TRUSTED_PROXIES", "fe80::1%eth0"],
+  ["TRUSTED_PROXIES", "10.0.0.1,proxy.internal"],
   ["API_KEY_PRIMARY", "short-key-123"],
   ["API_KEY_SECONDARY", "x".repeat(513)],
   ["CACHE_STORAGE", "disk"],
@@ -445,6 +458,15 @@ Deno.test("parseConfig() says what it expects for a bad enum and boolean", () =>
   assert.deepEqual(configError({ TRUST_PROXY: "yes" }).problems, [
     "TRUST_PROXY: expected true or false",
   ]);
+});
+
+Deno.test("parseConfig() refuses TRUST_PROXY=true and names TRUSTED_PROXIES", () => {
+  const [problem] = configError({ TRUST_PROXY: "true", TRUSTED_PROXIES: "127.0.0.1" }).problems;
+  assert.match(
+    problem,
+    /^TRUST_PROXY: no longer supported: it trusted X-Forwarded-For from any peer/,
+  );
+  assert.match(problem, /TRUSTED_PROXIES/);
 });
 
 Deno.test("parseConfig() lists several bad variables at once", () => {

@@ -249,7 +249,8 @@ Deno.test("deploy/kubernetes: the server's own start-up path refuses only the pl
   assert.equal(config.port, workload.container.ports?.[0].containerPort);
   assert.equal(config.rateLimit.storage, "redis");
   assert.equal(config.rateLimit.redisUrl, "redis://mcp-redis:6379/0");
-  assert.equal(config.trustProxy, true);
+  // Client pods reach the port directly (NetworkPolicy): no peer may speak for another.
+  assert.deepEqual(config.trustedProxies, []);
   assert.ok(config.allowedHosts.length > 0);
   assert.deepEqual(config.apiKeys.map((k) => k.id), ["primary"]);
   assert.match(config.db.url ?? "", /^postgres:\/\//);
@@ -304,7 +305,10 @@ Deno.test("deploy/kubernetes: the probes ask paths the server serves, on its por
   // kubelet asks: by pod IP, no key.
   const data = object(SHIPPED, "ConfigMap").data;
   const app = await createTestApp({
-    env: { ALLOWED_HOSTS: data.ALLOWED_HOSTS, TRUST_PROXY: data.TRUST_PROXY },
+    env: {
+      ALLOWED_HOSTS: data.ALLOWED_HOSTS,
+      ...(data.TRUSTED_PROXIES && { TRUSTED_PROXIES: data.TRUSTED_PROXIES }),
+    },
   });
   try {
     const container = serverContainer(SHIPPED);
@@ -321,6 +325,34 @@ Deno.test("deploy/kubernetes: the probes ask paths the server serves, on its por
     const missing = await app.handler(new Request(`http://10.244.1.7:${data.PORT}/healthz`));
     await missing.body?.cancel();
     assert.equal(missing.status, 404);
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("deploy/kubernetes: with the ConfigMap's settings a pod cannot escape the auth-failure limit by forging X-Forwarded-For", async () => {
+  // The NetworkPolicy admits labelled client pods straight to the server port.
+  const data = object(SHIPPED, "ConfigMap").data;
+  const env: Record<string, string> = {
+    AUTH_FAILURE_LIMIT: "3",
+    ALLOWED_HOSTS: data.ALLOWED_HOSTS,
+  };
+  for (const name of ["TRUST_PROXY", "TRUSTED_PROXIES"]) {
+    if (data[name] !== undefined) env[name] = data[name];
+  }
+  const app = await createTestApp({ env });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await app.request("/v1/mcp", {
+        key: "wrong-key-wrong-key-wrong",
+        peer: "10.244.3.9",
+        headers: { host: "mcp-tool-server", "x-forwarded-for": `198.51.100.${i}` },
+      });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
   } finally {
     await app.close();
   }

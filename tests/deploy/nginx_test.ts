@@ -43,8 +43,20 @@ Deno.test("deploy/nginx: upstream keepalive, HTTP/1.1, forwarded headers, unbuff
   ) {
     assert.match(tls, line);
   }
+  // What the server cannot bound itself (README "Timeouts and connection limits").
+  assert.match(conf, /^limit_conn_zone \$binary_remote_addr zone=mcp_conn_per_addr:\d+m;/m);
+  for (
+    const line of [
+      /^\s*client_header_timeout \d+s;/m,
+      /^\s*client_body_timeout \d+s;/m,
+      /^\s*keepalive_timeout \d+s;/m,
+      /^\s*limit_conn mcp_conn_per_addr \d+;/m,
+    ]
+  ) {
+    assert.match(tls, line);
+  }
   // The instances it describes trust the proxy and share their limits.
-  assert.match(conf, /TRUST_PROXY=true/);
+  assert.match(conf, /TRUSTED_PROXIES=127\.0\.0\.1/);
   assert.match(conf, /RATE_LIMIT_STORAGE=redis/);
 });
 
@@ -133,7 +145,7 @@ Deno.test({
       // Two instances as the config's header describes them.
       for (let i = 0; i < 2; i++) {
         const app = await createTestApp({
-          env: { TRUST_PROXY: "true", ALLOWED_HOSTS: "localhost" },
+          env: { TRUSTED_PROXIES: "127.0.0.1", ALLOWED_HOSTS: "localhost" },
         });
         apps.push(app);
         servers.push(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeUtf8, isJsonContentType, readJsonBody } from "../../src/http/body.ts";
+import { createDeadlineQueue } from "../../src/timing/deadlines.ts";
 import { ToolError } from "../../src/tools/errors.ts";
 
 const URL_ = "http://localhost:8000/v1/mcp/tool";
@@ -324,4 +325,42 @@ Deno.test("isJsonContentType() recognises JSON media types only", () => {
   assert.equal(isJsonContentType("application/jsonx"), false);
   assert.equal(isJsonContentType("application/json-patch"), false);
   assert.equal(isJsonContentType("text/plain; x=application/json"), false);
+});
+
+Deno.test("readJsonBody() with a deadline refuses a body that stops arriving with 408, and stops reading it", async () => {
+  const queue = createDeadlineQueue();
+  let cancelled = false;
+  // One byte, then nothing: a slow-body client.
+  const stalled = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("{"));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  try {
+    const started = performance.now();
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const error = await Promise.race([
+      readJsonBody(post(stalled), CAP, { queue, timeoutMs: 50 }).then(
+        () => assert.fail("a stalled body was read"),
+        (error) => error as ToolError,
+      ),
+      new Promise<never>((_, reject) =>
+        guard = setTimeout(() => reject(new Error("still reading after 2 s")), 2_000)
+      ),
+    ]).finally(() => clearTimeout(guard));
+    assert.equal(error.httpStatus, 408);
+    assert.equal(
+      error.message,
+      "Request body timeout: the body did not arrive within 0.05 seconds",
+    );
+    assert.ok(performance.now() - started < 1_000);
+    assert.ok(cancelled, "the stream read was cancelled");
+    // A body that is all there is read as before.
+    assert.deepEqual(await readJsonBody(post('{"a":1}'), CAP, { queue, timeoutMs: 50 }), { a: 1 });
+  } finally {
+    queue.close();
+  }
 });

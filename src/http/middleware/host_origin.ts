@@ -8,13 +8,14 @@
  * - `Host`: with `ALLOWED_HOSTS` set, it must be listed. Without it, a server
  *   bound to a loopback address accepts only loopback names (what a rebinding
  *   attack cannot forge); a server bound elsewhere accepts any host.
- * - Behind a reverse proxy (`TRUST_PROXY=true`) the first `X-Forwarded-Host`
- *   stands for `Host`.
+ * - On a connection from a proxy listed in `TRUSTED_PROXIES` the first
+ *   `X-Forwarded-Host` stands for `Host`; from any other peer it is ignored.
  *
  * @module
  */
 import { ToolError } from "../../tools/errors.ts";
 import type { Middleware, RequestContext } from "../context.ts";
+import type { ProxyTrust } from "../trusted_proxies.ts";
 
 /** Options of {@linkcode hostOrigin}. */
 export interface HostOriginOptions {
@@ -24,7 +25,8 @@ export interface HostOriginOptions {
   readonly allowedHosts: readonly string[];
   /** `ALLOWED_ORIGINS`: exact origins. */
   readonly allowedOrigins: readonly string[];
-  readonly trustProxy: boolean;
+  /** `TRUSTED_PROXIES`: the peers whose `X-Forwarded-Host` counts. */
+  readonly proxies: ProxyTrust;
 }
 
 /** How many distinct Host values keep their verdict (see `hostAllowedCached`). */
@@ -91,7 +93,9 @@ export function hostOrigin(options: HostOriginOptions): Middleware {
   };
 
   function check(req: Request, ctx: RequestContext): void {
-    const forwarded = options.trustProxy ? req.headers.get("x-forwarded-host") : null;
+    const forwarded = options.proxies.enabled && options.proxies.trusts(ctx.remoteAddress)
+      ? req.headers.get("x-forwarded-host")
+      : null;
     const host = (forwarded?.split(",", 1)[0] ?? req.headers.get("host") ?? ctx.url.host).trim();
     if (!hostAllowedCached(host)) {
       throw new ToolError("forbidden", "Forbidden: host not allowed");

@@ -12,6 +12,7 @@
 import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { RequestContext } from "../context.ts";
+import type { ProxyTrust } from "../trusted_proxies.ts";
 
 /** What the doors call. */
 export interface RateLimitPolicy {
@@ -101,15 +102,12 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
 }
 
 /**
- * The client's address for per-address limits. Behind a trusted proxy
- * (`TRUST_PROXY=true`) it is the last `X-Forwarded-For` entry, the address
- * that proxy saw; entries before it are whatever the client sent.
+ * The client's address for per-address limits: the socket peer, or behind a
+ * proxy listed in `TRUSTED_PROXIES` the right-most `X-Forwarded-For` entry
+ * that is not a trusted proxy (see trusted_proxies.ts). From any other peer
+ * `X-Forwarded-For` is ignored: the client wrote it.
  */
-export function clientAddress(req: Request, ctx: RequestContext, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers.get("x-forwarded-for");
-    const last = forwarded?.split(",").map((s) => s.trim()).filter((s) => s !== "").at(-1);
-    if (last && /^[0-9a-fA-F:.]{2,45}$/.test(last)) return last;
-  }
-  return ctx.remoteAddress ?? "unknown";
+export function clientAddress(req: Request, ctx: RequestContext, proxies: ProxyTrust): string {
+  const forwarded = proxies.enabled ? req.headers.get("x-forwarded-for") : null;
+  return proxies.clientAddress(ctx.remoteAddress, forwarded) ?? "unknown";
 }

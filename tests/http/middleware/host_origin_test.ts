@@ -4,6 +4,7 @@ import {
   type HostOriginOptions,
   isLoopbackHost,
 } from "../../../src/http/middleware/host_origin.ts";
+import { createProxyTrust } from "../../../src/http/trusted_proxies.ts";
 import { ToolError } from "../../../src/tools/errors.ts";
 import { requestContext } from "../../harness.ts";
 
@@ -14,7 +15,7 @@ function options(overrides: Partial<HostOriginOptions> = {}): HostOriginOptions 
     bindHost: "127.0.0.1",
     allowedHosts: [],
     allowedOrigins: [],
-    trustProxy: false,
+    proxies: createProxyTrust([]),
     ...overrides,
   };
 }
@@ -210,8 +211,11 @@ Deno.test("hostOrigin() rejects a malformed Origin", async () => {
   }
 });
 
-Deno.test("hostOrigin() with TRUST_PROXY uses the first X-Forwarded-Host", async () => {
-  const opts = options({ allowedHosts: ["api.example.com"], trustProxy: true });
+// The test context's peer is 127.0.0.1.
+const LOOPBACK_PROXY = createProxyTrust(["127.0.0.1/32"]);
+
+Deno.test("hostOrigin() from a trusted proxy uses the first X-Forwarded-Host", async () => {
+  const opts = options({ allowedHosts: ["api.example.com"], proxies: LOOPBACK_PROXY });
   await assertOutcome(
     opts,
     { host: "10.0.0.7:8000", "x-forwarded-host": "api.example.com" },
@@ -239,13 +243,31 @@ Deno.test("hostOrigin() with TRUST_PROXY uses the first X-Forwarded-Host", async
   );
 });
 
-Deno.test("hostOrigin() with TRUST_PROXY falls back to Host without X-Forwarded-Host", async () => {
-  const opts = options({ allowedHosts: ["api.example.com"], trustProxy: true });
+Deno.test("hostOrigin() from a trusted proxy falls back to Host without X-Forwarded-Host", async () => {
+  const opts = options({ allowedHosts: ["api.example.com"], proxies: LOOPBACK_PROXY });
   await assertOutcome(opts, { host: "api.example.com" }, "allowed");
   await assertOutcome(opts, { host: "evil.com" }, "rejected");
 });
 
-Deno.test("hostOrigin() without TRUST_PROXY ignores X-Forwarded-Host", async () => {
+Deno.test("hostOrigin() ignores X-Forwarded-Host from a peer that is not a trusted proxy", async () => {
+  // Proxies are trusted, but not this peer (127.0.0.1).
+  const elsewhere = options({
+    allowedHosts: ["api.example.com"],
+    proxies: createProxyTrust(["10.0.0.0/8", "::1/128"]),
+  });
+  await assertOutcome(
+    elsewhere,
+    { host: "evil.com", "x-forwarded-host": "api.example.com" },
+    "rejected",
+  );
+  await assertOutcome(
+    elsewhere,
+    { host: "api.example.com", "x-forwarded-host": "evil.com" },
+    "allowed",
+  );
+});
+
+Deno.test("hostOrigin() without TRUSTED_PROXIES ignores X-Forwarded-Host", async () => {
   const opts = options({ allowedHosts: ["api.example.com"] });
   await assertOutcome(
     opts,

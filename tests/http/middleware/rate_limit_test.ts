@@ -125,11 +125,13 @@ Deno.test("rate limit weighs tools by cost, honours per-key limits, and resets w
 Deno.test("failed authentication is limited per client address, even for the right key afterwards", async () => {
   const app = await createTestApp({
     tools: TEST_TOOLS,
-    env: { AUTH_FAILURE_LIMIT: "3", TRUST_PROXY: "true" },
+    env: { AUTH_FAILURE_LIMIT: "3", TRUSTED_PROXIES: "10.0.0.0/8" },
   });
+  // Through a trusted proxy (10.0.0.2) that appended the address it saw.
   const from = (address: string, key: string) =>
     postJson(app, "/v1/mcp/echo", echo, {
       key,
+      peer: "10.0.0.2",
       headers: { "x-forwarded-for": `203.0.113.9, ${address}` },
     });
   try {
