@@ -29,6 +29,7 @@ import { inWorker, runWorker } from "./src/parallel/worker.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
 import { loadIngestCommand } from "./src/rag/load.ts";
+import type { Tool } from "./src/tools/define.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
 
@@ -61,7 +62,21 @@ const WARM_UP_DELAY_MS = 1_000;
 /** How long in-flight requests may take to finish after SIGINT/SIGTERM. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
-async function serve(): Promise<number> {
+/** What {@linkcode serve} takes (a tool author's program passes its tools through mod.ts). */
+export interface ServeOptions {
+  /**
+   * The code tools to serve instead of the built-in demo tools; the tools
+   * file's tools, `sql_query` and RAG join them as configured.
+   */
+  readonly tools?: readonly Tool[];
+}
+
+/**
+ * Serves until SIGINT/SIGTERM, configured from the environment; resolves to
+ * the exit code. Exported for mod.ts: a tool author's program is this
+ * function with its own tools.
+ */
+export async function serve(options: ServeOptions = {}): Promise<number> {
   let config: Config;
   let env: Record<string, string | undefined>;
   try {
@@ -73,6 +88,14 @@ async function serve(): Promise<number> {
       return 2;
     }
     throw error;
+  }
+  if (options.tools !== undefined && config.workers > 1) {
+    // Worker isolates load this module again and build the built-in tools:
+    // an author's tools (functions) cannot be sent to them.
+    console.error(
+      `Cannot start: WORKERS=${config.workers} serves only the built-in tools; a program with its own tools runs in one isolate (unset WORKERS)`,
+    );
+    return 2;
   }
   const dev = withDevKey(config);
   config = dev.config;
@@ -109,7 +132,13 @@ async function serve(): Promise<number> {
   const logSinks = primary ? primary.tag(sinks) : sinks;
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
-    app = await createApp({ config, logSinks, env: toolsEnv, shared: primary?.shared });
+    app = await createApp({
+      config,
+      logSinks,
+      env: toolsEnv,
+      shared: primary?.shared,
+      tools: options.tools,
+    });
   } catch (error) {
     if (error instanceof KeysFileError) {
       console.error(`Cannot start: bad API_KEYS_FILE:\n${error.message}`);
