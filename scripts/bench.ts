@@ -277,6 +277,11 @@ try {
     return server;
   };
   const ours = await startOurs("ours");
+  // The same statements as Toolbox's, from a tools file (issue #30).
+  const oursFile = await startOurs("ours, tools file", {
+    TOOLS_FILE: `${here}bench/tools.yaml`,
+  });
+  const fileRestUrl = (tool: string) => oursFile.url.replace(/\/mcp$/, `/v1/mcp/${tool}`);
   const ours200 = await startOurs("ours, 200 tools", { EXTRA_TOOLS: "196" });
   // Two isolates on the port (WORKERS=2), ours and the bare handler alike.
   const ours2 = await startOurs("ours, WORKERS=2", { WORKERS: "2" });
@@ -353,6 +358,25 @@ try {
       [bare2, call("select_one", {}), '"one":1'],
       [sdk, call("select_one", {}), '"one":1'],
       ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
+    ]],
+    ["MCP tools/call, tools-file SELECT 1 (Toolbox: SELECT 1)", [
+      [bare, call("select_one", {}), '"one":1'],
+      [oursFile, call("file_select_one", {}), '"one":1'],
+      [fileRestUrl("file_select_one"), {}, '"one":1'],
+      [ours, call("select_one", {}), '"one":1'],
+      ...(toolbox ? [[toolbox, call("select_one", {}), "one"] as [Server, unknown, string]] : []),
+    ]],
+    ["MCP tools/call, tools-file primary-key lookup", [
+      [bare, call("lookup_customer", { id: 42 }), "Alan Carter"],
+      [oursFile, call("file_lookup_customer", { id: 42 }), "Alan Carter"],
+      [fileRestUrl("file_lookup_customer"), { id: 42 }, "Alan Carter"],
+      ...(toolbox
+        ? [[toolbox, call("lookup_customer", { id: 42 }), "Alan Carter"] as [
+          Server,
+          unknown,
+          string,
+        ]]
+        : []),
     ]],
     ["MCP tools/call, primary-key lookup", [
       [bare, call("lookup_customer", { id: 42 }), "Alan Carter"],
