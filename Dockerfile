@@ -7,7 +7,12 @@ COPY main.ts ./
 COPY src ./src
 RUN deno install --frozen && deno task compile
 
-# Run: only the binary, as a non-root user, on a minimal glibc base.
+# Run: only the binary, as a non-root user, on a minimal glibc base. It reads
+# files only under /etc/mcp-tool-server/, /run/secrets/ and /run/credentials/
+# and writes only under /var/log/mcp-tool-server/ (the compile flags): mount a
+# tools file at /etc/mcp-tool-server/tools.yaml and set TOOLS_FILE to it.
+# ENVIRONMENT=production: without DB_URL (or a tools file with a postgres
+# source) it refuses to start unless DB_EMBEDDED=true asks for the demo data.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /app/dist/mcp-tool-server /usr/local/bin/mcp-tool-server
 USER nonroot:nonroot

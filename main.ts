@@ -3,7 +3,7 @@
  *
  *   mcp-tool-server [serve]         start the server (default)
  *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
- *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 1 problems
+ *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 2 problems
  *   mcp-tool-server tools           list the tools the configuration would serve
  *   mcp-tool-server ingest <paths>  embed text/Markdown files into the RAG document store
  *   mcp-tool-server hash-key        print the SHA-256 of a key read from stdin (API_KEYS_FILE)
@@ -21,6 +21,12 @@ import { hashKeyCommand, readStdin } from "./src/cli/hash_key.ts";
 import { KeysFileError } from "./src/auth/keys_file_error.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/env.ts";
 import { resolveSecretFiles } from "./src/config/secret_files.ts";
+import {
+  isPermissionError,
+  readPermissionHint,
+  writePermissionHint,
+} from "./src/config/permission_hint.ts";
+import { describeStray, strayVariables } from "./src/config/stray_variables.ts";
 import { redactConfig } from "./src/config/redact.ts";
 import { createStreamSink, fileWritable, type StreamSink } from "./src/observability/logger.ts";
 import { parallelPrimary, workersStartError } from "./src/parallel/primary.ts";
@@ -30,6 +36,7 @@ import { SERVER_NAME, SERVER_VERSION } from "./src/version.ts";
 import { API_TOOLS, BUILTIN_TOOLS, SQL_TOOLS } from "./src/tools/builtin/mod.ts";
 import { loadIngestCommand } from "./src/rag/load.ts";
 import type { Tool } from "./src/tools/define.ts";
+import { planDemo } from "./src/tools/demo_plan.ts";
 
 const USAGE = `${SERVER_NAME} ${SERVER_VERSION}: a read-only MCP tool server
 
@@ -38,7 +45,7 @@ Usage:
   ${SERVER_NAME} healthcheck   exit 0 if the server on HOST:PORT answers /health/live, else 1
                                (for container HEALTHCHECKs: the image has no curl)
   ${SERVER_NAME} check [file]  check a tools file (default: TOOLS_FILE) and print every problem
-                               as file:line:column: message; exit 0 ok, 1 problems
+                               as file:line:column: message; exit 0 ok, 2 problems
   ${SERVER_NAME} tools         list the tools this configuration would serve
   ${SERVER_NAME} ingest <files or folders> [--source-name NAME] [--prune] ...
                                embed .md/.txt files into the RAG document store
@@ -53,7 +60,9 @@ Configuration comes from environment variables (see README.md and .env.example).
 With none at all it serves demo data from an embedded database on
 http://127.0.0.1:8000 and prints a development API key.
 
-Exit codes: 0 stopped cleanly, 1 failed at run time, 2 bad usage or configuration.
+Exit codes: 0 stopped cleanly, 1 failed at run time (a source could not open,
+the port is taken), 2 bad usage or configuration (a variable, the tools file,
+the keys file, a file the program may not read or write).
 `;
 
 /** When, after the port opens, what the first requests would wait for is loaded. */
@@ -97,6 +106,16 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
     );
     return 2;
   }
+  // Variables that look like ours but are not: an error outside development.
+  const stray = strayVariables(Deno.env.toObject(), await toolsFileReferences(config));
+  if (stray.length > 0 && config.environment !== "development") {
+    console.error(
+      `Cannot start: unknown variables in "${config.environment}":\n${
+        stray.map((s) => `  ${describeStray(s)}`).join("\n")
+      }`,
+    );
+    return 2;
+  }
   const dev = withDevKey(config);
   config = dev.config;
 
@@ -110,8 +129,8 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
     } catch (error) {
       console.error(
         `Cannot start: LOG_FILE "${config.logFile}" cannot be opened for writing: ${
-          (error as Error).message
-        } (grant it with --allow-write=${config.logFile})`,
+          isPermissionError(error) ? writePermissionHint(config.logFile) : (error as Error).message
+        }`,
       );
       return 2;
     }
@@ -145,11 +164,23 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
       await flushLogs();
       return 2;
     }
+    // The tools file and the tools are configuration too (the loader is loaded lazily: by name).
+    if (
+      error instanceof ConfigError ||
+      (error instanceof Error && ["ToolsFileError", "RegistryError"].includes(error.name))
+    ) {
+      console.error(`Cannot start: ${error.message}`);
+      await flushLogs();
+      return 2;
+    }
     console.error((error as Error).message);
     await flushLogs();
     return 1;
   }
   primary?.attach(app);
+  for (const s of stray) {
+    app.log.warn("unknown variable ignored", { variable: s.name, did_you_mean: s.closest });
+  }
 
   // Native HTTPS (a VM without a proxy): read permission for exactly these two files.
   let tls: { cert: string; key: string } | undefined;
@@ -161,8 +192,11 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
       };
     } catch (error) {
       console.error(
-        `Cannot start: TLS_CERT_FILE/TLS_KEY_FILE cannot be read: ${(error as Error).message} ` +
-          `(grant --allow-read=${config.tls.certFile},${config.tls.keyFile})`,
+        `Cannot start: TLS_CERT_FILE/TLS_KEY_FILE cannot be read: ${
+          isPermissionError(error)
+            ? readPermissionHint(`${config.tls.certFile},${config.tls.keyFile}`)
+            : (error as Error).message
+        }`,
       );
       await app.close();
       await flushLogs();
@@ -189,7 +223,10 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
           database: app.sql.kind,
           config: redactConfig(config),
         });
-        if (dev.generated) console.error(devKeyBanner(dev.generated, `http://${host}:${port}`));
+        if (dev.generated) {
+          const served = app.registry.tools.map((t) => t.name);
+          console.error(devKeyBanner(dev.generated, `http://${host}:${port}`, served));
+        }
         // A second after the port opens, so the first calls are not queued
         // behind it; a scrape that comes sooner loads the process metrics itself.
         const warm = setTimeout(() => {
@@ -258,6 +295,20 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
   return exitCode;
 }
 
+/**
+ * The names the tools file reads with `${NAME}`: the user's own variables,
+ * never stray ones. Best effort: an unreadable file is reported by its load.
+ */
+async function toolsFileReferences(config: Config): Promise<Set<string>> {
+  if (config.toolsFile === undefined) return new Set();
+  try {
+    const text = await Deno.readTextFile(config.toolsFile);
+    return new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]));
+  } catch {
+    return new Set();
+  }
+}
+
 /** GETs /health/live on the configured HOST:PORT (a wildcard bind is reached on loopback). */
 async function healthcheck(): Promise<number> {
   let config: Config;
@@ -315,13 +366,13 @@ async function check(file: string | undefined): Promise<number> {
   const result = await checkToolsFile(path, env);
   if (!result.ok) {
     console.error(formatProblems(path, result.problems));
-    return 1;
+    return 2;
   }
   const names = Object.keys(result.file.spec.tools);
   const clashes = names.filter((n) => BUILTIN_TOOLS.some((t) => t.name === n) || n === "sql_query");
   if (clashes.length > 0) {
     console.error(`${path}: tool names already taken by built-in tools: ${clashes.join(", ")}`);
-    return 1;
+    return 2;
   }
   console.log(`${path}: ok, ${names.length} tools: ${names.join(", ")}`);
   return 0;
@@ -340,9 +391,22 @@ async function listTools(): Promise<number> {
     }
     throw error;
   }
-  const tools: { name: string; description: string }[] = [...SQL_TOOLS];
-  if (config.upstream.baseUrl !== undefined || config.environment === "development") {
-    tools.push(...API_TOOLS);
+  let demo;
+  try {
+    demo = await planDemo(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const tools: { name: string; description: string }[] = [];
+  if (demo.demoTools) {
+    tools.push(...SQL_TOOLS);
+    if (config.upstream.baseUrl !== undefined || config.environment === "development") {
+      tools.push(...API_TOOLS);
+    }
   }
   if (config.sqlQuery.enabled) {
     tools.push({ name: "sql_query", description: "Run one read-only SQL query." });
@@ -437,5 +501,15 @@ if (inWorker()) {
   // WORKERS > 1: this program, loaded again as one more HTTP listener.
   runWorker();
 } else if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    // A permission the run lacks (no --allow-env, a file outside the grant):
+    // one line saying which, never a stack.
+    if (!isPermissionError(error)) throw error;
+    console.error(`Cannot run: ${(error as Error).message.split("\n")[0]}`);
+    code = 2;
+  }
+  Deno.exit(code);
 }

@@ -53,6 +53,7 @@ import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts
 import type { BuildContext } from "./tools/file/build.ts";
 import type { ToolsFileSpec } from "./tools/file/spec.ts";
 import { selectToolset } from "./tools/file/toolset.ts";
+import { planDemo } from "./tools/demo_plan.ts";
 import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
 import { configForIsolate } from "./parallel/pool_share.ts";
@@ -293,10 +294,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     config.apiKeys,
     config.apiKeysFile === undefined ? [] : await readKeys(config.apiKeysFile, log, "loaded"),
   );
+  // Demo tools only with the demo; no demo database in production unless asked for.
+  const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
   const sql = options.sql ?? await openSqlSource(config, log);
   metrics.observeDbPool(() => sql.poolStats?.());
-  let tools = [...(options.tools ?? [...SQL_TOOLS, ...API_TOOLS])];
+  let tools = [...(options.tools ?? (demoPlan.demoTools ? [...SQL_TOOLS, ...API_TOOLS] : []))];
+  if (options.tools === undefined) {
+    log.info(demoPlan.demoTools ? "demo tools served" : "demo tools not served", {
+      reason: demoPlan.reason,
+    });
+  }
   const apiToolNames = tools.filter((t) => API_TOOLS.includes(t)).map((t) => t.name);
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
   if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));

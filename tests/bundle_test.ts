@@ -19,7 +19,12 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
     assert.equal(built.code, 0, built.stderr);
 
     const flags = await compilePermissionFlags();
-    assert.deepEqual(flags, ["--allow-net", "--allow-env", "--allow-read=/run/secrets"]);
+    assert.deepEqual(flags, [
+      "--allow-net",
+      "--allow-env",
+      "--allow-read=/etc/mcp-tool-server,/run/secrets,/run/credentials",
+      "--allow-write=/var/log/mcp-tool-server",
+    ]);
     // Nothing but the bundle in the working directory: no node_modules, no deno.json.
     const server = await spawnServer(
       ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
@@ -93,4 +98,124 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Makes `dir` and its missing parents, recording each one made (newest first) in `made`. */
+async function ensureDir(dir: string, made: string[]): Promise<void> {
+  const parts = dir.split("/").slice(1);
+  for (let i = 1; i <= parts.length; i++) {
+    const path = `/${parts.slice(0, i).join("/")}`;
+    try {
+      await Deno.mkdir(path);
+      made.unshift(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}
+
+/** Writes `text` at `path`, making its folders; records what to remove in `made`. */
+async function place(path: string, text: string, made: string[]): Promise<void> {
+  await ensureDir(path.slice(0, path.lastIndexOf("/")), made);
+  await Deno.writeTextFile(path, text);
+  made.unshift(path);
+}
+
+Deno.test({
+  name:
+    "the bundle with the compile flags reads its tools file, keys and secret from the configuration folders and logs to its log folder",
+  // It writes under /etc, /run and /var/log (removed afterwards): root only.
+  ignore: Deno.uid?.() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-config-" });
+    const id = crypto.randomUUID().slice(0, 8);
+    const toolsFile = `/etc/mcp-tool-server/test-${id}-tools.yaml`;
+    const keysFile = `/run/credentials/mcp-tool-server-test-${id}/keys.yaml`;
+    const keyFile = `/run/secrets/test-${id}-api-key`;
+    const logFile = `/var/log/mcp-tool-server/test-${id}.log`;
+    const made: string[] = [];
+    const FILE_KEY = "bundle-file-key-0123456789abcdef";
+    const sha256 = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(FILE_KEY))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    try {
+      await place(
+        toolsFile,
+        "tools:\n  customer_count:\n    kind: sql\n    description: How many customers.\n" +
+          "    statement: SELECT count(*)::int AS n FROM customers\n",
+        made,
+      );
+      await place(keysFile, `keys:\n  - id: reporting-bot\n    sha256: ${sha256}\n`, made);
+      await place(keyFile, `${KEY}\n`, made);
+      const built = await runDeno([
+        "bundle",
+        "--config",
+        new URL("../deno.json", import.meta.url).pathname,
+        "--platform=deno",
+        new URL("../main.ts", import.meta.url).pathname,
+        "-o",
+        `${dir}/mcp-tool-server.js`,
+      ], toolchainEnv());
+      assert.equal(built.code, 0, built.stderr);
+      const args = [
+        "run",
+        "--no-config",
+        "--unstable-no-legacy-abort",
+        ...await compilePermissionFlags(),
+        "mcp-tool-server.js",
+      ];
+      // The log folder is what systemd's LogsDirectory= makes: it exists before the start.
+      await ensureDir("/var/log/mcp-tool-server", made);
+      const env = {
+        ENVIRONMENT: "production",
+        DB_EMBEDDED: "true",
+        TOOLS_FILE: toolsFile,
+        API_KEYS_FILE: keysFile,
+        API_KEY_PRIMARY_FILE: keyFile,
+        LOG_FILE: logFile,
+      };
+      made.unshift(logFile);
+      const server = await spawnServer(args, env, { cwd: dir });
+      try {
+        const res = await fetch(`${server.url}/v1/mcp/customer_count`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${FILE_KEY}`, "content-type": "application/json" },
+          body: "{}",
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.equal((await res.json()).rows[0].n, 1000);
+        const viaSecret = await fetch(`${server.url}/v1/mcp`, {
+          headers: { authorization: `Bearer ${KEY}` },
+        });
+        assert.equal(viaSecret.status, 200);
+        await viaSecret.body?.cancel();
+      } finally {
+        assert.equal((await server.stop()).code, 0, server.stderr());
+      }
+      const logged = (await Deno.readTextFile(logFile)).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      assert.ok(logged.some((l) => l.message === "server started"));
+      assert.ok(logged.some((l) => l.message === "tool call" && l.tool_name === "customer_count"));
+
+      // A tools file anywhere else: the message says where to put it.
+      const elsewhere = await runDeno(args, { ...env, TOOLS_FILE: `${dir}/tools.yaml` }, {
+        cwd: dir,
+      });
+      assert.equal(elsewhere.code, 2);
+      assert.match(
+        elsewhere.stderr,
+        /no permission to read .*tools\.yaml: put it under \/etc\/mcp-tool-server\/, \/run\/secrets\/, \/run\/credentials\//,
+      );
+      assert.ok(!/NotCapable|at .*\.js:\d+/.test(elsewhere.stderr), elsewhere.stderr);
+      // A log file outside the log folder, likewise.
+      const badLog = await runDeno(args, { ...env, LOG_FILE: `${dir}/mcp.log` }, { cwd: dir });
+      assert.equal(badLog.code, 2);
+      assert.match(badLog.stderr, /put it under \/var\/log\/mcp-tool-server\//);
+    } finally {
+      for (const path of made) await Deno.remove(path).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -47,9 +47,16 @@ Deno.test("Dockerfile: pinned multi-stage build of the compile task, non-root ru
   assert.deepEqual(permissionFlags(config.tasks.compile), [
     "--allow-net",
     "--allow-env",
-    "--allow-read=/run/secrets",
+    "--allow-read=/etc/mcp-tool-server,/run/secrets,/run/credentials",
+    "--allow-write=/var/log/mcp-tool-server",
   ]);
-  assert.deepEqual(permissionFlags(config.tasks.start), await compilePermissionFlags());
+  // `deno task start`: the same, plus the project's own config/ folder.
+  assert.deepEqual(
+    permissionFlags(config.tasks.start),
+    (await compilePermissionFlags()).map((f) =>
+      f.startsWith("--allow-read=") ? f.replace("=", "=config,") : f
+    ),
+  );
 });
 
 Deno.test("deno.json: the binary and every server task share one V8 heap tuning", async () => {
@@ -113,6 +120,14 @@ Deno.test("systemd unit: dynamic user, no new privileges, strict protection, env
   assert.ok(keys.get("EnvironmentFile")?.[0].startsWith("/etc/"));
   assert.match(keys.get("ExecStart")![0], /mcp-tool-server serve$/);
   assert.deepEqual(keys.get("KillSignal"), ["SIGTERM"]);
+  // `systemctl reload`: SIGHUP re-reads the tools and keys files.
+  assert.deepEqual(keys.get("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
+  // The folders the binary's compile flags grant exist for the service.
+  assert.deepEqual(keys.get("ConfigurationDirectory"), ["mcp-tool-server"]);
+  assert.deepEqual(keys.get("LogsDirectory"), ["mcp-tool-server"]);
+  const compile = JSON.parse(await read("deno.json")).tasks.compile as string;
+  assert.match(compile, /--allow-read=\/etc\/mcp-tool-server,\/run\/secrets,\/run\/credentials /);
+  assert.match(compile, /--allow-write=\/var\/log\/mcp-tool-server /);
 });
 
 Deno.test("the healthcheck command exits 0 for a live server and 1 for none", async () => {

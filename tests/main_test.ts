@@ -232,3 +232,53 @@ Deno.test("main refuses a bad API_KEYS_FILE with exit 2 and file:line:column", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main refuses to start in production with a variable that looks like ours, naming the right one", async () => {
+  const result = await run([], {
+    ENVIRONMENT: "production",
+    API_KEY_PRIMARY: KEY,
+    DB_URL: "postgres://reader@127.0.0.1:1/app",
+    RATE_LIMIT_STORE: "redis",
+    DB_PASSWORD: "secret-value-never-printed",
+    // A Kubernetes service link of a Service named "db" is not ours.
+    DB_PORT: "tcp://10.0.0.7:5432",
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /Cannot start: unknown variables in "production"/);
+  assert.match(result.stderr, /RATE_LIMIT_STORE: .*did you mean RATE_LIMIT_STORAGE\?/);
+  assert.match(result.stderr, /DB_PASSWORD: is not a variable this server reads/);
+  assert.ok(!result.stderr.includes("DB_PORT"));
+  assert.ok(!result.stderr.includes("secret-value-never-printed"));
+});
+
+Deno.test("main refuses a mistyped DB_URL in production instead of serving the demo database", async () => {
+  const result = await run([], {
+    ENVIRONMENT: "production",
+    API_KEY_PRIMARY: KEY,
+    DB_ULR: "postgres://reader@127.0.0.1:1/app",
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /DB_URL: is required in "production"/);
+  assert.match(result.stderr, /DB_EMBEDDED=true/);
+});
+
+Deno.test("main warns about a near-miss variable in development and serves only the tools it has", async () => {
+  const server = await spawnServer(["run", ...(await compilePermissionFlags()), MAIN], {
+    API_KEY_PRIMAY: KEY,
+    DB_URL: "postgres://reader@127.0.0.1:1/app",
+    DB_CONNECT_TIMEOUT_SECONDS: "1",
+  });
+  try {
+    const warned = server.stdout.map((l) => JSON.parse(l)).find((l) =>
+      l.message === "unknown variable ignored"
+    );
+    assert.equal(warned?.variable, "API_KEY_PRIMAY");
+    assert.equal(warned?.did_you_mean, "API_KEY_PRIMARY");
+    // The generated key's banner shows a call that works: the list of served tools.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!server.stderr().includes("get_top_customers"), server.stderr());
+    assert.match(server.stderr(), /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/mcp -H/);
+  } finally {
+    assert.equal((await server.stop()).code, 0, server.stderr());
+  }
+});

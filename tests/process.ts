@@ -134,9 +134,11 @@ export function toolchainEnv(): Record<string, string> {
 export async function runDeno(
   args: string[],
   env: Record<string, string> = {},
+  options: { cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
+    cwd: options.cwd,
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,
     stdout: "piped",

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { isPermissionError, readPermissionHint } from "../config/permission_hint.ts";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { parseStrictDate } from "../config/strict_date.ts";
@@ -147,12 +148,11 @@ export async function readKeysFile(path: string): Promise<FileKey[]> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const message =
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-        ? `no permission to read it (grant --allow-read=${path})`
-        : error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : `cannot read it: ${(error as Error).message}`;
+    const message = isPermissionError(error)
+      ? readPermissionHint(path)
+      : error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : `cannot read it: ${(error as Error).message}`;
     throw new KeysFileError(path, [{ line: 1, column: 1, message }]);
   }
   const result = parseKeysFile(text);

@@ -33,14 +33,25 @@ export function withDevKey(config: Config): { config: Config; generated: string 
   };
 }
 
-/** The lines printed once for a generated key, with a ready-to-paste curl. */
-export function devKeyBanner(key: string, baseUrl: string): string {
+/**
+ * The lines printed once for a generated key, with a ready-to-paste curl:
+ * a call of the demo's `get_top_customers` when it is among `served`, else
+ * the list of the tools really served (a tool of your own needs your input).
+ */
+export function devKeyBanner(
+  key: string,
+  baseUrl: string,
+  served: readonly string[] = ["get_top_customers"],
+): string {
+  const example = served.includes("get_top_customers")
+    ? `  curl -s -X POST ${baseUrl}/v1/mcp/get_top_customers -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{"limit": 3}'`
+    : `  curl -s ${baseUrl}/v1/mcp -H 'Authorization: Bearer ${key}'`;
   return [
     "",
     "No API key configured: generated a development key (valid until this process exits):",
     `  ${key}`,
     "Try it:",
-    `  curl -s -X POST ${baseUrl}/v1/mcp/get_top_customers -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{"limit": 3}'`,
+    example,
     "Set API_KEY_PRIMARY to use your own key (required in staging and production).",
     "",
   ].join("\n");

@@ -51,6 +51,12 @@ export interface Config {
   readonly apiKeysFile: string | undefined;
   readonly db: {
     readonly url: string | undefined;
+    /**
+     * `DB_EMBEDDED`: the embedded demo database was asked for by name. In
+     * staging and production a start without `DB_URL` needs it (or
+     * `PGLITE_DATA_DIR`), so a mistyped `DB_URL` never serves the demo.
+     */
+    readonly embedded: boolean;
     /** Where the embedded database keeps its files (without `url`); unset: in memory. */
     readonly pgliteDataDir: string | undefined;
     readonly poolSize: number;
@@ -125,6 +131,13 @@ export interface Config {
     /** Results whose JSON is longer are not cached (both stores). */
     readonly maxEntryBytes: number;
   };
+  /**
+   * `DEMO_TOOLS`: the built-in demo tools (and the demo upstream). `auto`:
+   * served only when every source is the demo's (no `DB_URL`, no
+   * `API_BASE_URL`, no tools-file source of kind postgres or http); `true`:
+   * always (a database seeded with the demo schema); `false`: never.
+   */
+  readonly demoTools: "auto" | "true" | "false";
   /** A tools file (YAML or JSON) whose tools are served beside the built-ins. */
   readonly toolsFile: string | undefined;
   /** Serve only this toolset of the tools file (built-ins it lists included). */
@@ -419,6 +432,7 @@ const EnvSchema = z.object({
   API_KEY_SECONDARY_SCOPES: scopes,
   API_KEYS_FILE: optionalText,
   DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
+  DB_EMBEDDED: bool(false),
   PGLITE_DATA_DIR: optionalText,
   DB_POOL_SIZE: int(1, 1000, 10),
   DB_POOL_MAX_OVERFLOW: int(0, 1000, 5),
@@ -474,6 +488,7 @@ const EnvSchema = z.object({
   CACHE_MAX_ENTRIES: int(1, 10_000_000, 10_000),
   CACHE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
   CACHE_MAX_ENTRY_BYTES: int(1, 512 * 1024 * 1024, 1024 * 1024),
+  DEMO_TOOLS: oneOf(["auto", "true", "false"], "auto"),
   TOOLS_FILE: optionalText,
   TOOLSET: optionalText.transform((v, ctx) => {
     if (v !== undefined && !/^[a-z][a-z0-9_]{0,63}$/.test(v)) {
@@ -614,6 +629,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     apiKeysFile: e.API_KEYS_FILE,
     db: {
       url: e.DB_URL,
+      embedded: e.DB_EMBEDDED,
       pgliteDataDir: e.PGLITE_DATA_DIR,
       poolSize: e.DB_POOL_SIZE,
       poolMaxOverflow: e.DB_POOL_MAX_OVERFLOW,
@@ -665,6 +681,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       maxBytes: e.CACHE_MAX_BYTES,
       maxEntryBytes: e.CACHE_MAX_ENTRY_BYTES,
     },
+    demoTools: e.DEMO_TOOLS,
     toolsFile: e.TOOLS_FILE,
     toolset: e.TOOLSET,
     enableRag: e.ENABLE_RAG,
@@ -710,6 +727,29 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   }
   if (env.PGLITE_DATA_DIR?.trim() && env.DB_URL?.trim()) {
     problems.push("PGLITE_DATA_DIR: applies to the embedded database only; unset it or DB_URL");
+  }
+  const embedded = /^(true|1)$/i.test(env.DB_EMBEDDED?.trim() ?? "");
+  if (embedded && env.DB_URL?.trim()) {
+    problems.push("DB_EMBEDDED: asks for the embedded database, which DB_URL replaces; unset one");
+  }
+  // The embedded database holds the demo data: in staging and production it
+  // serves only when asked for by name, never because DB_URL is missing or
+  // misspelt. A tools file may bring its own database (checked when it loads).
+  if (
+    (environment === "staging" || environment === "production") && !env.DB_URL?.trim() &&
+    !embedded && !env.PGLITE_DATA_DIR?.trim()
+  ) {
+    if (!env.TOOLS_FILE?.trim()) {
+      problems.push(
+        `DB_URL: is required in "${environment}" (or a TOOLS_FILE with its own database); ` +
+          "DB_EMBEDDED=true serves the embedded demo database on purpose",
+      );
+    } else if (/^(true|1)$/i.test(env.ENABLE_SQL_QUERY_TOOL?.trim() ?? "")) {
+      problems.push(
+        `ENABLE_SQL_QUERY_TOOL: reads the server's own database, so in "${environment}" it needs ` +
+          "DB_URL (or DB_EMBEDDED=true for the embedded demo database)",
+      );
+    }
   }
   if (!!env.TLS_CERT_FILE?.trim() !== !!env.TLS_KEY_FILE?.trim()) {
     problems.push("TLS_KEY_FILE: set TLS_CERT_FILE and TLS_KEY_FILE together, or neither");

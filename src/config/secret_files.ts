@@ -8,6 +8,7 @@
  * @module
  */
 import { ConfigError, SECRET_VARIABLES } from "./env.ts";
+import { isPermissionError, readPermissionHint } from "./permission_hint.ts";
 
 /** Reads a file as text; injectable for tests. */
 export type ReadText = (path: string) => string;
@@ -38,8 +39,8 @@ export function resolveSecretFiles(
       text = readText(path);
     } catch (error) {
       problems.push(
-        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-          ? `${fileVar}: no permission to read ${path} (grant --allow-read=${path})`
+        isPermissionError(error)
+          ? `${fileVar}: ${readPermissionHint(path)}`
           : error instanceof Deno.errors.NotFound
           ? `${fileVar}: no file at ${path}`
           : `${fileVar}: cannot read ${path}`,

@@ -25,6 +25,7 @@ const Histogram = HistogramClass as typeof PromClient.Histogram;
 const Registry = RegistryClass as typeof PromClient.Registry;
 type Registry = PromClient.Registry;
 import type { PoolStats } from "../sources/db/sql_source.ts";
+import { SERVER_VERSION } from "../version.ts";
 import type { ErrorStatus } from "../tools/errors.ts";
 
 /** The status label of `tool_calls_total`. */
@@ -116,6 +117,13 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
       )
       : Promise.resolve();
   const registers = [registry];
+  // Which build is running, as labels on a constant 1 (joined onto other series in queries).
+  new Gauge({
+    name: "build_info",
+    help: "The running build: server version and Deno version (value 1 per isolate).",
+    labelNames: ["version", "deno_version"],
+    registers,
+  }).set({ version: SERVER_VERSION, deno_version: Deno.version.deno }, 1);
   // What every call moves is tallied (see tallies.ts); the rest is plain prom-client.
   const toolCalls = talliedCounter<string, CallStatus>({
     name: "tool_calls_total",

@@ -48,7 +48,11 @@ Deno.test("withDevKey() keeps the configured keys", () => {
 
 for (const environment of ["staging", "production"]) {
   Deno.test(`withDevKey() never generates a key in ${environment}`, () => {
-    const config = parseConfig({ ENVIRONMENT: environment, API_KEY_PRIMARY: KEY });
+    const config = parseConfig({
+      ENVIRONMENT: environment,
+      API_KEY_PRIMARY: KEY,
+      DB_EMBEDDED: "true",
+    });
     const result = withDevKey(config);
     assert.equal(result.generated, undefined);
     assert.equal(result.config, config);
@@ -89,4 +93,13 @@ Deno.test("devKeyBanner() uses the base URL it is given", () => {
   const banner = devKeyBanner("k".repeat(43), "http://[::1]:9000");
   assert.ok(banner.includes("curl -s -X POST http://[::1]:9000/v1/mcp/"), banner);
   assert.ok(!banner.includes("127.0.0.1"), banner);
+});
+
+Deno.test("devKeyBanner() lists the served tools when the demo's example tool is not among them", () => {
+  const banner = devKeyBanner("k".repeat(43), "http://127.0.0.1:8123", ["open_tickets"]);
+  assert.ok(!banner.includes("get_top_customers"), banner);
+  assert.match(
+    banner,
+    /curl -s http:\/\/127\.0\.0\.1:8123\/v1\/mcp -H 'Authorization: Bearer k{43}'/,
+  );
 });

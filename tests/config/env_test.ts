@@ -42,6 +42,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     apiKeysFile: undefined,
     db: {
       url: undefined,
+      embedded: false,
       pgliteDataDir: undefined,
       poolSize: 10,
       poolMaxOverflow: 5,
@@ -87,6 +88,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       maxBytes: 64 * 1024 * 1024,
       maxEntryBytes: 1024 * 1024,
     },
+    demoTools: "auto",
     toolsFile: undefined,
     toolset: undefined,
     enableRag: false,
@@ -203,6 +205,7 @@ Deno.test("parseConfig() parses every variable", () => {
   ]);
   assert.deepEqual(config.db, {
     url: "postgres://app:pw@db.internal:5432/app",
+    embedded: false,
     pgliteDataDir: undefined,
     poolSize: 20,
     poolMaxOverflow: 7,
@@ -502,14 +505,21 @@ Deno.test({
 
 for (const environment of ["staging", "production"]) {
   Deno.test(`parseConfig() refuses ${environment} without API_KEY_PRIMARY`, () => {
-    const error = assertRefused({ ENVIRONMENT: environment }, "API_KEY_PRIMARY");
+    const error = assertRefused(
+      { ENVIRONMENT: environment, DB_URL: "postgres://db.internal/app" },
+      "API_KEY_PRIMARY",
+    );
     assert.deepEqual(error.problems, [
       `API_KEY_PRIMARY: is required in "${environment}" (or API_KEYS_FILE)`,
     ]);
   });
 
   Deno.test(`parseConfig() accepts ${environment} with API_KEY_PRIMARY`, () => {
-    const config = parseConfig({ ENVIRONMENT: environment, API_KEY_PRIMARY: KEY_A });
+    const config = parseConfig({
+      ENVIRONMENT: environment,
+      API_KEY_PRIMARY: KEY_A,
+      DB_URL: "postgres://db.internal/app",
+    });
     assert.equal(config.environment, environment);
     assert.deepEqual(config.apiKeys, [{ id: "primary", key: KEY_A }]);
   });
@@ -539,7 +549,12 @@ Deno.test("parseConfig() refuses MCP_CONFORMANCE_FIXTURES off loopback or outsid
   }
   for (const environment of ["staging", "production"]) {
     const error = assertRefused(
-      { MCP_CONFORMANCE_FIXTURES: "TRUE", ENVIRONMENT: environment, API_KEY_PRIMARY: KEY_A },
+      {
+        MCP_CONFORMANCE_FIXTURES: "TRUE",
+        ENVIRONMENT: environment,
+        API_KEY_PRIMARY: KEY_A,
+        DB_EMBEDDED: "true",
+      },
       "MCP_CONFORMANCE_FIXTURES",
     );
     assert.deepEqual(error.problems, [
@@ -737,7 +752,11 @@ Deno.test("parseConfig() refuses bad scope lists and scopes without their key", 
 });
 
 Deno.test("parseConfig() accepts production with only API_KEYS_FILE", () => {
-  const config = parseConfig({ ENVIRONMENT: "production", API_KEYS_FILE: "/k.yaml" });
+  const config = parseConfig({
+    ENVIRONMENT: "production",
+    API_KEYS_FILE: "/k.yaml",
+    DB_EMBEDDED: "true",
+  });
   assert.deepEqual(config.apiKeys, []);
   assert.equal(config.apiKeysFile, "/k.yaml");
 });
@@ -789,4 +808,44 @@ Deno.test("parseConfig() reads DEPLOYMENT_NAME and MAX_CONCURRENT_CALLS_PER_KEY,
       `${name}=${value}`,
     );
   }
+});
+
+for (const environment of ["staging", "production"]) {
+  Deno.test(`parseConfig() refuses ${environment} without DB_URL unless the embedded database is asked for`, () => {
+    const base = { ENVIRONMENT: environment, API_KEY_PRIMARY: KEY_A };
+    // A mistyped DB_URL is no DB_URL: the demo database must not serve in its place.
+    const error = assertRefused({ ...base, DB_ULR: "postgres://db.internal/app" }, "DB_URL");
+    assert.deepEqual(error.problems, [
+      `DB_URL: is required in "${environment}" (or a TOOLS_FILE with its own database); ` +
+      "DB_EMBEDDED=true serves the embedded demo database on purpose",
+    ]);
+    assert.equal(parseConfig({ ...base, DB_EMBEDDED: "true" }).db.embedded, true);
+    assert.equal(parseConfig({ ...base, PGLITE_DATA_DIR: "/var/lib/mcp" }).db.url, undefined);
+    // A tools file may bring its own database: decided when it loads (demo_plan.ts).
+    assert.equal(parseConfig({ ...base, TOOLS_FILE: "/etc/t.yaml" }).toolsFile, "/etc/t.yaml");
+    // ...but sql_query reads the server's own database.
+    assert.deepEqual(
+      assertRefused(
+        { ...base, TOOLS_FILE: "/etc/t.yaml", ENABLE_SQL_QUERY_TOOL: "true" },
+        "ENABLE_SQL_QUERY_TOOL",
+      ).problems.length,
+      1,
+    );
+  });
+}
+
+Deno.test("parseConfig() refuses DB_EMBEDDED together with DB_URL, and a DB_EMBEDDED that is not a boolean", () => {
+  assertRefused({ DB_EMBEDDED: "true", DB_URL: "postgres://db/app" }, "DB_EMBEDDED");
+  assertRefused({ DB_EMBEDDED: "yes" }, "DB_EMBEDDED");
+  assert.equal(
+    parseConfig({ DB_EMBEDDED: "false", DB_URL: "postgres://db/app" }).db.embedded,
+    false,
+  );
+});
+
+Deno.test("parseConfig() reads DEMO_TOOLS as auto, true or false", () => {
+  assert.equal(parseConfig({}).demoTools, "auto");
+  assert.equal(parseConfig({ DEMO_TOOLS: "TRUE" }).demoTools, "true");
+  assert.equal(parseConfig({ DEMO_TOOLS: "false" }).demoTools, "false");
+  assertRefused({ DEMO_TOOLS: "maybe" }, "DEMO_TOOLS");
 });

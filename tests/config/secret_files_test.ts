@@ -56,7 +56,9 @@ Deno.test("resolveSecretFiles() names a missing file, an unreadable one and an e
   );
   assert.deepEqual(found.sort(), [
     "API_KEY_PRIMARY_FILE: no file at /nope",
-    "METRICS_TOKEN_FILE: no permission to read /locked (grant --allow-read=/locked)",
+    "METRICS_TOKEN_FILE: no permission to read /locked: put it under /etc/mcp-tool-server/, " +
+    "/run/secrets/, /run/credentials/ (the binary and the image read only there; deno task start " +
+    "also reads config/), or under deno run grant --allow-read=/locked",
     "REDIS_URL_FILE: /empty is empty",
   ]);
 });
@@ -75,7 +77,12 @@ Deno.test("the server starts with a key from a file under a read grant for just 
     const run = (flags: string[]) =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-env", ...flags, main, "tools"],
-        env: { API_KEY_PRIMARY_FILE: path, ENVIRONMENT: "production", NO_COLOR: "1" },
+        env: {
+          API_KEY_PRIMARY_FILE: path,
+          ENVIRONMENT: "production",
+          DB_EMBEDDED: "true",
+          NO_COLOR: "1",
+        },
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -20,6 +20,7 @@ Deno.test("deploy/alerts.yml names the alerts and uses only metrics the server e
   for (
     const name of [
       "HighErrorRate",
+      "HighServerErrorRate",
       "HighLatency",
       "HealthCheckFailing",
       "RateLimitSpike",

@@ -224,3 +224,15 @@ Deno.test("process metrics load on demand, once, and only when asked for", async
   await off.loadProcessMetrics();
   assert.doesNotMatch(await off.registry.metrics(), /process_cpu/);
 });
+
+Deno.test("build_info names the running version and Deno's", async () => {
+  const { createMetrics } = await import("../../src/observability/metrics.ts");
+  const { SERVER_VERSION } = await import("../../src/version.ts");
+  const text = await createMetrics({ processMetrics: false }).registry.metrics();
+  assert.ok(
+    text.includes(
+      `build_info{version="${SERVER_VERSION}",deno_version="${Deno.version.deno}"} 1\n`,
+    ),
+    text,
+  );
+});

@@ -92,7 +92,8 @@ async function withWorkers(
   try {
     const server = await spawnServer(
       ["run", ...extraFlags(await parallelFlags()), "main.ts"],
-      { DB_URL: db.url, PORT: String(port), WORKERS: "2", ...env },
+      // The test database holds the demo schema: its demo tools are asked for.
+      { DB_URL: db.url, DEMO_TOOLS: "true", PORT: String(port), WORKERS: "2", ...env },
       { cwd: ROOT },
     );
     try {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isPermissionError, readPermissionHint } from "../../config/permission_hint.ts";
 import { type BuildContext, buildTools, type BuiltTools } from "./build.ts";
 import { type FileProblem, formatProblems, loadToolsFile, type ToolsFile } from "./load.ts";
 
@@ -29,8 +30,8 @@ export async function checkToolsFile(
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "file not found"
-      : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-      ? `no permission to read it (run with --allow-read=${path})`
+      : isPermissionError(error)
+      ? readPermissionHint(path)
       : error instanceof Error
       ? error.message
       : String(error);

@@ -50,7 +50,10 @@ Deno.test("without API_BASE_URL in development, REST tools read the demo upstrea
 });
 
 Deno.test("without API_BASE_URL in production, REST tools are not served, and the start log says why", async () => {
-  const app = await createTestApp({ tools: BUILTIN_TOOLS, env: { ENVIRONMENT: "production" } });
+  const app = await createTestApp({
+    tools: BUILTIN_TOOLS,
+    env: { ENVIRONMENT: "production", DB_EMBEDDED: "true" },
+  });
   try {
     const names = app.registry.tools.map((tool) => tool.name);
     for (const tool of API_TOOLS) assert.ok(!names.includes(tool.name), tool.name);

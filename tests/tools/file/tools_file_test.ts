@@ -279,7 +279,7 @@ tools:
   }
 });
 
-Deno.test("mcp-tool-server check: exit 0 for a good file, 1 with file:line:col for a bad one", async () => {
+Deno.test("mcp-tool-server check: exit 0 for a good file, 2 (configuration) with file:line:col for a bad one", async () => {
   const main = new URL("../../../main.ts", import.meta.url).pathname;
   const good = await runDeno([
     "run",
@@ -300,7 +300,7 @@ Deno.test("mcp-tool-server check: exit 0 for a good file, 1 with file:line:col f
     const bad = await runDeno(["run", "--allow-env", `--allow-read=${path}`, main, "check", path], {
       HOME: Deno.env.get("HOME") ?? "/root",
     });
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, new RegExp(`${path}:5:\\d+: statement refused`));
   } finally {
     await Deno.remove(path);
@@ -317,6 +317,8 @@ Deno.test({
       env: {
         TOOLS_FILE: EXAMPLE,
         DB_URL: db.url,
+        // The test database holds the demo schema; the example's REST tools read the demo upstream.
+        DEMO_TOOLS: "true",
         DB_POOL_SIZE: "2",
         DB_POOL_MAX_OVERFLOW: "0",
         RATE_LIMIT_RPM: "10000",

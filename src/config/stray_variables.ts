@@ -1,0 +1,155 @@
+/**
+ * Variables that look like ours but are not: `DB_ULR`, `API_KEY_PRIMAY`,
+ * `RATE_LIMIT_STORE`. The parser ignores names it does not know, so a typo
+ * would silently fall back to a default (the embedded demo database, a
+ * generated key). Found here by edit distance to a known name, or by one of
+ * our prefixes; `serve` warns about them in development and refuses to start
+ * with them in staging and production.
+ *
+ * It reads only the `env` it is given (nothing but `env.ts`'s callers read
+ * `Deno.env`).
+ *
+ * @module
+ */
+import { CONFIG_VARIABLES, SECRET_VARIABLES } from "./env.ts";
+
+/** One variable that is not ours, and the known one it most resembles. */
+export interface StrayVariable {
+  readonly name: string;
+  /** The closest known variable, when one is near enough to be the intended one. */
+  readonly closest: string | undefined;
+}
+
+/**
+ * Prefixes only this server's variables use: any other name with one is a
+ * mistake (or a variable of a newer version).
+ */
+const OUR_PREFIXES = [
+  "DB_",
+  "API_",
+  "RATE_LIMIT_",
+  "CACHE_",
+  "SQL_QUERY_",
+  "RAG_",
+  "TLS_",
+  "PGLITE_",
+  "TOOLS_",
+  "TOOL_",
+  "LOG_",
+  "MCP_",
+  "DEMO_",
+];
+
+/**
+ * Variables Kubernetes injects for every Service of the namespace (service
+ * links: a Service named `db` gives `DB_PORT`, `DB_SERVICE_HOST`, …): never
+ * ours, whatever their prefix.
+ */
+const SERVICE_LINK =
+  /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)$/;
+
+/**
+ * Other programs' well-known variables that sit near ours (`SSL_CERT_FILE`
+ * is one edit from `TLS_CERT_FILE`), and prefixes of the runtime's, libpq's,
+ * OpenTelemetry's and Kubernetes' own: never reported.
+ */
+const FOREIGN_VARIABLES = new Set([
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "SSLKEYLOGFILE",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "ALL_PROXY",
+  "HOSTNAME",
+  "HOME",
+]);
+const FOREIGN_PREFIXES = /^(DENO_|NODE_|NPM_|OTEL_|KUBERNETES_|PG(?!LITE_))/;
+
+/** Every name the server reads: the schema's, and `NAME_FILE` for each secret. */
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  ...CONFIG_VARIABLES,
+  ...[...SECRET_VARIABLES].map((name) => `${name}_FILE`),
+]);
+
+/**
+ * The variables of `env` that look like ours and are not, each with the
+ * closest known name. `referenced`: names a tools file reads with `${NAME}`
+ * (they are the user's, whatever they look like).
+ *
+ * @example A transposed letter and a prefix
+ * ```ts
+ * import { strayVariables } from "./stray_variables.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(strayVariables({ DB_ULR: "postgres://db/app", HOME: "/root" }), [
+ *   { name: "DB_ULR", closest: "DB_URL" },
+ * ]);
+ * ```
+ */
+export function strayVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  referenced: ReadonlySet<string> = new Set(),
+): StrayVariable[] {
+  const stray: StrayVariable[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (KNOWN_VARIABLES.has(name) || referenced.has(name) || SERVICE_LINK.test(name)) continue;
+    if (FOREIGN_VARIABLES.has(name) || FOREIGN_PREFIXES.test(name)) continue;
+    // Only upper-case names like ours: a long or odd name is nobody's typo of ours.
+    if (name.length > 64 || !/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
+    const closest = closestKnown(name);
+    if (closest !== undefined || OUR_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+      stray.push({ name, closest: closest ?? closestKnown(name, 8) });
+    }
+  }
+  return stray;
+}
+
+/** The line that names a stray variable and what to do. */
+export function describeStray(stray: StrayVariable): string {
+  return stray.closest === undefined
+    ? `${stray.name}: is not a variable this server reads; remove it`
+    : `${stray.name}: is not a variable this server reads; did you mean ${stray.closest}?`;
+}
+
+/**
+ * The known name nearest to `name`, when within `limit` edits (default: one
+ * edit for names up to five characters, two beyond, so `PGPORT` is not taken
+ * for `PORT`).
+ */
+function closestKnown(name: string, limit?: number): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const known of KNOWN_VARIABLES) {
+    const allowed = limit ?? (Math.min(known.length, name.length) <= 5 ? 1 : 2);
+    if (Math.abs(known.length - name.length) > allowed) continue;
+    const d = editDistance(name, known);
+    if (d <= allowed && d < bestDistance) {
+      best = known;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => {
+    const row = new Array<number>(cols).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j < cols; j++) d[0][j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[rows - 1][cols - 1];
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import {
+  describeStray,
+  editDistance,
+  KNOWN_VARIABLES,
+  strayVariables,
+} from "../../src/config/stray_variables.ts";
+
+Deno.test("strayVariables() names the closest known variable of a near miss", () => {
+  assert.deepEqual(
+    strayVariables({
+      DB_ULR: "postgres://db/app",
+      API_KEY_PRIMAY: "x",
+      RATE_LIMIT_RMP: "5",
+      TOOL_FILE: "/etc/mcp-tool-server/tools.yaml",
+      PROT: "8000",
+      // Ours, whatever libpq's PG prefix.
+      PGLITE_DATADIR: "/var/lib/mcp",
+    }),
+    [
+      { name: "API_KEY_PRIMAY", closest: "API_KEY_PRIMARY" },
+      { name: "DB_ULR", closest: "DB_URL" },
+      { name: "PGLITE_DATADIR", closest: "PGLITE_DATA_DIR" },
+      { name: "PROT", closest: "PORT" },
+      { name: "RATE_LIMIT_RMP", closest: "RATE_LIMIT_RPM" },
+      { name: "TOOL_FILE", closest: "TOOLS_FILE" },
+    ],
+  );
+});
+
+Deno.test("strayVariables() reports our prefixes even far from any known name", () => {
+  const found = strayVariables({ DB_PASSWORD: "pw", CACHE_TTL: "60", SQL_QUERY_TABLES: "a" });
+  assert.deepEqual(found.map((s) => s.name), ["CACHE_TTL", "DB_PASSWORD", "SQL_QUERY_TABLES"]);
+  assert.equal(
+    found.find((s) => s.name === "SQL_QUERY_TABLES")?.closest,
+    "SQL_QUERY_ALLOWED_TABLES",
+  );
+});
+
+Deno.test("strayVariables() leaves the machine's, libpq's and Kubernetes service-link variables alone", () => {
+  assert.deepEqual(
+    strayVariables({
+      HOME: "/root",
+      HOSTNAME: "pod-1",
+      PATH: "/bin",
+      TERM: "xterm",
+      LANG: "C.UTF-8",
+      PGPORT: "5432",
+      PGHOST: "db",
+      PGUSER: "reader",
+      NO_COLOR: "1",
+      SSL_CERT_FILE: "/etc/ssl/certs/ca.pem",
+      HTTPS_PROXY: "http://proxy:3128",
+      PGSSLMODE: "require",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
+      DENO_DIR: "/deno",
+      // A Service named "db" and one named "api" in the namespace:
+      DB_PORT: "tcp://10.0.0.7:5432",
+      DB_SERVICE_HOST: "10.0.0.7",
+      DB_SERVICE_PORT: "5432",
+      DB_SERVICE_PORT_POSTGRES: "5432",
+      DB_PORT_5432_TCP: "tcp://10.0.0.7:5432",
+      DB_PORT_5432_TCP_ADDR: "10.0.0.7",
+      DB_PORT_5432_TCP_PORT: "5432",
+      DB_PORT_5432_TCP_PROTO: "tcp",
+      API_SERVICE_HOST: "10.0.0.8",
+      // Every known name, and the _FILE form of each secret.
+      ...Object.fromEntries([...KNOWN_VARIABLES].map((name) => [name, "x"])),
+      DB_URL_FILE: "/run/secrets/db_url",
+      // Not upper case, or absurdly long: nobody's typo of ours.
+      db_url: "postgres://db/app",
+      ["DB_" + "X".repeat(10_000)]: "1",
+    }),
+    [],
+  );
+});
+
+Deno.test("strayVariables() accepts the names a tools file reads with ${NAME}", () => {
+  const env = { DB_REPORTING_URL: "postgres://r/app", API_CRM_TOKEN: "t" };
+  assert.equal(strayVariables(env).length, 2);
+  assert.deepEqual(strayVariables(env, new Set(["DB_REPORTING_URL", "API_CRM_TOKEN"])), []);
+});
+
+Deno.test("describeStray() says what to do", () => {
+  assert.equal(
+    describeStray({ name: "DB_ULR", closest: "DB_URL" }),
+    "DB_ULR: is not a variable this server reads; did you mean DB_URL?",
+  );
+  assert.equal(
+    describeStray({ name: "DB_X", closest: undefined }),
+    "DB_X: is not a variable this server reads; remove it",
+  );
+});
+
+Deno.test("editDistance() counts an adjacent swap as one edit", () => {
+  assert.equal(editDistance("DB_ULR", "DB_URL"), 1);
+  assert.equal(editDistance("PORT", "PGPORT"), 2);
+  assert.equal(editDistance("", "ABC"), 3);
+  assert.equal(editDistance("HOST", "HOST"), 0);
+});
