@@ -6,7 +6,7 @@
  * wrk, checks every reply body, and prints a table with ratios to the bare
  * handler measured in the same run.
  *
- *   deno run -A scripts/bench.ts [--seconds 10] [--connections 50] [--rounds 1] [--no-toolbox] [--smoke]
+ *   deno run -A scripts/bench.ts [--seconds 10] [--connections 50] [--rounds 1] [--no-toolbox] [--smoke] [--only TEXT]
  *
  * Needs wrk (Debian package) and PostgreSQL (BENCH_DB_URL, default
  * postgres://postgres@127.0.0.1:5432/mcp_bench; created and seeded with the
@@ -37,6 +37,8 @@ const seconds = smoke ? 1 : option("--seconds", 10);
 const rounds = smoke ? 2 : option("--rounds", 1);
 const connections = option("--connections", 50);
 const withToolbox = !smoke && !flag("--no-toolbox");
+/** `--only TEXT`: run only the workloads whose title contains TEXT. */
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const dbUrl = Deno.env.get("BENCH_DB_URL") ?? "postgres://postgres@127.0.0.1:5432/mcp_bench";
 const KEY = "bench-key-0123456789abcdef";
 const here = new URL(".", import.meta.url).pathname;
@@ -437,6 +439,7 @@ try {
   const rssAfterRun = new Map<Server, number>();
   const rssPeak = new Map<Server, number>();
   for (const [title, runs, session = false] of workloads) {
+    if (only !== undefined && !title.includes(only)) continue;
     console.log(`## ${title}\n`);
     console.log("| server | req/s | p50 ms | p99 ms | wrong | × bare |");
     console.log("|---|---|---|---|---|---|");
