@@ -37,6 +37,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
 import { openPostgres } from "./sources/db/postgres.ts";
+import { postgresOptions } from "./sources/db/postgres_options.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
 import { redactUrl } from "./config/redact.ts";
 import { deploymentNamespace } from "./config/deployment_namespace.ts";
@@ -119,19 +120,8 @@ export interface App {
 
 /** Opens the SQL source the config asks for. */
 async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
-  const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
   if (config.db.url === undefined) return await openEmbedded(config, log, config.db.pgliteDataDir);
-  const source = openPostgres({
-    url: config.db.url,
-    poolSize: config.db.poolSize,
-    poolMaxOverflow: config.db.poolMaxOverflow,
-    recycleSeconds: config.db.poolRecycleSeconds,
-    idleTimeoutSeconds: config.db.idleTimeoutSeconds,
-    connectTimeoutSeconds: config.db.connectTimeoutSeconds,
-    queryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
-    pipelineDepth: config.db.pipelineDepth,
-    limits,
-  });
+  const source = openPostgres(postgresOptions(config.db, { url: config.db.url }));
   // Start anyway when the database is down: health says so, SQL tools answer
   // 503 retry, and the pool reconnects on its own when it is back.
   // The connect is bounded by postgres.js's connect timeout, the check by

@@ -13,6 +13,7 @@ import type { Config } from "../../config/env.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
+import { postgresOptions } from "../../sources/db/postgres_options.ts";
 import { DatabaseError, makeSqlQuery, type SqlSource } from "../../sources/db/sql_source.ts";
 import { apiPath, encodeSegment } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
@@ -64,20 +65,14 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
   try {
     for (const [name, spec] of Object.entries(file.spec.sources)) {
       if (spec.kind === "postgres") {
-        const source = openPostgres({
+        const source = openPostgres(postgresOptions(config.db, {
           url: spec.url,
           // A file's pool_size is the server's budget too, like DB_POOL_SIZE.
           poolSize: spec.pool_size === undefined
-            ? config.db.poolSize
+            ? undefined
             : poolShare(spec.pool_size, config.workers, config.isolate),
-          poolMaxOverflow: config.db.poolMaxOverflow,
-          recycleSeconds: config.db.poolRecycleSeconds,
-          idleTimeoutSeconds: config.db.idleTimeoutSeconds,
-          connectTimeoutSeconds: config.db.connectTimeoutSeconds,
-          queryTimeoutMs: (spec.query_timeout_seconds ?? config.db.queryTimeoutSeconds) * 1000,
-          pipelineDepth: config.db.pipelineDepth,
-          limits: { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes },
-        });
+          queryTimeoutSeconds: spec.query_timeout_seconds,
+        }));
         opened.push(source);
         sources.set(name, { sql: source });
       } else if (spec.kind === "embedded") {
