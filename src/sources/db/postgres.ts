@@ -1,29 +1,26 @@
 /**
- * PostgreSQL through postgres.js: a pool whose every connection starts
- * read-only, and a query path that runs each statement in its own
- * `READ ONLY` transaction whose statement timeout is the caller's remaining
- * deadline (so the server itself stops it then), and caps what it returns.
+ * PostgreSQL through postgres.js: a source whose every connection starts
+ * read-only, with the pool's statement timeout and the literal rules the
+ * statement guard parses by, and which runs a statement the way its origin
+ * asks (never a flag of the tool author's):
  *
- * One round trip: `BEGIN READ ONLY; SET LOCAL statement_timeout` (one
- * simple-protocol message of our own text), the tool's statement (extended
- * protocol, so it can never be two statements; read through a cursor when it
- * returns rows, so caps stop the database early) and `COMMIT` are pipelined
- * on a connection lent to the call alone.
+ * - SQL the server's code or its operator wrote: one extended-protocol round
+ *   trip with a row limit on `Execute`, so the database stops at the cap;
+ * - SQL a caller wrote: a `READ ONLY` transaction whose statement timeout is
+ *   the caller's remaining deadline, read in batches that stop at the byte
+ *   cap, rolled back, and the session reset after it.
  *
- * The pool is ours: one postgres.js client per connection (see `openPostgres`
- * for why), lent under the permits of permits.ts, which also count what
- * `poolStats()` reports.
+ * Both are watched: a connection whose steps never settle is destroyed and
+ * its slot returned. The pool itself is pool.ts.
  *
  * @module
  */
 import postgres from "postgres";
-import { createDeadlineQueue } from "../../timing/deadlines.ts";
-import { Permits } from "./permits.ts";
+import { createConnectionPool, type Slot } from "./pool.ts";
 import { batchSize, capRows, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
   DatabaseError,
   databaseErrorKind,
-  type PoolStats,
   type QueryOptions,
   type SqlQuery,
   type SqlResult,
@@ -134,61 +131,6 @@ const RESET_SESSION = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; 
 export const WATCHDOG_MARGIN_MS = 2_000;
 
 /**
- * One connection of the pool: a postgres.js client of its own with at most
- * one connection, created on first use. Only the caller holding it sends
- * statements to it.
- */
-class Slot {
-  #client: postgres.Sql | undefined;
-  /** Its connection answered a statement and has not closed since. */
-  open = false;
-  /** Lent to a call now. */
-  lent = false;
-  /** Statements out on it now, and how many of them are not known to be fast. */
-  inFlight = 0;
-  slowAhead = 0;
-  /**
-   * The session's `statement_timeout` as this pool last set it; undefined
-   * when unknown (a statement setting it failed). A new connection starts
-   * at the pool's own (its startup parameter).
-   */
-  sessionTimeoutMs: number | undefined;
-
-  constructor(
-    /** Kept open for steady load (the first `poolSize`), or an overflow one. */
-    readonly core: boolean,
-    private readonly connect: (slot: Slot) => postgres.Sql,
-    readonly startupTimeoutMs: number,
-  ) {
-    this.sessionTimeoutMs = startupTimeoutMs;
-  }
-
-  get client(): postgres.Sql {
-    return this.#client ??= this.connect(this);
-  }
-
-  async end(): Promise<void> {
-    await this.#client?.end({ timeout: 5 });
-    this.open = false;
-  }
-
-  /**
-   * Drops the connection at once (its unsettled steps fail) and gives the
-   * slot a fresh client for its next use.
-   */
-  destroy(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    this.open = false;
-    this.sessionTimeoutMs = this.startupTimeoutMs;
-    client?.end({ timeout: 0 }).catch(() => {});
-  }
-}
-
-/** Below this average time alone on a connection, a trusted statement may share one. */
-export const FAST_STATEMENT_MS = 5;
-
-/**
  * How far short of the pool's statement timeout a caller's deadline must be
  * before a trusted statement lowers its session's timeout to it.
  */
@@ -213,9 +155,6 @@ export interface PostgresSource extends SqlSource {
 
 /** Opens the pool (lazily: nothing connects until the first query or `connect()`). */
 export function openPostgres(options: PostgresOptions): PostgresSource {
-  const size = options.poolSize + options.poolMaxOverflow;
-  let closed = false;
-
   const connect = (slot: Slot) =>
     postgres(options.url, {
       max: 1,
@@ -249,167 +188,16 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         slot.sessionTimeoutMs = slot.startupTimeoutMs;
       },
     });
-
-  /**
-   * Why one client per connection, and not one postgres.js pool of `size`:
-   * - postgres.js 3.4.9 sends a query to an idle connection, else opens one,
-   *   else pipelines it behind another on a busy one, where one slow
-   *   statement holds up everything queued after it;
-   * - its idle queue is FIFO, so under steady load every connection a burst
-   *   opened stays in use and none ever reaches its idle timeout;
-   * - and that queue leaks: taking a connection leaves a hole at its front,
-   *   cleared only when the last idle connection is taken, and finding a
-   *   connection there is a scan over every hole. With more connections open
-   *   than statements in flight (after any burst), each statement adds a
-   *   hole and costs more than the last: `SELECT 1` at three callers went
-   *   from 17.5k to 7.2k calls/s in 80 s here.
-   * Here the permits (permits.ts) keep statements out at no more than the
-   * connections, each goes to a connection of its own (unless
-   * `pipelineDepth` lets known-fast ones share: see `share`), and idle
-   * connections are taken last-in first-out, open ones first, the pool's own
-   * before overflow ones: the ones not needed stay unused and close. A client with one connection
-   * never leaves a hole (its one idle connection is always the last).
-   */
-  const slots = Array.from(
-    { length: size },
-    (_, i) => new Slot(i < options.poolSize, connect, Math.ceil(options.queryTimeoutMs)),
-  );
-  // Stacks of idle slots: the top is taken next (the first slot first, at start).
-  const idleCore = slots.filter((s) => s.core).reverse();
-  const idleOverflow = slots.filter((s) => !s.core).reverse();
-  const deadlines = createDeadlineQueue();
-  const permits = new Permits(size, deadlines);
+  // One postgres.js client per connection, lent under our own permits: see pool.ts.
+  const pool = createConnectionPool({
+    coreSize: options.poolSize,
+    overflowSize: options.poolMaxOverflow,
+    depth: options.pipelineDepth ?? 1,
+    startupTimeoutMs: Math.ceil(options.queryTimeoutMs),
+    connect,
+  });
+  const { deadlines, onSlot, knownFast, learn } = pool;
   const depth = options.pipelineDepth ?? 1;
-
-  /**
-   * A slot for a caller who holds a permit (so one is idle): the most recently
-   * used one with an open connection, so a connection the server closed while
-   * idle is not reopened while another is ready.
-   */
-  function lend(fast: boolean): Slot {
-    const slot = takeIdle(idleCore) ?? takeIdle(idleOverflow)!;
-    slot.lent = true;
-    slot.inFlight = 1;
-    slot.slowAhead = fast ? 0 : 1;
-    return slot;
-  }
-
-  function takeIdle(stack: Slot[]): Slot | undefined {
-    const top = stack.length - 1;
-    if (top < 0 || stack[top].open) return stack.pop();
-    for (let i = top - 1; i >= 0; i--) {
-      if (stack[i].open) return stack.splice(i, 1)[0];
-    }
-    return stack.pop();
-  }
-
-  /**
-   * Sharing a busy connection (`DB_PIPELINE_DEPTH` above 1), for a trusted
-   * statement known to be fast, when every slot is busy and nobody waits for
-   * one. postgres.js pipelines on a busy connection, so whatever runs there
-   * first delays what follows: hence only behind known-fast statements, and
-   * while a caller waits (for a slow statement, or because all slots are
-   * full) nothing joins a busy slot, so slots drain and waiters are served
-   * first come, first served. Letting any statement share (fewest in flight
-   * first, up to 4) took `SELECT 1` from 27 to 153 ms at p99 beside
-   * `get_top_customers` traffic. This way, at 50 callers on 15 connections:
-   * `SELECT 1` alone +8–12% calls/s, the primary-key lookup +5%; beside
-   * `get_top_customers`, `SELECT 1` −11% and +5 ms at p99. So it is off by
-   * default: for pools that serve small statements only.
-   */
-  function share(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of slots) {
-      if (slot.lent && slot.open && slot.slowAhead === 0 && slot.inFlight < depth) {
-        if (!best || slot.inFlight < best.inFlight) best = slot;
-      }
-    }
-    if (best) best.inFlight++;
-    return best;
-  }
-
-  function giveBack(slot: Slot, fast: boolean): void {
-    if (!fast) slot.slowAhead--;
-    if (--slot.inFlight > 0) return;
-    slot.lent = false;
-    (slot.core ? idleCore : idleOverflow).push(slot);
-    permits.release();
-  }
-
-  /**
-   * Per statement text, a moving average of its time from send to answer
-   * when it ran alone on its connection, and how often that was measured. A
-   * statement is known to be fast after 20 such runs averaging under
-   * {@linkcode FAST_STATEMENT_MS}. (Bounded: past 1,000 texts it starts over.)
-   */
-  const timings = new Map<string, { ms: number; runs: number }>();
-  function knownFast(text: string): boolean {
-    const timing = timings.get(text);
-    return timing !== undefined && timing.runs >= 20 && timing.ms < FAST_STATEMENT_MS;
-  }
-  function learn(text: string, ms: number): void {
-    let timing = timings.get(text);
-    if (!timing) {
-      if (timings.size >= 1000) timings.clear();
-      timings.set(text, timing = { ms, runs: 0 });
-    }
-    timing.ms += (ms - timing.ms) / 8;
-    timing.runs++;
-  }
-
-  /** Runs `work` on a slot, giving it back once the work has ended. */
-  async function onSlot<R>(
-    signal: AbortSignal | undefined,
-    waitMs: number,
-    work: (slot: Slot, deadline: number) => Promise<R>,
-    fast = false,
-    callerAnswers = false,
-  ): Promise<R> {
-    // After close(), a slot never used would open a connection of its own.
-    if (closed) throw new DatabaseError("unavailable", "The database pool is closed");
-    const deadline = performance.now() + waitMs;
-    let slot = fast && depth > 1 && permits.waiting === 0 &&
-        idleCore.length + idleOverflow.length === 0
-      ? share()
-      : undefined;
-    if (!slot) {
-      // A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
-      // reason; nothing to await when one is idle and nobody waits before us.
-      // A caller that answers on abort itself needs no abort listener while it
-      // waits: its turn comes within `waitMs`, and it then gives the
-      // connection straight back, having sent nothing.
-      const waited = permits.acquire(callerAnswers ? undefined : signal, waitMs);
-      if (waited) {
-        await waited;
-        if (callerAnswers && signal?.aborted) {
-          permits.release();
-          throw signal.reason;
-        }
-      }
-      slot = lend(fast);
-    }
-    const lent = slot;
-    // Awaited here rather than through `running` below: one async frame
-    // fewer per statement on the common path.
-    if (!signal || callerAnswers) {
-      try {
-        return await work(lent, deadline);
-      } finally {
-        giveBack(lent, fast);
-      }
-    }
-    const running = (async () => {
-      try {
-        return await work(lent, deadline);
-      } finally {
-        giveBack(lent, fast);
-      }
-    })();
-    // A caller that gives up (deadline, client gone) is answered now; the
-    // work ends (bounded by the statement timeout) before its slot is back.
-    running.catch(() => {});
-    return await abortable(running, signal);
-  }
 
   /** Marks the slot open when its statement reached the server, and maps failures. */
   async function answered<T>(slot: Slot, statement: Promise<T>): Promise<T> {
@@ -676,11 +464,10 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       );
     },
     connect(): Promise<void> {
-      if (closed) {
+      if (pool.closed) {
         return Promise.reject(new DatabaseError("unavailable", "The database pool is closed"));
       }
-      // The top of the idle stack is the slot the next call is lent.
-      const slot = idleCore.at(-1) ?? idleOverflow.at(-1);
+      const slot = pool.nextIdle();
       if (!slot) return this.ping();
       return answered(slot, slot.client.unsafe("SELECT 1")).then(() => {});
     },
@@ -691,20 +478,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         await watched(slot, timeoutMs, answered(slot, slot.client.unsafe("SELECT 1")));
       });
     },
-    poolStats(): PoolStats {
-      let inUse = 0;
-      let idle = 0;
-      for (const slot of slots) {
-        if (slot.lent) inUse++;
-        else if (slot.open) idle++;
-      }
-      return { inUse, idle, waiting: permits.waiting };
-    },
-    async close(): Promise<void> {
-      closed = true;
-      deadlines.close();
-      await Promise.all(slots.map((slot) => slot.end()));
-    },
+    poolStats: () => pool.stats(),
+    close: () => pool.close(),
   };
 }
 
@@ -735,13 +510,3 @@ function isStale(error: unknown, deadline: number): boolean {
  * run twice.
  */
 const lostMidStatement = new WeakSet<DatabaseError>();
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
