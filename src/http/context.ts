@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../observability/logger.ts";
 import type { RateDecision } from "../ratelimit/limiter.ts";
-import type { Principal } from "../tools/define.ts";
+import type { Principal } from "../auth/principal.ts";
 
 export interface RequestContext {
   /** The request id echoed in `X-Request-ID`, every error body and every log line. */
