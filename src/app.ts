@@ -30,6 +30,7 @@ import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
+import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
@@ -454,13 +455,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const invoke = (tool: Tool, input: unknown, call: Parameters<typeof invokeTool>[3]) =>
     invokeTool(deps, tool, input, call);
 
+  // One gate for both doors and both MCP eras: lookup, cost, scopes, concurrency.
+  const admission = createAdmission({ registry, rateLimit, concurrency });
   const mcp = mcpDoor({
     registry,
     invoke,
     maxBodyBytes: config.maxBodyBytes,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
-    rateLimit,
-    concurrency,
+    admission,
   });
   const table = routes({
     guard: {
@@ -476,13 +478,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
       }),
     },
-    rest: restDoor({
-      registry,
-      invoke,
-      maxBodyBytes: config.maxBodyBytes,
-      rateLimit,
-      concurrency,
-    }),
+    rest: restDoor({ registry, invoke, maxBodyBytes: config.maxBodyBytes, admission }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
