@@ -6,14 +6,9 @@
  * @module
  */
 import type { Config } from "./config/env.ts";
-import { compose } from "./http/compose.ts";
-import type { Handler, RequestContext } from "./http/context.ts";
+import type { RequestContext } from "./http/context.ts";
 import { auth } from "./http/middleware/auth.ts";
-import {
-  clientAddress,
-  createRateLimitPolicy,
-  setRateLimitHeaders,
-} from "./http/middleware/rate_limit.ts";
+import { clientAddress, createRateLimitPolicy } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter } from "./ratelimit/limiter.ts";
 import { sharedMemoryLimiter } from "./ratelimit/shared_counters.ts";
 import { createConcurrencyLimit, defaultConcurrencyLimit } from "./ratelimit/concurrency.ts";
@@ -21,15 +16,14 @@ import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { cors } from "./http/middleware/cors.ts";
-import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
-import { errorResponse, jsonResponse } from "./http/responses.ts";
+import { jsonResponse } from "./http/responses.ts";
 import { openApiDocument } from "./http/openapi.ts";
 import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
-import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
+import { createKernel } from "./http/kernel.ts";
 import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -43,7 +37,6 @@ import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
 import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
-import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
@@ -485,74 +478,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
   });
-  const composed = new Map<(typeof table)[number], Handler>(
-    table.map((route) => [route, compose(route.middleware, route.handler)]),
-  );
-  // The endpoint label is the route template, never the raw path: bounded under hostile URLs.
-  const endpointOf = new Map(table.map((route) => [route, route.path.replace(/:(\w+)/g, "{$1}")]));
-  const match = createRouter(table);
-  const corsPolicy = cors(config.corsOrigins);
-
-  async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
-    const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
-    const url = new URL(req.url);
-    const remote = info?.remoteAddr;
-    const ctx: RequestContext = {
-      requestId,
-      startedAt: performance.now(),
-      url,
-      remoteAddress: remote && "hostname" in remote ? remote.hostname : undefined,
-      log: log.with({ request_id: requestId }),
-      principal: undefined,
-      audited: false,
-      rateLimit: undefined,
-      headersStamped: false,
-    };
-    let response: Response;
-    let fault: unknown;
-    let endpoint = "unmatched";
-    try {
-      const preflight = corsPolicy.preflight(req, url, requestId);
-      if (preflight) {
-        preflight.headers.set(REQUEST_ID_HEADER, requestId);
-        return preflight;
-      }
-      const found = match(req.method, url.pathname);
-      if (found.kind === "not_found") {
-        throw new ToolError("not_found", "Not found");
-      }
-      if (found.kind === "method_not_allowed") {
-        throw new ToolError("invalid_input", "Method not allowed", {
-          httpStatus: 405,
-          headers: { allow: found.allow.join(", ") },
-        });
-      }
-      endpoint = endpointOf.get(found.route)!;
-      response = await composed.get(found.route)!(req, ctx, found.params);
-    } catch (error) {
-      const safe = error instanceof ToolError ? error : internalError(error);
-      if (!(error instanceof ToolError)) fault = error;
-      response = errorResponse(safe, requestId);
-    }
-    metrics.httpRequest(endpoint, response.status);
-    // A door's answer may carry these already (see answerHeaders in responses.ts).
-    if (!ctx.headersStamped) {
-      response.headers.set(REQUEST_ID_HEADER, requestId);
-      if (ctx.rateLimit) setRateLimitHeaders(response.headers, ctx.rateLimit);
-    }
-    corsPolicy.decorate(req, url, response);
-    if (response.status >= 400 && !ctx.audited) {
-      const props = {
-        method: req.method,
-        status_code: response.status,
-        principal: ctx.principal?.id,
-        latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-      };
-      if (fault === undefined) ctx.log.info("request error", props);
-      else ctx.log.error("request failed", { ...props, error: describe(fault) });
-    }
-    return response;
-  }
+  const handler = createKernel({ routes: table, log, metrics, cors: cors(config.corsOrigins) });
 
   return {
     // Responses finished in the same event-loop turn are written together (see response_batching.ts).
@@ -679,10 +605,4 @@ async function readKeys(file: string, log: Logger, what: string): Promise<FileKe
     });
   }
   return keys;
-}
-
-function describe(error: unknown): unknown {
-  return error instanceof Error
-    ? { name: error.name, message: error.message, stack: error.stack }
-    : String(error);
 }

@@ -104,9 +104,7 @@ function ctx(): RequestContext {
     remoteAddress: undefined,
     log,
     principal: { id: "bench" },
-    audited: false,
     rateLimit: undefined,
-    headersStamped: false,
   };
 }
 

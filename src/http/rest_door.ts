@@ -12,7 +12,10 @@ import { ToolError } from "../tools/errors.ts";
 import { readJsonBody } from "./body.ts";
 import type { Handler, RequestContext } from "./context.ts";
 import { type Admission, unknownTool } from "./admission.ts";
-import { jsonAnswer } from "./responses.ts";
+import { errorResponse, jsonAnswer } from "./responses.ts";
+import { tell } from "./answer.ts";
+
+const AUDITED = Object.freeze({ audited: true });
 
 /** What the REST door needs. */
 export interface RestDoorOptions {
@@ -46,22 +49,28 @@ export function restDoor(options: RestDoorOptions): { call: Handler; list: Handl
       } finally {
         release();
       }
-      ctx.audited = true;
+      // The call wrote its audit line: the answer says so (see answer.ts).
       if (tool.deprecated) {
         const headers = deprecationHeaders(tool.deprecated);
         if (!result.ok) {
-          throw new ToolError(result.error.status, result.error.message, {
-            httpStatus: result.error.httpStatus,
-            details: result.error.details,
-            headers: { ...result.error.headers, ...headers },
-            extra: result.error.extra,
-            cause: result.error.cause,
-          });
+          return tell(
+            errorResponse(
+              new ToolError(result.error.status, result.error.message, {
+                httpStatus: result.error.httpStatus,
+                details: result.error.details,
+                headers: { ...result.error.headers, ...headers },
+                extra: result.error.extra,
+                cause: result.error.cause,
+              }),
+              ctx.requestId,
+            ),
+            AUDITED,
+          );
         }
-        return okResponse(ctx, result, headers);
+        return tell(okResponse(ctx, result, headers), AUDITED);
       }
-      if (!result.ok) throw result.error;
-      return okResponse(ctx, result);
+      if (!result.ok) return tell(errorResponse(result.error, ctx.requestId), AUDITED);
+      return tell(okResponse(ctx, result), AUDITED);
     },
   };
 }

@@ -27,6 +27,7 @@ import type { CallToolResult as SdkCallToolResult } from "@modelcontextprotocol/
 // @ts-types="@modelcontextprotocol/sdk/shared/mediaType"
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 import { answerHeaders } from "../http/responses.ts";
+import { tell } from "../http/answer.ts";
 import type { RequestContext } from "../http/context.ts";
 import { unknownTool } from "../http/admission.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
@@ -131,6 +132,8 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
     const { CallToolRequestSchema, ListToolsRequestSchema } = types;
     // A single (non-batch) call of a cacheable tool says `X-Cache` on the response.
     let cacheHeader: "hit" | "miss" | undefined;
+    // Set once a tool call wrote its audit line; the answer carries it (see http/answer.ts).
+    let audited = false;
     const server = new Server({ ...options.serverInfo }, serverOptions);
     server.setRequestHandler(
       ListToolsRequestSchema,
@@ -151,7 +154,7 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
         request.params.arguments ?? {},
         callContextOf(req, ctx, "mcp"),
       );
-      ctx.audited = true;
+      audited = true;
       if (result.ok && result.cache && !Array.isArray(parsed)) cacheHeader = result.cache;
       return toCallToolResult(result, ctx.requestId);
     });
@@ -169,7 +172,7 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
         )
         : await transport.handleRequest(req, { parsedBody: parsed });
       if (cacheHeader) response.headers.set("x-cache", cacheHeader);
-      return await withReadableId(response, parsed);
+      return tell(await withReadableId(response, parsed), { audited });
     } finally {
       await server.close();
     }
@@ -193,7 +196,6 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
           fast.arguments ?? {},
           callContextOf(req, ctx, "mcp"),
         );
-        ctx.audited = true;
         result = toCallToolResult(outcome, ctx.requestId);
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
         break;
@@ -216,10 +218,13 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
         break;
     }
     // With the app's headers given at once (see answerHeaders in responses.ts).
-    return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
-      status: 200,
-      headers: answerHeaders(ctx, headers),
-    });
+    return tell(
+      new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
+        status: 200,
+        headers: answerHeaders(ctx, headers),
+      }),
+      { stamped: true, audited: fast.kind === "call" },
+    );
   }
 }
 

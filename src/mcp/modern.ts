@@ -29,6 +29,7 @@
  */
 import type { RequestContext } from "../http/context.ts";
 import { answerHeaders } from "../http/responses.ts";
+import { tell } from "../http/answer.ts";
 import { unknownTool } from "../http/admission.ts";
 import { withRemoteParent } from "../observability/tracing.ts";
 import type { Tool } from "../tools/define.ts";
@@ -134,6 +135,7 @@ export function modernEra(options: ModernEraOptions): ModernEra {
       );
     }
     const params = message.params ?? {};
+    let audited = false;
     let result: Record<string, unknown>;
     const headers: Record<string, string> = { "content-type": "application/json" };
     switch (message.method) {
@@ -175,7 +177,7 @@ export function modernEra(options: ModernEraOptions): ModernEra {
           trace,
           () => invoke(tool, args ?? {}, callContextOf(req, ctx, "mcp", trace.traceparent)),
         );
-        ctx.audited = true;
+        audited = true;
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
         result = {
           ...toCallToolResult(outcome, ctx.requestId),
@@ -187,10 +189,13 @@ export function modernEra(options: ModernEraOptions): ModernEra {
       default:
         return jsonRpcError(404, METHOD_NOT_FOUND, `Method not found: ${message.method}`, id);
     }
-    return new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), {
-      status: 200,
-      headers: answerHeaders(ctx, headers),
-    });
+    return tell(
+      new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), {
+        status: 200,
+        headers: answerHeaders(ctx, headers),
+      }),
+      { stamped: true, audited },
+    );
   };
 }
 
@@ -201,10 +206,13 @@ function inBand(
   code: number,
   message: string,
 ): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message } }), {
-    status: 200,
-    headers: answerHeaders(ctx, { "content-type": "application/json" }),
-  });
+  return tell(
+    new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message } }), {
+      status: 200,
+      headers: answerHeaders(ctx, { "content-type": "application/json" }),
+    }),
+    { stamped: true },
+  );
 }
 
 /** A standard header that is missing or disagrees with the body: what it said, and why. */
