@@ -24,6 +24,7 @@ import { routes } from "./http/routes.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { createKernel } from "./http/kernel.ts";
+import { createReloads } from "./reloads.ts";
 import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -337,7 +338,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const toolsFiles = config.toolsFile === undefined
     ? undefined
     : await import("./tools/file/tools_file.ts");
-  let fileTools = toolsFiles && config.toolsFile !== undefined
+  const fileTools = toolsFiles && config.toolsFile !== undefined
     ? await toolsFiles.openToolsFile(config.toolsFile, env, buildContext)
     : undefined;
   const buildRegistry = (file: typeof fileTools) =>
@@ -353,7 +354,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const registry = liveRegistry(initial);
   reservedDocuments = reservedDocumentsOf(fileTools?.file.spec);
-  const retiring = new Set<{ timer: ReturnType<typeof setTimeout>; close: () => Promise<void> }>();
   if (fileTools) {
     log.info("tools file loaded", {
       file: config.toolsFile,
@@ -478,6 +478,20 @@ export async function createApp(options: AppOptions): Promise<App> {
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
   });
+  // SIGHUP: the tools file and the keys file read again (see reloads.ts).
+  const reloads = createReloads({
+    config,
+    log,
+    env,
+    toolsFiles,
+    buildContext,
+    fileTools,
+    buildRegistry,
+    registry,
+    onToolsFile: (spec) => reservedDocuments = reservedDocumentsOf(spec),
+    keyRing,
+    readKeys: (file) => readKeys(file, log, "reloaded"),
+  });
   const handler = createKernel({ routes: table, log, metrics, cors: cors(config.corsOrigins) });
 
   return {
@@ -487,85 +501,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     sql,
     metrics,
-    async reloadTools() {
-      if (config.toolsFile === undefined || !toolsFiles) {
-        return { ok: false, error: "TOOLS_FILE is not set" };
-      }
-      let next: typeof fileTools;
-      try {
-        next = await toolsFiles.openToolsFile(config.toolsFile, env, buildContext);
-      } catch (error) {
-        const message = error instanceof toolsFiles.ToolsFileError
-          ? toolsFiles.formatProblems(error.path, error.problems)
-          : error instanceof Error
-          ? error.message
-          : String(error);
-        log.error("tools file reload refused; the previous tools keep serving", {
-          file: config.toolsFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      let nextRegistry: Registry;
-      try {
-        nextRegistry = buildRegistry(next);
-      } catch (error) {
-        await next.close();
-        const message = error instanceof Error ? error.message : String(error);
-        log.error("tools file reload refused; the previous tools keep serving", {
-          file: config.toolsFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      const previous = fileTools;
-      fileTools = next;
-      registry.swap(nextRegistry);
-      reservedDocuments = reservedDocumentsOf(next.file.spec);
-      const names = next.tools.map((t) => t.name);
-      log.info("tools file reloaded", { file: config.toolsFile, tools: names });
-      if (previous) {
-        // Calls that started on the old tools may still use their sources:
-        // close those once the longest deadline has passed.
-        const graceMs = (Math.max(
-          config.toolTimeoutSeconds,
-          ...previous.tools.map((t) => t.timeoutSeconds ?? 0),
-        ) + 1) * 1000;
-        const entry = {
-          timer: setTimeout(() => {
-            retiring.delete(entry);
-            previous.close();
-          }, graceMs),
-          close: previous.close,
-        };
-        retiring.add(entry);
-      }
-      return { ok: true, tools: names };
-    },
+    reloadTools: reloads.reloadTools,
     // The MCP SDK is not loaded here: an ordinary session never needs it
     // (see mcp/door.ts), and the first message that does loads it then.
     warmUp: () => metrics.loadProcessMetrics(),
-    async reloadKeys() {
-      if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
-      try {
-        keyRing.replaceFileKeys(await readKeys(config.apiKeysFile, log, "reloaded"));
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        log.error("API keys file reload refused; the previous keys stay valid", {
-          file: config.apiKeysFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      return { ok: true, keys: keyRing.fileKeyCount };
-    },
+    reloadKeys: reloads.reloadKeys,
     async close() {
       deadlines.close();
-      for (const r of retiring) {
-        clearTimeout(r.timer);
-        await r.close();
-      }
-      await fileTools?.close();
+      await reloads.close();
       redis?.disconnect();
       await cache?.close();
       upstream?.close();
