@@ -221,6 +221,7 @@ async function wrk(
       WRK_EXPECT: expect,
       WRK_KEY: key,
       WRK_SESSION: session ? "1" : "",
+      WRK_HEADERS: modernHeaders(body),
     },
     stdout: "piped",
     stderr: "piped",
@@ -244,6 +245,29 @@ const call = (name: string, args: Record<string, unknown>) => ({
   method: "tools/call",
   params: { name, arguments: args },
 });
+
+/** The same call as a 2026-07-28 request: the `_meta` envelope, no `initialize` needed. */
+const modernCall = (name: string, args: Record<string, unknown>) => ({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "tools/call",
+  params: {
+    name,
+    arguments: args,
+    _meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientInfo": { name: "wrk", version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    },
+  },
+});
+
+/** The standard headers a 2026-07-28 body needs (none for a handshake-era one), as wrk takes them. */
+function modernHeaders(body: unknown): string {
+  const msg = body as { method?: string; params?: { name?: string; _meta?: object } };
+  if (!msg.params?._meta) return "";
+  return `MCP-Protocol-Version: 2026-07-28\nMcp-Method: ${msg.method}\nMcp-Name: ${msg.params.name}\n`;
+}
 
 await ensureDatabase();
 const deno = Deno.execPath();
@@ -345,6 +369,8 @@ try {
     ["MCP tools/call, no-op tool (Toolbox: SELECT 1)", [
       [bare, call("noop", {}), '"ok":true'],
       [ours, call("noop", {}), '"ok":true'],
+      // Issue #28: the 2026-07-28 call at least as fast as the handshake-era one.
+      [ours, modernCall("noop", {}), '"ok":true'],
       [restUrl("noop"), {}, '"ok":true'],
       [ours200, call("noop", {}), '"ok":true'],
       [ours2, call("noop", {}), '"ok":true'],
@@ -470,8 +496,12 @@ try {
         if (baseline) ratios[i].push(r.rps / baseline);
       }
     }
-    for (const [i, [target]] of runs.entries()) {
-      const label = typeof target === "string" ? "ours, REST door" : target.name;
+    for (const [i, [target, runBody]] of runs.entries()) {
+      const label = typeof target === "string"
+        ? "ours, REST door"
+        : modernHeaders(runBody) !== ""
+        ? `${target.name}, MCP 2026-07-28`
+        : target.name;
       const rs = results[i];
       const wrong = rs.reduce((n, r) => n + r.wrong, 0);
       if (wrong > 0) failed = true;

@@ -6,14 +6,9 @@
  * @module
  */
 import type { Config } from "./config/env.ts";
-import { compose } from "./http/compose.ts";
-import type { Handler, RequestContext } from "./http/context.ts";
+import type { RequestContext } from "./http/context.ts";
 import { auth } from "./http/middleware/auth.ts";
-import {
-  clientAddress,
-  createRateLimitPolicy,
-  setRateLimitHeaders,
-} from "./http/middleware/rate_limit.ts";
+import { clientAddress, createRateLimitPolicy } from "./http/middleware/rate_limit.ts";
 import { createRateLimiter } from "./ratelimit/limiter.ts";
 import { sharedMemoryLimiter } from "./ratelimit/shared_counters.ts";
 import { createConcurrencyLimit, defaultConcurrencyLimit } from "./ratelimit/concurrency.ts";
@@ -21,17 +16,17 @@ import { createToolCache, type ToolCache } from "./cache/response_cache.ts";
 import { createMemoryCache } from "./cache/memory_cache.ts";
 import { hostOrigin } from "./http/middleware/host_origin.ts";
 import { cors } from "./http/middleware/cors.ts";
-import { REQUEST_ID_HEADER, resolveRequestId } from "./http/middleware/request_id.ts";
-import { errorResponse, jsonResponse } from "./http/responses.ts";
+import { jsonResponse } from "./http/responses.ts";
 import { openApiDocument } from "./http/openapi.ts";
 import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
-import { createRouter } from "./http/router.ts";
 import { routes } from "./http/routes.ts";
-import { requestTarget } from "./http/request_target.ts";
 import { createProxyTrust } from "./http/trusted_proxies.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
+import { createKernel } from "./http/kernel.ts";
+import { createReloads } from "./reloads.ts";
+import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
@@ -45,7 +40,6 @@ import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
 import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
-import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
@@ -343,7 +337,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const toolsFiles = config.toolsFile === undefined
     ? undefined
     : await import("./tools/file/tools_file.ts");
-  let fileTools = toolsFiles && config.toolsFile !== undefined
+  const fileTools = toolsFiles && config.toolsFile !== undefined
     ? await toolsFiles.openToolsFile(config.toolsFile, env, buildContext)
     : undefined;
   const buildRegistry = (file: typeof fileTools) =>
@@ -359,7 +353,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const registry = liveRegistry(initial);
   reservedDocuments = reservedDocumentsOf(fileTools?.file.spec);
-  const retiring = new Set<{ timer: ReturnType<typeof setTimeout>; close: () => Promise<void> }>();
   if (fileTools) {
     log.info("tools file loaded", {
       file: config.toolsFile,
@@ -456,14 +449,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     invokeTool(deps, tool, input, call);
 
   const bodyDeadline = { queue: deadlines, timeoutMs: config.http.bodyTimeoutSeconds * 1000 };
+  // One gate for both doors and both MCP eras: lookup, cost, scopes, concurrency.
+  const admission = createAdmission({ registry, rateLimit, concurrency });
   const mcp = mcpDoor({
     registry,
     invoke,
     maxBodyBytes: config.maxBodyBytes,
     bodyDeadline,
     serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
-    rateLimit,
-    concurrency,
+    admission,
   });
   const table = routes({
     guard: {
@@ -484,8 +478,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       invoke,
       maxBodyBytes: config.maxBodyBytes,
       bodyDeadline,
-      rateLimit,
-      concurrency,
+      admission,
     }),
     mcp,
     health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
@@ -493,78 +486,21 @@ export async function createApp(options: AppOptions): Promise<App> {
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
   });
-  const composed = new Map<(typeof table)[number], Handler>(
-    table.map((route) => [route, compose(route.middleware, route.handler)]),
-  );
-  // The endpoint label is the route template, never the raw path: bounded under hostile URLs.
-  const endpointOf = new Map(table.map((route) => [route, route.path.replace(/:(\w+)/g, "{$1}")]));
-  const match = createRouter(table);
-  const corsPolicy = cors(config.corsOrigins);
-
-  async function handler(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
-    const requestId = resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
-    // The path comes from the request-target, never from Host (see request_target.ts).
-    const target = requestTarget(req);
-    const url = "path" in target ? target.url : UNPARSED_URL;
-    const remote = info?.remoteAddr;
-    const ctx: RequestContext = {
-      requestId,
-      startedAt: performance.now(),
-      url,
-      remoteAddress: remote && "hostname" in remote ? remote.hostname : undefined,
-      log: log.with({ request_id: requestId }),
-      principal: undefined,
-      audited: false,
-      rateLimit: undefined,
-      headersStamped: false,
-    };
-    let response: Response;
-    let fault: unknown;
-    let endpoint = "unmatched";
-    try {
-      // Refused like any other bad request: a JSON 400 with the request id, logged and counted.
-      if (!("path" in target)) throw new ToolError("invalid_input", target.problem);
-      const preflight = corsPolicy.preflight(req, url, requestId);
-      if (preflight) {
-        preflight.headers.set(REQUEST_ID_HEADER, requestId);
-        return preflight;
-      }
-      const found = match(req.method, target.path);
-      if (found.kind === "not_found") {
-        throw new ToolError("not_found", "Not found");
-      }
-      if (found.kind === "method_not_allowed") {
-        throw new ToolError("invalid_input", "Method not allowed", {
-          httpStatus: 405,
-          headers: { allow: found.allow.join(", ") },
-        });
-      }
-      endpoint = endpointOf.get(found.route)!;
-      response = await composed.get(found.route)!(req, ctx, found.params);
-    } catch (error) {
-      const safe = error instanceof ToolError ? error : internalError(error);
-      if (!(error instanceof ToolError)) fault = error;
-      response = errorResponse(safe, requestId);
-    }
-    metrics.httpRequest(endpoint, response.status);
-    // A door's answer may carry these already (see answerHeaders in responses.ts).
-    if (!ctx.headersStamped) {
-      response.headers.set(REQUEST_ID_HEADER, requestId);
-      if (ctx.rateLimit) setRateLimitHeaders(response.headers, ctx.rateLimit);
-    }
-    corsPolicy.decorate(req, url, response);
-    if (response.status >= 400 && !ctx.audited) {
-      const props = {
-        method: req.method,
-        status_code: response.status,
-        principal: ctx.principal?.id,
-        latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-      };
-      if (fault === undefined) ctx.log.info("request error", props);
-      else ctx.log.error("request failed", { ...props, error: describe(fault) });
-    }
-    return response;
-  }
+  // SIGHUP: the tools file and the keys file read again (see reloads.ts).
+  const reloads = createReloads({
+    config,
+    log,
+    env,
+    toolsFiles,
+    buildContext,
+    fileTools,
+    buildRegistry,
+    registry,
+    onToolsFile: (spec) => reservedDocuments = reservedDocumentsOf(spec),
+    keyRing,
+    readKeys: (file) => readKeys(file, log, "reloaded"),
+  });
+  const handler = createKernel({ routes: table, log, metrics, cors: cors(config.corsOrigins) });
 
   return {
     // Responses finished in the same event-loop turn are written together (see response_batching.ts).
@@ -573,85 +509,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     sql,
     metrics,
-    async reloadTools() {
-      if (config.toolsFile === undefined || !toolsFiles) {
-        return { ok: false, error: "TOOLS_FILE is not set" };
-      }
-      let next: typeof fileTools;
-      try {
-        next = await toolsFiles.openToolsFile(config.toolsFile, env, buildContext);
-      } catch (error) {
-        const message = error instanceof toolsFiles.ToolsFileError
-          ? toolsFiles.formatProblems(error.path, error.problems)
-          : error instanceof Error
-          ? error.message
-          : String(error);
-        log.error("tools file reload refused; the previous tools keep serving", {
-          file: config.toolsFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      let nextRegistry: Registry;
-      try {
-        nextRegistry = buildRegistry(next);
-      } catch (error) {
-        await next.close();
-        const message = error instanceof Error ? error.message : String(error);
-        log.error("tools file reload refused; the previous tools keep serving", {
-          file: config.toolsFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      const previous = fileTools;
-      fileTools = next;
-      registry.swap(nextRegistry);
-      reservedDocuments = reservedDocumentsOf(next.file.spec);
-      const names = next.tools.map((t) => t.name);
-      log.info("tools file reloaded", { file: config.toolsFile, tools: names });
-      if (previous) {
-        // Calls that started on the old tools may still use their sources:
-        // close those once the longest deadline has passed.
-        const graceMs = (Math.max(
-          config.toolTimeoutSeconds,
-          ...previous.tools.map((t) => t.timeoutSeconds ?? 0),
-        ) + 1) * 1000;
-        const entry = {
-          timer: setTimeout(() => {
-            retiring.delete(entry);
-            previous.close();
-          }, graceMs),
-          close: previous.close,
-        };
-        retiring.add(entry);
-      }
-      return { ok: true, tools: names };
-    },
+    reloadTools: reloads.reloadTools,
     // The MCP SDK is not loaded here: an ordinary session never needs it
     // (see mcp/door.ts), and the first message that does loads it then.
     warmUp: () => metrics.loadProcessMetrics(),
-    async reloadKeys() {
-      if (config.apiKeysFile === undefined) return { ok: false, error: "API_KEYS_FILE is not set" };
-      try {
-        keyRing.replaceFileKeys(await readKeys(config.apiKeysFile, log, "reloaded"));
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        log.error("API keys file reload refused; the previous keys stay valid", {
-          file: config.apiKeysFile,
-          problems: message,
-        });
-        return { ok: false, error: message };
-      }
-      return { ok: true, keys: keyRing.fileKeyCount };
-    },
+    reloadKeys: reloads.reloadKeys,
     async close() {
       deadlines.close();
-      for (const r of retiring) {
-        clearTimeout(r.timer);
-        await r.close();
-      }
-      await fileTools?.close();
+      await reloads.close();
       redis?.disconnect();
       await cache?.close();
       upstream?.close();
@@ -691,13 +556,4 @@ async function readKeys(file: string, log: Logger, what: string): Promise<FileKe
     });
   }
   return keys;
-}
-
-/** The context's URL for a request whose target was refused (nothing routes on it). */
-const UNPARSED_URL = new URL("http://unparsed.invalid/");
-
-function describe(error: unknown): unknown {
-  return error instanceof Error
-    ? { name: error.name, message: error.message, stack: error.stack }
-    : String(error);
 }

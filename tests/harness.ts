@@ -151,8 +151,6 @@ export function requestContext(url = "http://localhost:8000/v1/mcp"): RequestCon
     remoteAddress: "127.0.0.1",
     log: createLogger({ level: "error", sinks: [] }),
     principal: undefined,
-    audited: false,
     rateLimit: undefined,
-    headersStamped: false,
   };
 }

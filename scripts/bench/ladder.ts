@@ -27,7 +27,7 @@ import { parseConfig } from "../../src/config/env.ts";
 import type { RequestContext } from "../../src/http/context.ts";
 import { auth } from "../../src/http/middleware/auth.ts";
 import { createRateLimitPolicy } from "../../src/http/middleware/rate_limit.ts";
-import { toCallToolResult } from "../../src/mcp/door.ts";
+import { toCallToolResult } from "../../src/mcp/results.ts";
 import { createLogger, createStreamSink } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createRateLimiter } from "../../src/ratelimit/limiter.ts";

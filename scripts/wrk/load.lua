@@ -8,6 +8,12 @@ wrk.body = os.getenv("WRK_BODY") or "{}"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("WRK_KEY") or "")
+-- $WRK_HEADERS: more headers, one "Name: value" a line (a 2026-07-28 request's
+-- MCP-Protocol-Version, Mcp-Method and Mcp-Name).
+for line in string.gmatch(os.getenv("WRK_HEADERS") or "", "[^\n]+") do
+  local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
 
 local threads = {}
 function setup(thread)

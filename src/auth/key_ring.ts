@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ApiKey } from "../config/env.ts";
-import type { Principal } from "../tools/define.ts";
+import type { Principal } from "./principal.ts";
 import type { FileKey } from "./keys_file.ts";
 
 /** What a presented key turned out to be. */

@@ -6,14 +6,12 @@
  *
  * @module
  */
-import type { Principal, Tool } from "../tools/define.ts";
+import type { Principal } from "./principal.ts";
+import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
+import { DEFAULT_TOOL_SCOPES } from "./scope_names.ts";
 
-/** Scope names: `word` or `word:word`, as OAuth scope tokens go, without spaces or quotes. */
-export const SCOPE_PATTERN = /^[a-z][a-z0-9_.-]{0,31}(:[a-z0-9_.*-]{1,32})?$/;
-
-/** What a tool that declares no scopes needs. */
-export const DEFAULT_TOOL_SCOPES: readonly string[] = Object.freeze(["tools:read"]);
+export { DEFAULT_TOOL_SCOPES, SCOPE_PATTERN } from "./scope_names.ts";
 
 /** The scopes a call of `tool` needs. */
 export function requiredScopes(tool: Pick<Tool, "scopes">): readonly string[] {

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { SCOPE_PATTERN } from "../auth/scopes.ts";
+import { SCOPE_PATTERN } from "../auth/scope_names.ts";
 import { normalizeCidr } from "../net/ip_ranges.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */

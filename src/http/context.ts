@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../observability/logger.ts";
 import type { RateDecision } from "../ratelimit/limiter.ts";
-import type { Principal } from "../tools/define.ts";
+import type { Principal } from "../auth/principal.ts";
 
 export interface RequestContext {
   /** The request id echoed in `X-Request-ID`, every error body and every log line. */
@@ -21,16 +21,8 @@ export interface RequestContext {
   log: Logger;
   /** Set by the auth middleware. */
   principal: Principal | undefined;
-  /** Set by a door once a tool call wrote its own audit line. */
-  audited: boolean;
   /** The caller's rate-limit state, once a door enforced it; becomes X-RateLimit-* headers. */
   rateLimit: RateDecision | undefined;
-  /**
-   * Set by a door that built its response with `X-Request-ID` and
-   * `X-RateLimit-*` already in it (see `answerHeaders` in responses.ts), so
-   * the app does not set them again.
-   */
-  headersStamped: boolean;
 }
 
 /** A step of the pipeline: may answer itself or hand on to `next`. */

@@ -5,16 +5,17 @@
  * @module
  */
 import type { Registry } from "../tools/registry.ts";
-import { deprecationHeaders, TOOL_NAME_PATTERN } from "../tools/registry.ts";
+import { deprecationHeaders } from "../tools/registry.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
-import { insufficientScope, mayCall } from "../auth/scopes.ts";
 import { type BodyDeadline, readJsonBody } from "./body.ts";
 import type { Handler, RequestContext } from "./context.ts";
-import type { RateLimitPolicy } from "./middleware/rate_limit.ts";
-import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
-import { jsonAnswer } from "./responses.ts";
+import { type Admission, unknownTool } from "./admission.ts";
+import { errorResponse, jsonAnswer } from "./responses.ts";
+import { tell } from "./answer.ts";
+
+const AUDITED = Object.freeze({ audited: true });
 
 /** What the REST door needs. */
 export interface RestDoorOptions {
@@ -23,64 +24,55 @@ export interface RestDoorOptions {
   readonly maxBodyBytes: number;
   /** `HTTP_BODY_TIMEOUT_SECONDS`: a body still arriving then is a 408. */
   readonly bodyDeadline?: BodyDeadline;
-  readonly rateLimit: RateLimitPolicy;
-  /** The per-key bound on calls running at once; absent: none (unit tests). */
-  readonly concurrency?: ConcurrencyLimit;
-}
-
-/** The 404 for a tool name that is not registered; echoes the name only when it is a valid one. */
-export function unknownTool(name: string): ToolError {
-  return new ToolError(
-    "not_found",
-    TOOL_NAME_PATTERN.test(name) ? `Unknown tool: ${name}` : "Unknown tool",
-  );
+  /** Rate limit, scopes and concurrency: the step every door runs (see admission.ts). */
+  readonly admission: Admission;
 }
 
 /** Builds the two handlers of the REST door. */
 export function restDoor(options: RestDoorOptions): { call: Handler; list: Handler } {
+  const { admission } = options;
   return {
     async list(_req, ctx) {
-      const limiting = options.rateLimit.enforce(ctx, 1);
-      if (limiting) await limiting;
+      await admission(ctx, { calls: [], others: 1 });
       // Read per request: a reload of the tools file swaps the registry's contents.
       return jsonAnswer(ctx, { tools: options.registry.descriptorsFor(ctx.principal!) });
     },
     async call(req, ctx, params) {
       // Unknown names cost too: probing for tools is not free.
-      const tool = options.registry.get(params.tool);
-      const limiting = options.rateLimit.enforce(
-        ctx,
-        options.rateLimit.costOf(params.tool, tool?.rateLimitCost),
-        tool ? [params.tool] : [],
-      );
-      if (limiting) await limiting;
+      const admitted = await admission(ctx, { calls: [params.tool], others: 0 });
+      const tool = admitted.tools[0];
       if (!tool) throw unknownTool(params.tool);
-      if (!mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
       const input = await readJsonBody(req, options.maxBodyBytes, options.bodyDeadline);
       // Taken once the body is in: a slow upload holds no slot.
-      const release = options.concurrency?.acquire(ctx.principal!.id, 1);
+      const release = admitted.hold();
       let result: InvokeResult;
       try {
         result = await options.invoke(tool, input, callContextOf(req, ctx, "rest"));
       } finally {
-        release?.();
+        release();
       }
-      ctx.audited = true;
+      // The call wrote its audit line: the answer says so (see answer.ts).
       if (tool.deprecated) {
         const headers = deprecationHeaders(tool.deprecated);
         if (!result.ok) {
-          throw new ToolError(result.error.status, result.error.message, {
-            httpStatus: result.error.httpStatus,
-            details: result.error.details,
-            headers: { ...result.error.headers, ...headers },
-            extra: result.error.extra,
-            cause: result.error.cause,
-          });
+          return tell(
+            errorResponse(
+              new ToolError(result.error.status, result.error.message, {
+                httpStatus: result.error.httpStatus,
+                details: result.error.details,
+                headers: { ...result.error.headers, ...headers },
+                extra: result.error.extra,
+                cause: result.error.cause,
+              }),
+              ctx.requestId,
+            ),
+            AUDITED,
+          );
         }
-        return okResponse(ctx, result, headers);
+        return tell(okResponse(ctx, result, headers), AUDITED);
       }
-      if (!result.ok) throw result.error;
-      return okResponse(ctx, result);
+      if (!result.ok) return tell(errorResponse(result.error, ctx.requestId), AUDITED);
+      return tell(okResponse(ctx, result), AUDITED);
     },
   };
 }

@@ -105,6 +105,40 @@ export function bindActiveContext<F extends (...args: never[]) => unknown>(fn: F
   return api ? api.context.bind(api.context.active(), fn) : fn;
 }
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * Runs `fn` with the caller's span (a W3C `traceparent`, and `tracestate`,
+ * as a 2026-07-28 request carries them in `_meta`) as the active parent, so
+ * the tool span continues the caller's trace. Without tracing, or with a
+ * malformed or all-zero `traceparent` (W3C: ignore it), `fn` runs as is.
+ *
+ * @example Without tracing, the function just runs
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withRemoteParent } from "./tracing.ts";
+ *
+ * const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+ * assert.equal(withRemoteParent({ traceparent: parent }, () => 42), 42);
+ * ```
+ */
+export function withRemoteParent<T>(
+  trace: { readonly traceparent?: string; readonly tracestate?: string } | undefined,
+  fn: () => T,
+): T {
+  if (!api || trace?.traceparent === undefined) return fn();
+  const m = TRACEPARENT.exec(trace.traceparent);
+  if (!m || /^0+$/.test(m[1]) || /^0+$/.test(m[2])) return fn();
+  const parent = api.trace.setSpanContext(api.context.active(), {
+    traceId: m[1],
+    spanId: m[2],
+    traceFlags: parseInt(m[3], 16),
+    isRemote: true,
+    ...(trace.tracestate !== undefined && { traceState: api.createTraceState(trace.tracestate) }),
+  });
+  return api.context.with(parent, fn);
+}
+
 let cachedTracer: ReturnType<NonNullable<typeof api>["trace"]["getTracer"]> | undefined;
 function tracer() {
   return cachedTracer ??= api!.trace.getTracer(SERVER_NAME, SERVER_VERSION);

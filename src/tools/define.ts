@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { ApiClient } from "./api_client.ts";
 import type { SqlClient } from "./sql_client.ts";
 import type { SqlSource } from "../sources/db/sql_source.ts";
@@ -20,14 +21,7 @@ export interface ToolAnnotations {
   readonly openWorldHint?: boolean;
 }
 
-/** Who is calling: the key's id, never the key. */
-export interface Principal {
-  readonly id: string;
-  /** The key's scopes; absent: it may call every tool. */
-  readonly scopes?: ReadonlySet<string>;
-  /** The key's own rate limit (keys file), ahead of `RATE_LIMIT_KEY_RPM` and `RATE_LIMIT_RPM`. */
-  readonly rateLimitRpm?: number;
-}
+export type { Principal } from "../auth/principal.ts";
 
 /** What a handler gets besides its input. */
 export interface ToolContext {

@@ -73,8 +73,9 @@ export function callContextOf(
   req: Request,
   ctx: { readonly requestId: string; readonly principal?: Principal; readonly log: Logger },
   door: "mcp" | "rest",
+  traceparent?: string,
 ): CallContext {
-  return new RequestCallContext(req, ctx.requestId, ctx.principal!, ctx.log, door);
+  return new RequestCallContext(req, ctx.requestId, ctx.principal!, ctx.log, door, traceparent);
 }
 
 // Classes with prototype getters, not object literals with `get`: V8 builds
@@ -86,12 +87,15 @@ class RequestCallContext implements CallContext {
     readonly principal: Principal,
     readonly log: Logger,
     readonly door: "mcp" | "rest",
+    // A 2026-07-28 request's `_meta.traceparent`, which names the caller's
+    // span more precisely than the HTTP header (a gateway may have set that).
+    private readonly metaTraceparent: string | undefined,
   ) {}
   get signal(): AbortSignal {
     return this.req.signal;
   }
   get traceparent(): string | undefined {
-    return this.req.headers.get("traceparent") ?? undefined;
+    return this.metaTraceparent ?? this.req.headers.get("traceparent") ?? undefined;
   }
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createAdmission } from "../../src/http/admission.ts";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { z } from "zod";
@@ -366,13 +367,14 @@ Deno.test("MCP fast path and SDK path answer a cacheable tool alike, X-Cache inc
       store: createMemoryCache({ maxEntries: 10, maxBytes: 100_000, maxEntryBytes: 10_000 }),
       log,
     });
+    const registry = createRegistry(tools);
     return mcpDoor({
-      registry: createRegistry(tools),
+      registry,
       invoke: (tool: Tool, input, ctx) =>
         invokeTool({ sql: noSql, defaultTimeoutSeconds: 5, cache }, tool, input, ctx),
       maxBodyBytes: 64 * 1024,
       serverInfo: { name: "test", version: "0" },
-      rateLimit: allowAll,
+      admission: createAdmission({ registry, rateLimit: allowAll }),
       fastPath,
     });
   };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { answerHeaders, jsonAnswer } from "../../src/http/responses.ts";
+import { factsOf } from "../../src/http/answer.ts";
 import { TEST_TOOLS } from "../fixtures/tools.ts";
 import {
   createTestApp,
@@ -16,7 +17,6 @@ Deno.test("answerHeaders() adds the request id and, once decided, the rate-limit
     "content-type": "application/json",
     "x-request-id": "test-request",
   });
-  assert.equal(ctx.headersStamped, true);
 
   const limited = requestContext();
   limited.rateLimit = {
@@ -46,6 +46,7 @@ Deno.test("jsonAnswer() is a 200 JSON answer with the security headers and the e
     "x-request-id": "test-request",
   });
   assert.deepEqual(await res.json(), { ok: true });
+  assert.deepEqual(factsOf(res), { stamped: true }, "the answer tells the kernel");
 });
 
 // Over a real socket: the headers a door gives at construction and those the

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isMcpContent, mcpContent } from "../../src/mcp/content.ts";
-import { toCallToolResult } from "../../src/mcp/door.ts";
+import { toCallToolResult } from "../../src/mcp/results.ts";
 
 Deno.test("mcpContent() blocks go out on /mcp as they are, without structured content", () => {
   const image = { type: "image", data: "AAAA", mimeType: "image/png" } as const;

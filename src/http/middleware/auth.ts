@@ -10,7 +10,7 @@ import { createKeyRing, type Identified, type KeyRing } from "../../auth/key_rin
 import { ToolError } from "../../tools/errors.ts";
 import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
-import type { Principal } from "../../tools/define.ts";
+import type { Principal } from "../../auth/principal.ts";
 import { rateLimited, rateLimitUnavailable } from "./rate_limit.ts";
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,1024})[ ]*$/i;
