@@ -21,7 +21,12 @@ const KEY = "rag-load-test-key-0123456789";
 
 Deno.test("under the core flags, ENABLE_RAG=true is refused with every flag to add", async () => {
   const flags = await compilePermissionFlags();
-  assert.deepEqual(flags, ["--allow-net", "--allow-env", "--allow-read=/run/secrets"]);
+  assert.deepEqual(flags, [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read=/etc/mcp-tool-server,/run/secrets,/run/credentials",
+    "--allow-write=/var/log/mcp-tool-server",
+  ]);
   const result = await runDeno(["run", ...flags, MAIN], {
     API_KEY_PRIMARY: KEY,
     PORT: "0",
