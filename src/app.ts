@@ -33,6 +33,7 @@ import { createProxyTrust } from "./http/trusted_proxies.ts";
 import { batchResponses, type ServeHandler } from "./http/response_batching.ts";
 import { mcpDoor } from "./mcp/door.ts";
 import { healthHandlers } from "./observability/health.ts";
+import { watchedSources } from "./observability/source_health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
@@ -498,7 +499,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       concurrency,
     }),
     mcp,
-    health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
+    health: healthHandlers({
+      sources: () =>
+        watchedSources({ sql, upstream, file: fileTools?.sources, tools: registry.tools }),
+      log,
+    }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
