@@ -5,6 +5,7 @@
  *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
  *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 2 problems
  *   mcp-tool-server tools           list the tools the configuration would serve
+ *   mcp-tool-server invoke <tool> [json]  call one tool through the doors' pipeline
  *   mcp-tool-server ingest <paths>  embed text/Markdown files into the RAG document store
  *   mcp-tool-server hash-key        print the SHA-256 of a key read from stdin (API_KEYS_FILE)
  *   mcp-tool-server --help          usage
@@ -47,6 +48,14 @@ Usage:
   ${SERVER_NAME} check [file]  check a tools file (default: TOOLS_FILE) and print every problem
                                as file:line:column: message; exit 0 ok, 2 problems
   ${SERVER_NAME} tools         list the tools this configuration would serve
+  ${SERVER_NAME} invoke <tool> ['<json>']
+                               call one tool through the same pipeline as the doors
+                               (validation, deadline, caps, logs; as the local operator,
+                               no key needed) and print its result JSON on stdout; log
+                               lines and an error body go to stderr. Exit 0 the result,
+                               1 the tool failed at run time (5xx: a source down, its
+                               deadline), 2 bad usage or configuration, 3 the call was
+                               refused (4xx: unknown tool, invalid input, not found)
   ${SERVER_NAME} ingest <files or folders> [--source-name NAME] [--prune] ...
                                embed .md/.txt files into the RAG document store
                                (ingest --help for every option; needs the RAG
@@ -446,6 +455,17 @@ async function listTools(): Promise<number> {
   return 0;
 }
 
+/** `invoke <tool> [json]`: one call through the doors' pipeline (src/cli/invoke.ts). */
+async function invoke(args: string[]): Promise<number> {
+  const { invokeCommand } = await import("./src/cli/invoke.ts");
+  const encoder = new TextEncoder();
+  return await invokeCommand(args, {
+    env: Deno.env.toObject(),
+    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+  });
+}
+
 /** `ingest …`: loads the RAG code (not part of the core bundle) and runs it; Ctrl-C stops after a batch. */
 async function ingestCommand(args: string[]): Promise<number> {
   let module;
@@ -486,6 +506,7 @@ async function main(args: string[]): Promise<number> {
   if (command === "healthcheck" && rest.length === 0) return await healthcheck();
   if (command === "check" && rest.length <= 1) return await check(rest[0]);
   if (command === "tools" && rest.length === 0) return await listTools();
+  if (command === "invoke") return await invoke(rest);
   if (command === "ingest") return await ingestCommand(rest);
   if (command === "hash-key") {
     const outcome = await hashKeyCommand(rest, readStdin);
