@@ -27,6 +27,7 @@ import { openApiDocument } from "./http/openapi.ts";
 import { docsPage } from "./http/docs.ts";
 import { restDoor } from "./http/rest_door.ts";
 import { createRouter } from "./http/router.ts";
+import { refusalFields } from "./http/refusal_log.ts";
 import { routes } from "./http/routes.ts";
 import { requestTarget } from "./http/request_target.ts";
 import { createProxyTrust } from "./http/trusted_proxies.ts";
@@ -421,6 +422,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, proxies),
+    onLocked: () => metrics.authLockoutHit(),
   };
 
   // One key's slow calls in parallel must not hold the whole pool (the rate
@@ -535,6 +537,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     };
     let response: Response;
     let fault: unknown;
+    let refusal: ToolError | undefined;
     let endpoint = "unmatched";
     try {
       // Refused like any other bad request: a JSON 400 with the request id, logged and counted.
@@ -559,6 +562,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     } catch (error) {
       const safe = error instanceof ToolError ? error : internalError(error);
       if (!(error instanceof ToolError)) fault = error;
+      else refusal = error;
       response = errorResponse(safe, requestId);
     }
     metrics.httpRequest(endpoint, response.status);
@@ -574,6 +578,12 @@ export async function createApp(options: AppOptions): Promise<App> {
         status_code: response.status,
         principal: ctx.principal?.id,
         latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+        ...refusalFields({
+          route: endpoint,
+          url,
+          clientAddress: clientAddress(req, ctx, proxies),
+          error: refusal,
+        }),
       };
       if (fault === undefined) ctx.log.info("request error", props);
       else ctx.log.error("request failed", { ...props, error: describe(fault) });
