@@ -117,9 +117,21 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   let processMetrics: Promise<void> | undefined;
   const loadProcessMetrics = () =>
     processMetrics ??= options.processMetrics
-      ? import("prom-client/lib/defaultMetrics.js").then((m) =>
-        (m.default as typeof PromClient.collectDefaultMetrics)({ register: registry })
-      )
+      ? import("prom-client/lib/defaultMetrics.js").then((m) => {
+        (m.default as typeof PromClient.collectDefaultMetrics)({ register: registry });
+        // prom-client reads RSS from /proc/self/status, which the compiled
+        // program may not read (it then reports nothing); Deno's own figure
+        // needs no permission.
+        registry.removeSingleMetric("process_resident_memory_bytes");
+        new Gauge({
+          name: "process_resident_memory_bytes",
+          help: "Resident memory size in bytes.",
+          registers: [registry],
+          collect() {
+            this.set(Deno.memoryUsage().rss);
+          },
+        });
+      })
       : Promise.resolve();
   const registers = [registry];
   // Which build is running, as labels on a constant 1 (joined onto other series in queries).
