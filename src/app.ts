@@ -28,6 +28,7 @@ import { createKernel } from "./http/kernel.ts";
 import { createReloads } from "./reloads.ts";
 import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
+import { watchedSources } from "./observability/source_health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
@@ -403,6 +404,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, proxies),
+    onLocked: () => metrics.authLockoutHit(),
   };
 
   // One key's slow calls in parallel must not hold the whole pool (the rate
@@ -481,7 +483,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       admission,
     }),
     mcp,
-    health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
+    health: healthHandlers({
+      sources: () =>
+        watchedSources({ sql, upstream, file: fileTools?.sources, tools: registry.tools }),
+      log,
+    }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
@@ -500,7 +506,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     keyRing,
     readKeys: (file) => readKeys(file, log, "reloaded"),
   });
-  const handler = createKernel({ routes: table, log, metrics, cors: cors(config.corsOrigins) });
+  const handler = createKernel({
+    routes: table,
+    log,
+    metrics,
+    cors: cors(config.corsOrigins),
+    clientAddress: (req, ctx) => clientAddress(req, ctx, proxies),
+  });
 
   return {
     // Responses finished in the same event-loop turn are written together (see response_batching.ts).

@@ -12,6 +12,7 @@ import { canonicalJson } from "../../cache/response_cache.ts";
 import type { Config } from "../../config/env.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
+import type { NamedSource } from "../../observability/source_health.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
 import { postgresOptions } from "../../sources/db/postgres_options.ts";
 import { DatabaseError, makeSqlQuery, type SqlSource } from "../../sources/db/sql_source.ts";
@@ -26,6 +27,8 @@ import { inputSchema, type ToolSpec } from "./spec.ts";
 /** Tools built from a file, and what closes the sources they opened. */
 export interface BuiltTools {
   readonly tools: readonly Tool[];
+  /** The file's sources by name, for `/health` (an embedded one may be the server's own database). */
+  readonly sources: readonly NamedSource[];
   /** Closes the sources this file opened (not the server's own). */
   close(): Promise<void>;
 }
@@ -61,6 +64,7 @@ const SqlOutput = z.object({
 export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<BuiltTools> {
   const opened: { close(): Promise<void> | void }[] = [];
   const sources = new Map<string, ToolSources>();
+  const named: NamedSource[] = [];
   const { config } = ctx;
   try {
     for (const [name, spec] of Object.entries(file.spec.sources)) {
@@ -75,6 +79,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         }));
         opened.push(source);
         sources.set(name, { sql: source });
+        named.push({ name, optional: spec.optional, sql: source });
       } else if (spec.kind === "embedded") {
         let source = ctx.sql;
         if (source.kind !== "pglite") {
@@ -82,6 +87,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           opened.push(source);
         }
         sources.set(name, { sql: source });
+        named.push({ name, optional: spec.optional, sql: source });
       } else {
         const u = config.upstream;
         const upstream = createUpstream({
@@ -107,12 +113,19 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         });
         opened.push(upstream);
         sources.set(name, { api: upstream });
+        named.push({ name, optional: spec.optional, api: upstream });
       }
     }
     const tools = Object.entries(file.spec.tools).map(([name, spec]) => {
-      const own = spec.kind === "vector_search" || spec.source === undefined
+      // Without a source of its own a tool reads the server's (named, so
+      // /health knows what each tool depends on).
+      const own = spec.kind === "vector_search"
         ? undefined
-        : sources.get(spec.source);
+        : spec.source !== undefined
+        ? sources.get(spec.source)
+        : spec.kind === "sql"
+        ? { sql: ctx.sql }
+        : ctx.upstream && { api: ctx.upstream };
       if (spec.kind === "sql") {
         return sqlTool(name, spec, file.sqlStatements.get(name)!, config.db.maxRows, own);
       }
@@ -131,6 +144,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
     });
     return {
       tools: tools.map((tool) => withCache(tool, file.spec)),
+      sources: named,
       async close() {
         await Promise.allSettled(opened.map((s) => s.close()));
       },
