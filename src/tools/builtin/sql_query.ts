@@ -112,10 +112,10 @@ export function createSqlQueryTool(options: {
 }
 
 /** One row may be this fraction of the byte cap, so a batch sized from it stays near the cap. */
-const ROW_CAP_SHARE = 16;
+export const ROW_CAP_SHARE = 16;
 
 /** Marks the database's refusal of a row wider than the cap (its text names the value cast). */
-const ROW_TOO_WIDE = "mcp:row_too_wide:";
+export const ROW_TOO_WIDE = "mcp:row_too_wide:";
 
 /**
  * The caller's statement (the guard's `text`, one `SELECT`) wrapped so the
