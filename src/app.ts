@@ -46,6 +46,7 @@ import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { internalError, ToolError } from "./tools/errors.ts";
 import { invokeTool } from "./tools/invoke.ts";
+import { createCursorCodec, type CursorCodec, cursorSecret } from "./tools/result_cursor.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
 import type { FileKey } from "./auth/keys_file.ts";
@@ -246,7 +247,11 @@ async function openResponseCache(
  * The opt-in tools that run SQL a caller writes or names (`sql_query`, the
  * database toolset), sharing one guard with the real PostgreSQL parser.
  */
-async function callerSqlTools(config: Config, sql: SqlSource): Promise<Tool[]> {
+async function callerSqlTools(
+  config: Config,
+  sql: SqlSource,
+  cursors: CursorCodec,
+): Promise<Tool[]> {
   const wanted = [
     config.sqlQuery.enabled && "ENABLE_SQL_QUERY_TOOL",
     config.dbSchema.enabled && "ENABLE_DB_SCHEMA_TOOLS",
@@ -270,7 +275,7 @@ async function callerSqlTools(config: Config, sql: SqlSource): Promise<Tool[]> {
   const guard = await createCallerGuard(config.sqlQuery);
   const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
   return [
-    ...(config.sqlQuery.enabled ? [createSqlQueryTool({ guard, ...limits })] : []),
+    ...(config.sqlQuery.enabled ? [createSqlQueryTool({ guard, cursors, ...limits })] : []),
     ...(config.dbSchema.enabled
       ? createDbSchemaTools({ guard, allowedTables: config.sqlQuery.allowedTables, ...limits })
       : []),
@@ -304,7 +309,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   const apiToolNames = tools.filter((t) => API_TOOLS.includes(t)).map((t) => t.name);
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
   if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));
-  tools.push(...await callerSqlTools(config, sql));
+  // Cursors of truncated SQL results; any replica with the same secret continues them.
+  const cursorKey = cursorSecret(config);
+  const cursors = await createCursorCodec({
+    secret: cursorKey.secret,
+    ttlSeconds: config.cursors.ttlSeconds,
+  });
+  if (!cursorKey.shared) {
+    log.info("result cursors open only on this process: set CURSOR_SECRET to share them");
+  }
+  tools.push(...await callerSqlTools(config, sql, cursors));
   // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
   let rag: RagService | undefined;
   let reservedDocuments: readonly string[] = [];
@@ -342,6 +356,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     metrics,
     openEmbedded: () => openEmbedded(config, log),
+    cursors,
   };
   const env = options.env ?? {};
   // The tools file loader (and the YAML parser under it) loads only when a
