@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openPgliteWorker } from "../../../../src/sources/db/pglite_worker.ts";
-import { createTestApp, postJson } from "../../../harness.ts";
+import { createTestApp, mcpToolCall, postJson } from "../../../harness.ts";
 import { createTestDatabase, postgresUnavailable } from "../../../sources/db/pg_fixture.ts";
 import { dbSchemaSuite, SCHEMA_FIXTURE_SQL } from "./db_schema_suite.ts";
 
@@ -96,3 +96,36 @@ async function dropRole(role: string): Promise<void> {
     await server.end({ timeout: 1 });
   }
 }
+
+Deno.test("database toolset through the MCP door: from list_tables to a correct sql_query", async () => {
+  const app = await createTestApp({
+    tools: [],
+    env: { ...ENV, ENABLE_SQL_QUERY_TOOL: "true" },
+  });
+  const result = async (tool: string, args: unknown) => {
+    const res = await mcpToolCall(app, tool, args);
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.result.isError, undefined, JSON.stringify(body));
+    return JSON.parse(body.result.content[0].text);
+  };
+  try {
+    const { tables } = await result("list_tables", {});
+    const orders = tables.find((t: { name: string }) => t.name === "orders");
+    const described = await result("describe_table", { table: orders.name });
+    const fk = described.foreign_keys[0];
+    assert.deepEqual(fk.references, { schema: "public", table: "customers", columns: ["id"] });
+    // The model now knows the join and writes it.
+    const query =
+      `SELECT c.name, count(*)::int AS n FROM ${orders.name} o JOIN ${fk.references.table} c ` +
+      `ON c.${fk.references.columns[0]} = o.${
+        fk.columns[0]
+      } GROUP BY c.name ORDER BY n DESC, c.name LIMIT 3`;
+    const plan = await result("explain_query", { query });
+    assert.equal(typeof plan.plan["Node Type"], "string");
+    const answer = await result("sql_query", { query });
+    assert.equal(answer.row_count, 3);
+  } finally {
+    await app.close();
+  }
+});
