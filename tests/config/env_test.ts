@@ -55,6 +55,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       maxResultBytes: 10 * 1024 * 1024,
     },
     sqlQuery: { enabled: false, allowedTables: [], allowedFunctions: [] },
+    dbSchema: { enabled: false },
+    cursors: { secret: undefined, ttlSeconds: 900 },
     upstream: {
       baseUrl: undefined,
       timeoutSeconds: 10,

@@ -20,6 +20,7 @@ import { apiPath, encodeSegment } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
 import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
+import { type CursorCodec, MAX_CURSOR_LENGTH } from "../result_cursor.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
 import type { CheckedStatement, ToolsFile } from "./load.ts";
 import { inputSchema, type ToolSpec } from "./spec.ts";
@@ -52,12 +53,15 @@ export interface BuildContext {
   };
   /** Opens an embedded database (only called when the server's own is not embedded). */
   readonly openEmbedded: () => Promise<SqlSource>;
+  /** Cursors continuing a truncated SELECT result; without it, results do not continue. */
+  readonly cursors?: CursorCodec;
 }
 
 const SqlOutput = z.object({
   rows: z.array(z.record(z.string(), z.unknown())),
   row_count: z.int(),
   truncated: z.unknown().optional(),
+  cursor: z.string().optional(),
 });
 
 /** Opens the file's sources and builds its tools. */
@@ -127,7 +131,14 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         ? { sql: ctx.sql }
         : ctx.upstream && { api: ctx.upstream };
       if (spec.kind === "sql") {
-        return sqlTool(name, spec, file.sqlStatements.get(name)!, config.db.maxRows, own);
+        return sqlTool(
+          name,
+          spec,
+          file.sqlStatements.get(name)!,
+          config.db.maxRows,
+          own,
+          ctx.cursors,
+        );
       }
       if (spec.kind === "http") {
         if (own === undefined && ctx.upstream === undefined) {
@@ -173,20 +184,45 @@ function sqlTool(
   checked: CheckedStatement,
   serverMaxRows: number,
   sources: ToolSources | undefined,
+  cursors: CursorCodec | undefined,
 ): Tool {
   const maxRows = Math.min(spec.max_rows ?? Infinity, serverMaxRows);
+  // A SELECT's truncated result continues with a cursor (result_cursor.ts).
+  const pages = checked.statement === "select" ? cursors : undefined;
+  if (pages && "cursor" in spec.parameters) {
+    throw new Error(
+      `Tool "${name}": a sql tool's parameter may not be named "cursor" (it continues a truncated result)`,
+    );
+  }
+  const input = inputSchema(spec.parameters);
+  // The next page re-runs the statement after the rows already returned.
+  const paged = `SELECT * FROM (\n${checked.text}\n) AS mcp_page OFFSET $${
+    checked.order.length + 1
+  }`;
   return defineTool({
     ...common(name, spec),
+    input: pages
+      ? input.extend({
+        cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional().describe(
+          "The cursor of a truncated result, to get its next page (with the same other arguments).",
+        ),
+      })
+      : input,
     output: SqlOutput,
     annotations: { readOnlyHint: true, openWorldHint: false, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const values = input as Record<string, unknown>;
+      const { cursor, ...values } = input as Record<string, unknown>;
+      const call = { principal: ctx.principal.id, tool: name, args: values };
+      const offset = pages && typeof cursor === "string" ? await pages.open(cursor, call) : 0;
+      // An optional parameter left out binds SQL NULL.
+      const bound = checked.order.map((n) => values[n] ?? null);
       let result;
       try {
-        // An optional parameter left out binds SQL NULL.
         result = await ctx.sql.query(
-          makeSqlQuery(checked.text, checked.order.map((n) => values[n] ?? null)),
+          offset === 0
+            ? makeSqlQuery(checked.text, bound)
+            : makeSqlQuery(paged, [...bound, offset]),
           { name, maxRows },
         );
       } catch (error) {
@@ -200,10 +236,14 @@ function sqlTool(
         }
         throw error;
       }
+      const next = pages && result.truncated && result.rows.length > 0
+        ? await pages.issue(call, offset + result.rows.length)
+        : undefined;
       return {
         rows: result.rows,
         row_count: result.rows.length,
         ...(result.truncated ? { truncated: result.truncated } : {}),
+        ...(next !== undefined && { cursor: next }),
       };
     },
   });
