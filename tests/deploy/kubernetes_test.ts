@@ -5,7 +5,7 @@ import type { Handler, Middleware } from "../../src/http/context.ts";
 import { routes } from "../../src/http/routes.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/version.ts";
 import { createTestApp } from "../harness.ts";
-import { compilePermissionFlags, runDeno, toolchainEnv } from "../process.ts";
+import { compilePermissionFlags, DEV_CONFIG, runDeno, toolchainEnv } from "../process.ts";
 import {
   checkEnvironment,
   checkHardening,
@@ -147,7 +147,7 @@ Deno.test("deploy/kubernetes: no object has a field its schema lacks (kubectl's 
           "check",
           "--quiet",
           "--config",
-          new URL("../../deno.json", import.meta.url).pathname,
+          DEV_CONFIG,
           file,
         ],
         toolchainEnv(),
