@@ -17,6 +17,7 @@ import {
   type IProbe,
   type ISecret,
   type IService,
+  type IVolumeMount,
   Secret,
   Service,
 } from "kubernetes-models/v1";
@@ -306,6 +307,13 @@ export function containerEnv(
   return { env, problems };
 }
 
+/** The container's volume mount that holds `path`, if any. */
+export function mountOf(container: IContainer, path: string): IVolumeMount | undefined {
+  return (container.volumeMounts ?? []).find((v) =>
+    path.startsWith(v.mountPath.replace(/\/$/, "") + "/")
+  );
+}
+
 /**
  * The content the container sees at `path`, from a Secret or ConfigMap volume
  * in the folder; or why there is none.
@@ -316,9 +324,7 @@ export function mountedFile(
   container: IContainer,
   path: string,
 ): { value: string } | { problem: string } {
-  const mount = (container.volumeMounts ?? []).find((v) =>
-    path.startsWith(v.mountPath.replace(/\/$/, "") + "/")
-  );
+  const mount = mountOf(container, path);
   if (!mount) return { problem: `${path} is not inside any volume mount of the container` };
   if (mount.subPath) return { problem: `${path}: subPath mounts are not followed by the checker` };
   const rel = path.slice(mount.mountPath.replace(/\/$/, "").length + 1);
@@ -354,8 +360,8 @@ const inGrant = (path: string, grants: ServerFacts["readGrants"]) =>
 /**
  * Every variable the container gets is one the server reads: a name of its
  * config schema, or `<secret>_FILE` for a secret variable. Every path handed
- * over in a `*_FILE` variable is a key of a mounted Secret (or ConfigMap)
- * inside a read grant of the image's sandbox (`LOG_FILE`, a file to write, is
+ * over in a `*_FILE` variable is a key of a Secret (or ConfigMap) mounted
+ * read-only, inside a read grant of the image's sandbox (`LOG_FILE`, a file to write, is
  * refused: the image may write none).
  */
 export function checkEnvironment(m: Manifests, facts: ServerFacts): string[] {
@@ -385,6 +391,10 @@ export function checkEnvironment(m: Manifests, facts: ServerFacts): string[] {
       }
       const file = mountedFile(m, pod, container, value);
       if ("problem" in file) problems.push(`${name}: ${file.problem}`);
+      const mount = mountOf(container, value);
+      if (mount && mount.readOnly !== true) {
+        problems.push(`${name}: the volume mount at ${mount.mountPath} is not readOnly`);
+      }
       if (!inGrant(value, facts.readGrants)) {
         problems.push(
           `${name}: the image's sandbox cannot read ${value} (the compile task grants ` +

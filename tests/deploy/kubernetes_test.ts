@@ -4,7 +4,8 @@ import { parseKeysFile } from "../../src/auth/keys_file.ts";
 import type { Handler, Middleware } from "../../src/http/context.ts";
 import { routes } from "../../src/http/routes.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/version.ts";
-import { createTestApp } from "../harness.ts";
+import { checkToolsFile } from "../../src/tools/file/tools_file.ts";
+import { createTestApp, postJson } from "../harness.ts";
 import { compilePermissionFlags, runDeno, toolchainEnv } from "../process.ts";
 import {
   checkEnvironment,
@@ -20,6 +21,7 @@ import {
   loadManifests,
   type Manifests,
   mountedFile,
+  mountOf,
   parseServerConfig,
   type ServerFacts,
   serverWorkload,
@@ -99,6 +101,7 @@ Deno.test("deploy/kubernetes: the kustomization lists every file and each object
     SHIPPED.objects.map((o) => `${o.object.kind}/${o.object.metadata?.name}`).sort(),
     [
       "ConfigMap/mcp-tool-server",
+      "ConfigMap/mcp-tool-server-tools",
       "Deployment/mcp-redis",
       "Deployment/mcp-tool-server",
       "HorizontalPodAutoscaler/mcp-tool-server",
@@ -254,6 +257,7 @@ Deno.test("deploy/kubernetes: the server's own start-up path refuses only the pl
   assert.ok(config.allowedHosts.length > 0);
   assert.deepEqual(config.apiKeys.map((k) => k.id), ["primary"]);
   assert.match(config.db.url ?? "", /^postgres:\/\//);
+  assert.equal(config.toolsFile, "/etc/mcp-tool-server/tools.yaml");
   assert.ok(config.upstream.baseUrl && config.upstream.auth && config.metricsToken);
   // At full scale the pools stay under PostgreSQL's default max_connections (100).
   const maxReplicas = object(SHIPPED, "HorizontalPodAutoscaler").spec.maxReplicas;
@@ -473,5 +477,89 @@ Deno.test("deploy/kubernetes: the NetworkPolicies let the server reach DNS and i
       FACTS,
     ),
     /the egress rule for REDIS_URL does not select mcp-redis's pods/,
+  );
+});
+
+Deno.test("deploy/kubernetes: the tools file is a read-only ConfigMap mount at TOOLS_FILE, and the server checks and runs its tools", async () => {
+  const { pod, container } = serverWorkload(SHIPPED, FACTS);
+  const { env } = containerEnv(SHIPPED, container);
+  const path = env.get("TOOLS_FILE");
+  assert.equal(path, "/etc/mcp-tool-server/tools.yaml");
+  // Inside the folder the image may read, on a read-only mount of the ConfigMap the kustomization lists.
+  assert.ok(FACTS.readGrants === "all" || FACTS.readGrants.includes("/etc/mcp-tool-server"));
+  assert.equal(mountOf(container, path)?.mountPath, "/etc/mcp-tool-server");
+  assert.equal(mountOf(container, path)?.readOnly, true);
+  const volume = pod.volumes?.find((v) => v.name === mountOf(container, path)?.name);
+  assert.equal(volume?.configMap?.name, "mcp-tool-server-tools");
+  assert.ok(SHIPPED.kustomization.resources.includes("tools-configmap.yaml"));
+  const file = mountedFile(SHIPPED, pod, container, path);
+  assert.ok("value" in file, JSON.stringify(file));
+
+  // The server's own tools-file check, on the file as the pod sees it.
+  const dir = await Deno.makeTempDir({ prefix: "mcp-k8s-tools-" });
+  try {
+    const toolsFile = `${dir}/tools.yaml`;
+    await Deno.writeTextFile(toolsFile, file.value);
+    const checked = await checkToolsFile(toolsFile, Object.fromEntries(env));
+    assert.ok(checked.ok, JSON.stringify(checked));
+    assert.deepEqual([...checked.file.sqlStatements.keys()].sort(), [
+      "list_tables",
+      "table_columns",
+    ]);
+    // Its tools read only the catalog, so they answer on any PostgreSQL: here the embedded one.
+    const app = await createTestApp({ env: { TOOLS_FILE: toolsFile } });
+    try {
+      const tables = await postJson(app, "/v1/mcp/list_tables", {});
+      assert.equal(tables.status, 200);
+      const names = (await tables.json()).rows.map((r: Any) => r.table_name);
+      assert.ok(names.includes("customers"), JSON.stringify(names));
+      const columns = await postJson(app, "/v1/mcp/table_columns", {
+        table_name: "customers",
+        table_schema: "public",
+      });
+      assert.equal(columns.status, 200);
+      const rows = (await columns.json()).rows;
+      assert.deepEqual(rows.slice(0, 2).map((r: Any) => r.column_name), ["id", "name"]);
+      assert.equal(typeof rows[0].nullable, "boolean");
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  // The checker fails: a writable mount, a TOOLS_FILE outside it, a key the ConfigMap lacks.
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => {
+        const mount = serverContainer(m).volumeMounts.find((v: Any) => v.name === "tools");
+        mount.readOnly = false;
+      }),
+      FACTS,
+    ),
+    /TOOLS_FILE: the volume mount at \/etc\/mcp-tool-server is not readOnly/,
+  );
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => object(m, "ConfigMap").data.TOOLS_FILE = "/etc/mcp/tools.yaml"),
+      FACTS,
+    ),
+    /TOOLS_FILE: \/etc\/mcp\/tools\.yaml is not inside any volume mount/,
+    /TOOLS_FILE: the image's sandbox cannot read/,
+  );
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => object(m, "ConfigMap").data.TOOLS_FILE = "/etc/mcp-tool-server/tools.yml"),
+      FACTS,
+    ),
+    /TOOLS_FILE: .*ConfigMap "mcp-tool-server-tools" has no key "tools\.yml"/,
+  );
+  assertCaught(
+    checkKustomization(mutated((m) => {
+      m.kustomization.resources = m.kustomization.resources.filter((f) =>
+        f !== "tools-configmap.yaml"
+      );
+    })),
+    /"tools-configmap\.yaml" is not listed/,
   );
 });
