@@ -847,3 +847,55 @@ export function checkNetwork(m: Manifests, facts: ServerFacts): string[] {
   }
   return problems;
 }
+
+/** A pod that opens a connection: its namespace, that namespace's labels, its own labels. */
+export interface Peer {
+  namespace: string;
+  /** Default: `kubernetes.io/metadata.name: <namespace>`, set by Kubernetes on every namespace. */
+  namespaceLabels?: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/**
+ * Do the folder's NetworkPolicies, applied in `namespace`, let `peer` open a
+ * TCP connection to the server's pods on `port`? As the API defines it: with
+ * no policy selecting the pods for Ingress, yes; otherwise only through some
+ * ingress rule listing the port (or none) and the peer (or no `from`). An entry
+ * with a podSelector alone means pods of the policy's own namespace; with a
+ * namespaceSelector alone, every pod of the matching namespaces; with both,
+ * the matching pods of the matching namespaces. ipBlock entries are not
+ * modelled (a pod's address is not known here), so they admit no pod.
+ */
+export function admitsIngress(
+  m: Manifests,
+  facts: Pick<ServerFacts, "name">,
+  namespace: string,
+  peer: Peer,
+  port: number,
+): boolean {
+  const { deployment, container } = serverWorkload(m, facts);
+  const serverLabels = deployment.spec?.template.metadata?.labels ?? {};
+  const policies = objectsOf<INetworkPolicy>(m, "NetworkPolicy").map((p) => p.object)
+    .filter((p) =>
+      selects(p.spec?.podSelector, serverLabels) &&
+      (p.spec?.policyTypes ?? ["Ingress"]).includes("Ingress")
+    );
+  if (policies.length === 0) return true;
+  const namespaceLabels = peer.namespaceLabels ??
+    { "kubernetes.io/metadata.name": peer.namespace };
+  const portNumbers = (ports: INetworkPolicyPort[] | undefined) =>
+    ports?.map((p) => ({ ...p, port: resolvePort(container, p.port) ?? -1 }));
+  return policies.some((policy) =>
+    (policy.spec?.ingress ?? []).some((rule) => {
+      if (!allowsPort(portNumbers(rule.ports), port, "TCP")) return false;
+      const from = rule.from ?? [];
+      return from.length === 0 || from.some((entry) => {
+        if (entry.ipBlock) return false;
+        const inNamespace = entry.namespaceSelector
+          ? selects(entry.namespaceSelector, namespaceLabels)
+          : peer.namespace === namespace;
+        return inNamespace && (!entry.podSelector || selects(entry.podSelector, peer.labels));
+      });
+    })
+  );
+}

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parse, stringify } from "yaml";
 import { SHUTDOWN_GRACE_MS } from "../../main.ts";
 import { parseKeysFile } from "../../src/auth/keys_file.ts";
 import type { Handler, Middleware } from "../../src/http/context.ts";
@@ -6,8 +7,9 @@ import { routes } from "../../src/http/routes.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/version.ts";
 import { checkToolsFile } from "../../src/tools/file/tools_file.ts";
 import { createTestApp, postJson } from "../harness.ts";
-import { compilePermissionFlags, runDeno, toolchainEnv } from "../process.ts";
+import { commandUnavailable, compilePermissionFlags, runDeno, toolchainEnv } from "../process.ts";
 import {
+  admitsIngress,
   checkEnvironment,
   checkHardening,
   checkKustomization,
@@ -562,4 +564,95 @@ Deno.test("deploy/kubernetes: the tools file is a read-only ConfigMap mount at T
     })),
     /"tools-configmap\.yaml" is not listed/,
   );
+});
+
+Deno.test("deploy/kubernetes: the NetworkPolicy admits Prometheus from the monitoring namespace to the server port, and no other pod there", () => {
+  const ns = "mcp-tool-server";
+  const prometheus = {
+    namespace: "monitoring",
+    labels: { "app.kubernetes.io/name": "prometheus" },
+  };
+  const reaches = (m: Manifests, peer: Parameters<typeof admitsIngress>[3], port = 8000) =>
+    admitsIngress(m, FACTS, ns, peer, port);
+  assert.equal(reaches(SHIPPED, prometheus), true);
+  assert.equal(reaches(SHIPPED, { namespace: "monitoring", labels: {} }), false);
+  assert.equal(reaches(SHIPPED, prometheus, 9090), false);
+  assert.equal(reaches(SHIPPED, { ...prometheus, namespace: "default" }), false);
+  assert.equal(reaches(SHIPPED, { ...prometheus, namespace: ns }), false);
+  // The other ways in are unchanged: the ingress controller, labelled clients.
+  assert.equal(reaches(SHIPPED, { namespace: "ingress-nginx", labels: {} }), true);
+  assert.equal(
+    reaches(SHIPPED, { namespace: ns, labels: { "mcp-tool-server/client": "true" } }),
+    true,
+  );
+  assert.equal(reaches(SHIPPED, { namespace: ns, labels: {} }), false);
+  assert.equal(
+    reaches(SHIPPED, { namespace: "default", labels: { "mcp-tool-server/client": "true" } }),
+    false,
+  );
+
+  // The scrape path is a route the server serves, and the comment names its guard.
+  assert.ok(FACTS.getPaths.has("/metrics"));
+
+  // The model can fail: the selectors split into two entries (the usual YAML
+  // slip) admit the whole namespace; without any policy, everyone gets in.
+  const split = mutated((m) => {
+    const from = object(m, "NetworkPolicy").spec.ingress[0].from;
+    const entry = from.find((e: Any) => e.namespaceSelector && e.podSelector);
+    from.push({ podSelector: entry.podSelector });
+    delete entry.podSelector;
+  });
+  assert.equal(reaches(split, { namespace: "monitoring", labels: {} }), true);
+  const open = mutated((m) => {
+    m.objects = m.objects.filter((o) => o.object.kind !== "NetworkPolicy");
+  });
+  assert.equal(reaches(open, { namespace: "monitoring", labels: {} }), true);
+});
+
+Deno.test("deploy/kubernetes: deploy/prometheus.yml's Kubernetes job scrapes each server pod's port at /metrics with the token", async () => {
+  const text = await Deno.readTextFile(new URL("../../deploy/prometheus.yml", import.meta.url));
+  const block = text.match(/# BEGIN kubernetes job\n([\s\S]*?)\n\s*# END kubernetes job/);
+  assert.ok(block, "no Kubernetes job in deploy/prometheus.yml");
+  const jobText = block[1].split("\n").map((l) => l.replace(/^ {2}# ?/, "")).join("\n");
+  const [job] = parse(jobText) as Any[];
+  assert.equal(job.metrics_path, "/metrics");
+  assert.ok(FACTS.getPaths.has(job.metrics_path));
+  assert.ok(job.authorization?.credentials_file, "the job sends no METRICS_TOKEN");
+  assert.equal(job.kubernetes_sd_configs[0].role, "pod");
+  // The keep rule picks the server's pods on the container port the NetworkPolicy opens.
+  const { deployment, container } = serverWorkload(SHIPPED, FACTS);
+  const keep = job.relabel_configs.find((r: Any) => r.action === "keep");
+  const [podLabel, portName] = keep.regex.split(";");
+  assert.equal(podLabel, deployment.spec?.template.metadata?.labels?.["app.kubernetes.io/name"]);
+  const port = container.ports?.find((p) => p.name === portName)?.containerPort;
+  assert.equal(port, Number(object(SHIPPED, "ConfigMap").data.PORT));
+  assert.equal(
+    admitsIngress(SHIPPED, FACTS, "mcp-tool-server", {
+      namespace: "monitoring",
+      labels: { "app.kubernetes.io/name": "prometheus" },
+    }, port!),
+    true,
+  );
+  // promtool accepts the job as a whole config.
+  const promtool = await commandUnavailable("promtool", "Debian package prometheus");
+  if (promtool) return console.log(`Skipping promtool: ${promtool}`);
+  const dir = await Deno.makeTempDir({ prefix: "mcp-k8s-prom-" });
+  try {
+    await Deno.writeTextFile(`${dir}/mcp_metrics_token`, "token");
+    job.authorization.credentials_file = `${dir}/mcp_metrics_token`;
+    await Deno.writeTextFile(`${dir}/prometheus.yml`, stringify({ scrape_configs: [job] }));
+    const out = await new Deno.Command("promtool", {
+      args: ["check", "config", `${dir}/prometheus.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    // Debian builds Prometheus without Kubernetes discovery: its promtool cannot judge the job.
+    if (/field kubernetes_sd_configs not found/.test(output)) {
+      return console.log("Skipping promtool: this build has no Kubernetes service discovery");
+    }
+    assert.equal(out.code, 0, output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
