@@ -96,5 +96,5 @@ export function parallelPrimary(
 export function workersStartError(workers: number, error: unknown): string {
   return `Cannot start: WORKERS=${workers}: ${error instanceof Error ? error.message : error}\n` +
     "Each worker loads this program again: from source it needs " +
-    "--allow-read=main.ts,src,node_modules and --unstable-net (deno task start:parallel).";
+    "--allow-read=main.ts,src,vendor,node_modules and --unstable-net (deno task start:parallel).";
 }

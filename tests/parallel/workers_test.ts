@@ -329,7 +329,7 @@ Deno.test({
       const out = await child.output();
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 1, stderr);
-      assert.match(stderr, /--allow-read=main\.ts,src,node_modules/);
+      assert.match(stderr, /--allow-read=main\.ts,src,vendor,node_modules/);
     } finally {
       await db.drop();
     }
