@@ -70,7 +70,7 @@ Usage:
   ${SERVER_NAME} --help        show this help
   ${SERVER_NAME} --version     show the version
 
-Configuration comes from environment variables (see README.md and .env.example).
+Configuration comes from environment variables (see docs/CONFIGURATION.md and .env.example).
 With none at all it serves demo data from an embedded database on
 http://127.0.0.1:8000 and prints a development API key.
 

@@ -165,7 +165,7 @@ export interface Config {
     /**
      * `HTTP_BODY_TIMEOUT_SECONDS`: how long a request body may take to
      * arrive once a door reads it; later, the request is a 408. Deno.serve
-     * has no header or idle timeout: see the README's "Timeouts and
+     * has no header or idle timeout: see docs/DEPLOYMENT.md, "Timeouts and
      * connection limits" for what the proxy in front must bound.
      */
     readonly bodyTimeoutSeconds: number;

@@ -50,8 +50,8 @@ export function isJsonContentType(value: string | null): boolean {
  * Reads the body, at most `maxBytes` of it; `undefined` when it is larger.
  * With `deadline`, a body still arriving when it passes is a 408
  * `ToolError`: the read is cancelled and the handler moves on. (Deno keeps
- * the socket itself until the client ends the body or goes away: see the
- * README's "Timeouts and connection limits".)
+ * the socket itself until the client ends the body or goes away: see
+ * docs/DEPLOYMENT.md, "Timeouts and connection limits".)
  *
  * With a declared `Content-Length` within the cap the body is read in one
  * native call: for requests from the network the HTTP layer delivers exactly

@@ -19,7 +19,7 @@
  *
  * Answered by hand, not by the v2 SDK: what it would add is its zod parse of
  * each message, and this door already has the message parsed and admitted
- * (see docs in README "MCP revisions" for the measurement).
+ * (see docs/MCP.md, "MCP revisions", for the measurement).
  *
  * The client's `io.modelcontextprotocol/logLevel` is validated (era.ts) and
  * then honoured trivially: answers are single JSON bodies, so no log

@@ -1,7 +1,7 @@
 /**
  * `DB_POOL_SIZE` and `DB_POOL_MAX_OVERFLOW` are the server's connection
  * budget, whatever `WORKERS` is: what an operator sizes against PostgreSQL's
- * `max_connections` (see the README's replicas section). Each isolate opens
+ * `max_connections` (see docs/DEPLOYMENT.md, "Scale-out"). Each isolate opens
  * a postgres.js pool of its own, so each gets a part of the budget, the parts
  * adding up to the whole; `createApp` applies it when it is given the
  * isolates' `SharedState`. What it costs on our 2 cores, `get_top_customers`

@@ -1,7 +1,7 @@
 /**
  * `mcp-tool-server ingest <files or folders> [options]`: the command line of
  * {@linkcode ingest}. Settings come from the environment (`RAG_*`, see
- * README "RAG"); the flags override chunking for one run.
+ * docs/RAG.md); the flags override chunking for one run.
  *
  * Exit codes: 0 done, 1 failed (what was written stays: run it again to
  * resume), 2 bad usage or configuration, 130 interrupted (Ctrl-C, after the

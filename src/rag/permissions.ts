@@ -127,6 +127,6 @@ export function permissionError(what: string, missing: readonly string[]): Error
       `The core server runs with --allow-net --allow-env only; RAG adds read access to the ` +
       `model (and the embedded store), native code from node_modules (onnxruntime) and a few ` +
       `system facts. Run it with \`deno task start:rag\` (or \`deno task ingest\`), which ` +
-      `grant exactly these for the default folders; see README "RAG"`,
+      `grant exactly these for the default folders; see docs/RAG.md`,
   );
 }

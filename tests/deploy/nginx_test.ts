@@ -43,7 +43,7 @@ Deno.test("deploy/nginx: upstream keepalive, HTTP/1.1, forwarded headers, unbuff
   ) {
     assert.match(tls, line);
   }
-  // What the server cannot bound itself (README "Timeouts and connection limits").
+  // What the server cannot bound itself (docs/DEPLOYMENT.md "Timeouts and connection limits").
   assert.match(conf, /^limit_conn_zone \$binary_remote_addr zone=mcp_conn_per_addr:\d+m;/m);
   for (
     const line of [

@@ -278,13 +278,13 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the README's least-privilege role works: it reads the demo tables and cannot write",
+  name: "docs/SECURITY.md's least-privilege role works: it reads the demo tables and cannot write",
   ignore,
   async fn() {
-    const readme = await Deno.readTextFile(new URL("../../../README.md", import.meta.url));
-    const block = /\*\*Use a least-privilege role\.\*\*[\s\S]*?```sql\n([\s\S]*?)```/.exec(readme)
+    const page = await Deno.readTextFile(new URL("../../../docs/SECURITY.md", import.meta.url));
+    const block = /\*\*Use a least-privilege role\.\*\*[\s\S]*?```sql\n([\s\S]*?)```/.exec(page)
       ?.[1];
-    assert.ok(block, "README has the role's SQL");
+    assert.ok(block, "docs/SECURITY.md has the role's SQL");
     const db = await createTestDatabase();
     const role = `mcp_reader_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
     const dbName = new URL(db.url).pathname.slice(1);

@@ -1,7 +1,7 @@
 /**
  * The read-only promise against a determined caller, on a private PostgreSQL
  * cluster the test starts (never the shared one: these attacks are
- * cluster-wide): as a superuser and as the README's least-privilege role,
+ * cluster-wide): as a superuser and as docs/SECURITY.md's least-privilege role,
  * every attack of each class is refused, and checksums taken outside the
  * server (tables, large objects, sequences, catalogs, replication slots,
  * role settings, advisory locks, notifications) are unchanged. Below the
@@ -39,7 +39,7 @@ const ENV = {
   DB_POOL_MAX_OVERFLOW: "0",
 };
 
-/** The README's role, for this cluster. */
+/** docs/SECURITY.md's role, for this cluster. */
 const READER_SQL = `
 CREATE ROLE mcp_reader LOGIN PASSWORD 'change-me'
   NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 20;
