@@ -43,6 +43,9 @@ import type { Tool } from "./tools/define.ts";
 import { invokeTool } from "./tools/invoke.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
+import { openTokenAuth } from "./auth/token_auth.ts";
+import { METADATA_PATH } from "./auth/protected_resource.ts";
+import { resourceMetadataRoute } from "./http/resource_metadata_route.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
@@ -278,6 +281,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     config.apiKeys,
     config.apiKeysFile === undefined ? [] : await readKeys(config.apiKeysFile, log, "loaded"),
   );
+  // Tokens beside (or instead of) keys; a bad JWKS file stops the start here too.
+  const tokenAuth = await openTokenAuth(config);
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
@@ -450,7 +455,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const bodyDeadline = { queue: deadlines, timeoutMs: config.http.bodyTimeoutSeconds * 1000 };
   // One gate for both doors and both MCP eras: lookup, cost, scopes, concurrency.
-  const admission = createAdmission({ registry, rateLimit, concurrency });
+  const admission = createAdmission({
+    registry,
+    rateLimit,
+    concurrency,
+    resourceMetadataUrl: tokenAuth?.metadataUrl,
+  });
   const mcp = mcpDoor({
     registry,
     invoke,
@@ -471,7 +481,12 @@ export async function createApp(options: AppOptions): Promise<App> {
         keys: keyRing,
         failures: authFailures,
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
+        tokens: tokenAuth,
       }),
+    },
+    resourceMetadata: config.oauth && {
+      handler: resourceMetadataRoute(config.oauth, registry),
+      paths: [...new Set([METADATA_PATH, new URL(tokenAuth!.metadataUrl).pathname])],
     },
     rest: restDoor({
       registry,

@@ -56,6 +56,8 @@ export interface AdmissionOptions {
   readonly rateLimit: RateLimitPolicy;
   /** The per-key bound on calls running at once; absent: none (unit tests). */
   readonly concurrency?: ConcurrencyLimit;
+  /** The RFC 9728 metadata URL a 403 names, when tokens are accepted. */
+  readonly resourceMetadataUrl?: string;
 }
 
 const NOTHING_TO_RELEASE = () => {};
@@ -84,7 +86,7 @@ const NOTHING_TO_RELEASE = () => {};
  * ```
  */
 export function createAdmission(options: AdmissionOptions): Admission {
-  const { registry, rateLimit, concurrency } = options;
+  const { registry, rateLimit, concurrency, resourceMetadataUrl } = options;
   return async function admission(ctx, request) {
     const tools = request.calls.map((name) => registry.get(name));
     let cost = request.others;
@@ -99,7 +101,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
     // Scopes are an HTTP-level refusal (403 + WWW-Authenticate), as the MCP
     // authorization spec has it, for the whole request, a batch included.
     for (const tool of tools) {
-      if (tool && !mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
+      if (tool && !mayCall(ctx.principal!, tool)) {
+        throw insufficientScope(tool, ctx.principal, resourceMetadataUrl);
+      }
     }
     return {
       tools,

@@ -40,6 +40,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     logFile: undefined,
     apiKeys: [],
     apiKeysFile: undefined,
+    authMode: "keys",
+    oauth: undefined,
     db: {
       url: undefined,
       embedded: false,
@@ -77,6 +79,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       failMode: "open",
       toolCosts: {},
       keyRpm: {},
+      userRpm: undefined,
       authFailuresPerWindow: 20,
       maxConcurrentCallsPerKey: undefined,
     },
