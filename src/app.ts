@@ -397,6 +397,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limiter: sharedOr(options.shared?.rateLimitTable, `mcp:rl:${namespace}`),
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
+    userRpm: config.rateLimit.userRpm,
     toolCosts: config.rateLimit.toolCosts,
     onLimited: (clientId, tools) => {
       metrics.rateLimitHit(clientId);

@@ -104,6 +104,7 @@ export function createKernel(
         method: req.method,
         status_code: response.status,
         principal: ctx.principal?.id,
+        ...(ctx.principal?.user === undefined ? {} : { user: ctx.principal.user }),
         latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
       };
       if (fault === undefined) ctx.log.info("request error", props);
