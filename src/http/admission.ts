@@ -14,6 +14,7 @@
  * @module
  */
 import { insufficientScope, mayCall } from "../auth/scopes.ts";
+import { claimText } from "../auth/principal.ts";
 import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
@@ -104,6 +105,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
       if (tool && !mayCall(ctx.principal!, tool)) {
         throw insufficientScope(tool, ctx.principal, resourceMetadataUrl);
       }
+      // Identity-bound parameters: no caller identity, no call (nothing runs).
+      if (tool?.identity) {
+        for (const claim of Object.values(tool.identity)) {
+          if (claimText(ctx.principal!, claim) === undefined) throw identityRequired(tool, claim);
+        }
+      }
     }
     return {
       tools,
@@ -113,6 +120,26 @@ export function createAdmission(options: AdmissionOptions): Admission {
           : concurrency.acquire(ctx.principal!.id, known.length),
     };
   };
+}
+
+/**
+ * The 403 for a call of a tool with identity-bound parameters by a caller
+ * whose identity lacks the claim (an API key, or a token without it).
+ *
+ * @example
+ * ```ts
+ * import { identityRequired } from "./admission.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = identityRequired({ name: "my_orders" }, "sub");
+ * assert.equal(error.httpStatus, 403);
+ * ```
+ */
+export function identityRequired(tool: { readonly name: string }, claim: string): ToolError {
+  return new ToolError(
+    "forbidden",
+    `${tool.name} acts for a signed-in user: the caller's token has no usable "${claim}" claim`,
+  );
 }
 
 /**

@@ -21,7 +21,8 @@ import { defineTool, type Tool, type ToolContext, type ToolSources } from "../de
 import { ToolError } from "../errors.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
 import type { CheckedStatement, ToolsFile } from "./load.ts";
-import { inputSchema, type ToolSpec } from "./spec.ts";
+import { identityBindings, inputSchema, parameterSchema, type ToolSpec } from "./spec.ts";
+import { claimText } from "../../auth/principal.ts";
 
 /** Tools built from a file, and what closes the sources they opened. */
 export interface BuiltTools {
@@ -142,6 +143,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
 }
 
 function common(name: string, spec: ToolSpec) {
+  const identity = identityBindings(spec.parameters);
   return {
     name,
     description: spec.description,
@@ -150,7 +152,36 @@ function common(name: string, spec: ToolSpec) {
     rateLimitCost: spec.cost,
     deprecated: spec.deprecated,
     scopes: spec.scopes,
+    ...(identity ? { identity } : {}),
   };
+}
+
+/**
+ * The call's values: the validated arguments plus each identity-bound
+ * parameter from the verified claims (checked against the parameter's own
+ * bounds). Admission already refused a caller without the claims; this is
+ * the same refusal, kept where the values are used.
+ */
+function callValues(spec: ToolSpec, input: unknown, ctx: ToolContext): Record<string, unknown> {
+  const values = { ...(input as Record<string, unknown>) };
+  for (const [name, p] of Object.entries(spec.parameters)) {
+    if (p.from === undefined) continue;
+    const claim = p.from.slice("claim ".length);
+    const value = claimText(ctx.principal, claim);
+    if (value === undefined || !parameterSchema(p).safeParse(value).success) {
+      throw identityMissing(claim);
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+/** The refusal of a call whose caller's identity lacks a claim a bound parameter needs. */
+function identityMissing(claim: string): ToolError {
+  return new ToolError(
+    "forbidden",
+    `This tool acts for a signed-in user: the caller's token has no usable "${claim}" claim`,
+  );
 }
 
 function sqlTool(
@@ -167,7 +198,7 @@ function sqlTool(
     annotations: { readOnlyHint: true, openWorldHint: false, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const values = input as Record<string, unknown>;
+      const values = callValues(spec, input, ctx);
       let result;
       try {
         // An optional parameter left out binds SQL NULL.
@@ -208,7 +239,7 @@ function httpTool(
     annotations: { readOnlyHint: true, openWorldHint: true, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const values = input as Record<string, unknown>;
+      const values = callValues(spec, input, ctx);
       // Each path value is one encoded segment (apiPath). Checked one by one
       // first, so a value that cannot be a segment (empty, dots only) is
       // refused naming its parameter. Path parameters are never optional
