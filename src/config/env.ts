@@ -129,6 +129,12 @@ export interface Config {
     /** Row and byte caps on every query result. */
     readonly maxRows: number;
     readonly maxResultBytes: number;
+    /**
+     * `DB_IDENTITY_SETTINGS` (`app.user_id=sub,…`): settings made
+     * transaction-local before every statement on `DB_URL`'s database, each
+     * from a claim of the caller's verified token, for row-level security.
+     */
+    readonly identitySettings: Readonly<Record<string, string>> | undefined;
   };
   /** The opt-in `sql_query` tool. */
   readonly sqlQuery: {
@@ -471,6 +477,29 @@ const origins = list.transform((items, ctx) => {
   return items;
 });
 
+/** A custom PostgreSQL setting: `prefix.name`, lower case (the prefix keeps it off built-ins). */
+export const SETTING_NAME = /^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/;
+/** A JWT claim name, as `OAUTH_USER_CLAIM` and identity settings take it. */
+export const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/;
+
+/** `app.user_id=sub,app.tenant=tenant_id` → setting → claim. */
+const identitySettings = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const [name, claim, ...rest] = item.split("=").map((s) => s.trim());
+    if (rest.length > 0 || !SETTING_NAME.test(name ?? "") || !CLAIM_NAME.test(claim ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected setting=claim pairs like app.user_id=sub,app.tenant=tenant_id",
+      });
+      return z.NEVER;
+    }
+    out[name] = claim;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+});
+
 /** `token_scope=tool_scope tool_scope,...` → a record of scope lists. */
 const scopeMap = optionalText.transform((raw, ctx) => {
   if (raw === undefined) return undefined;
@@ -492,7 +521,7 @@ const scopeMap = optionalText.transform((raw, ctx) => {
 
 const claimName = (fallback: string) =>
   optionalText.transform((v, ctx) => {
-    if (v !== undefined && !/^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/.test(v)) {
+    if (v !== undefined && !CLAIM_NAME.test(v)) {
       ctx.addIssue({ code: "custom", message: "expected a JWT claim name like sub or email" });
       return z.NEVER;
     }
@@ -562,6 +591,7 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_SECONDS: int(1, 300, 5),
   DB_IDLE_TIMEOUT_SECONDS: int(1, 86_400, 60),
   DB_PIPELINE_DEPTH: int(1, 16, 1),
+  DB_IDENTITY_SETTINGS: identitySettings,
   MAX_ROWS: int(1, 1_000_000, 1000),
   MAX_RESULT_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   ENABLE_SQL_QUERY_TOOL: bool(false),
@@ -782,6 +812,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       pipelineDepth: e.DB_PIPELINE_DEPTH,
       maxRows: e.MAX_ROWS,
       maxResultBytes: e.MAX_RESULT_BYTES,
+      identitySettings: e.DB_IDENTITY_SETTINGS,
     },
     sqlQuery: {
       enabled: e.ENABLE_SQL_QUERY_TOOL,
@@ -893,6 +924,9 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
           "DB_URL (or DB_EMBEDDED=true for the embedded demo database)",
       );
     }
+  }
+  if (env.DB_IDENTITY_SETTINGS?.trim() && !env.DB_URL?.trim()) {
+    problems.push("DB_IDENTITY_SETTINGS: applies to DB_URL's PostgreSQL only; set DB_URL");
   }
   if (!!env.TLS_CERT_FILE?.trim() !== !!env.TLS_KEY_FILE?.trim()) {
     problems.push("TLS_KEY_FILE: set TLS_CERT_FILE and TLS_KEY_FILE together, or neither");

@@ -124,6 +124,7 @@ class LazyToolContext implements ToolContext {
       name: this.tool.name,
       deadlineAt: this.deadlineAt,
       observe: this.deps.metrics?.dbQuery,
+      identity: this.principal.claims,
       onResult: db &&
         ((rows, truncated) => {
           db.queries++;

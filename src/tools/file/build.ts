@@ -66,8 +66,9 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
   try {
     for (const [name, spec] of Object.entries(file.spec.sources)) {
       if (spec.kind === "postgres") {
-        const source = openPostgres(postgresOptions(config.db, {
+        const source = openPostgres(postgresOptions({ ...config.db, identitySettings: undefined }, {
           url: spec.url,
+          identitySettings: spec.identity_settings,
           // A file's pool_size is the server's budget too, like DB_POOL_SIZE.
           poolSize: spec.pool_size === undefined
             ? undefined

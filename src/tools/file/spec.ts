@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../../auth/scopes.ts";
 import { parseStrictDate } from "../../config/strict_date.ts";
+import { CLAIM_NAME, SETTING_NAME } from "../../config/env.ts";
 import { TOOL_NAME_PATTERN } from "../registry.ts";
 
 /** Bounds a string parameter gets when the file sets none: inputs are always bounded. */
@@ -135,6 +136,14 @@ export const SourceSpec = z.discriminatedUnion("kind", [
     url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
     pool_size: z.int().min(1).max(1000).optional(),
     query_timeout_seconds: Seconds.optional(),
+    /**
+     * Row-level security: `setting: claim` pairs (`app.user_id: sub`) set
+     * transaction-locally, values bound, before every statement on this source.
+     */
+    identity_settings: z.record(
+      z.string().regex(SETTING_NAME, "must be a custom setting like app.user_id"),
+      z.string().regex(CLAIM_NAME, "must be a claim name like sub"),
+    ).optional(),
   }),
   z.strictObject({ kind: z.literal("embedded") }),
   z.strictObject({
