@@ -53,7 +53,9 @@ export function resourceMetadataUrl(resource: string): string {
  * ```
  */
 export function protectedResourceMetadata(
-  oauth: Pick<OAuthConfig, "resource" | "authorizationServers" | "algorithms">,
+  oauth:
+    & Pick<OAuthConfig, "resource" | "authorizationServers">
+    & Partial<Pick<OAuthConfig, "algorithms">>,
   scopes: readonly string[],
 ): Record<string, unknown> {
   return {
