@@ -2,7 +2,11 @@
 # Build: one self-contained binary, with the same permission flags as `deno task compile`.
 FROM denoland/deno:2.9.6 AS build
 WORKDIR /app
+# deno.json and deno.lock hold only what serving needs (tests, scripts and RAG
+# are in deno.dev.json): ~120 packages, no build scripts. vendor/postgres is
+# deno.json's "links" (the patched postgres.js).
 COPY deno.json deno.lock ./
+COPY vendor ./vendor
 COPY main.ts ./
 COPY src ./src
 RUN deno install --frozen && deno task compile

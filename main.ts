@@ -3,8 +3,9 @@
  *
  *   mcp-tool-server [serve]         start the server (default)
  *   mcp-tool-server healthcheck     exit 0 if the local server answers /health/live, else 1
- *   mcp-tool-server check [file]    check a tools file (default TOOLS_FILE); exit 0 ok, 2 problems
+ *   mcp-tool-server check [file] [--connect]  check a tools file (default TOOLS_FILE); exit 0 ok, 2 problems
  *   mcp-tool-server tools           list the tools the configuration would serve
+ *   mcp-tool-server invoke <tool> [json]  call one tool through the doors' pipeline
  *   mcp-tool-server ingest <paths>  embed text/Markdown files into the RAG document store
  *   mcp-tool-server hash-key        print the SHA-256 of a key read from stdin (API_KEYS_FILE)
  *   mcp-tool-server --help          usage
@@ -44,9 +45,22 @@ Usage:
   ${SERVER_NAME} [serve]       start the server (default)
   ${SERVER_NAME} healthcheck   exit 0 if the server on HOST:PORT answers /health/live, else 1
                                (for container HEALTHCHECKs: the image has no curl)
-  ${SERVER_NAME} check [file]  check a tools file (default: TOOLS_FILE) and print every problem
-                               as file:line:column: message; exit 0 ok, 2 problems
+  ${SERVER_NAME} check [file] [--connect]
+                               check a tools file (default: TOOLS_FILE) and print every problem
+                               as file:line:column: message; exit 0 ok, 2 problems. With
+                               --connect, also prepare each SQL tool's statement on its
+                               database (DB_URL or its source; nothing is executed): an unknown
+                               table or column or a parameter type mismatch is a problem named
+                               by tool (exit 2); a database that cannot be reached exits 1
   ${SERVER_NAME} tools         list the tools this configuration would serve
+  ${SERVER_NAME} invoke <tool> ['<json>']
+                               call one tool through the same pipeline as the doors
+                               (validation, deadline, caps, logs; as the local operator,
+                               no key needed) and print its result JSON on stdout; log
+                               lines and an error body go to stderr. Exit 0 the result,
+                               1 the tool failed at run time (5xx: a source down, its
+                               deadline), 2 bad usage or configuration, 3 the call was
+                               refused (4xx: unknown tool, invalid input, not found)
   ${SERVER_NAME} ingest <files or folders> [--source-name NAME] [--prune] ...
                                embed .md/.txt files into the RAG document store
                                (ingest --help for every option; needs the RAG
@@ -354,8 +368,11 @@ async function healthcheck(): Promise<number> {
   }
 }
 
-/** `check [file]`: every problem of a tools file, with its line and column. */
-async function check(file: string | undefined): Promise<number> {
+/**
+ * `check [file] [--connect]`: every problem of a tools file, with its line
+ * and column; with `--connect`, each SQL statement prepared on its database too.
+ */
+async function check(file: string | undefined, connect = false): Promise<number> {
   const env = Deno.env.toObject();
   const path = file ?? env.TOOLS_FILE;
   if (!path) {
@@ -374,7 +391,48 @@ async function check(file: string | undefined): Promise<number> {
     console.error(`${path}: tool names already taken by built-in tools: ${clashes.join(", ")}`);
     return 2;
   }
+  if (connect) {
+    const code = await checkConnect(path, result.file, env);
+    if (code !== 0) return code;
+  }
   console.log(`${path}: ok, ${names.length} tools: ${names.join(", ")}`);
+  return 0;
+}
+
+/** `check --connect`: prepares each SQL tool's statement (src/tools/file/connect_check.ts). */
+async function checkConnect(
+  path: string,
+  file: import("./src/tools/file/load.ts").ToolsFile,
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  let config: Config;
+  try {
+    config = parseConfig(resolveSecretFiles(env));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`check: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const { connectCheck } = await import("./src/tools/file/connect_check.ts");
+  const result = await connectCheck(file, {
+    serverDbUrl: config.db.url,
+    connectTimeoutSeconds: config.db.connectTimeoutSeconds,
+  });
+  for (const p of result.problems) {
+    console.error(
+      p.tool === undefined
+        ? `${path}: source ${p.source}: ${p.message}`
+        : `${path}: tool ${p.tool} (source ${p.source}): ${p.message}`,
+    );
+  }
+  if (result.skipped.length > 0) {
+    console.log(`${path}: not prepared (embedded database): ${result.skipped.join(", ")}`);
+  }
+  if (result.problems.some((p) => p.unreachable)) return 1;
+  if (result.problems.length > 0) return 2;
+  console.log(`${path}: ${result.prepared.length} SQL statements prepared on their databases`);
   return 0;
 }
 
@@ -446,6 +504,17 @@ async function listTools(): Promise<number> {
   return 0;
 }
 
+/** `invoke <tool> [json]`: one call through the doors' pipeline (src/cli/invoke.ts). */
+async function invoke(args: string[]): Promise<number> {
+  const { invokeCommand } = await import("./src/cli/invoke.ts");
+  const encoder = new TextEncoder();
+  return await invokeCommand(args, {
+    env: Deno.env.toObject(),
+    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+  });
+}
+
 /** `ingest …`: loads the RAG code (not part of the core bundle) and runs it; Ctrl-C stops after a batch. */
 async function ingestCommand(args: string[]): Promise<number> {
   let module;
@@ -484,8 +553,15 @@ async function main(args: string[]): Promise<number> {
   }
   if (command === "serve" && rest.length === 0) return await serve();
   if (command === "healthcheck" && rest.length === 0) return await healthcheck();
-  if (command === "check" && rest.length <= 1) return await check(rest[0]);
+  if (command === "check") {
+    const connect = rest.includes("--connect");
+    const files = rest.filter((a) => a !== "--connect");
+    if (files.length <= 1 && !files.some((f) => f.startsWith("-"))) {
+      return await check(files[0], connect);
+    }
+  }
   if (command === "tools" && rest.length === 0) return await listTools();
+  if (command === "invoke") return await invoke(rest);
   if (command === "ingest") return await ingestCommand(rest);
   if (command === "hash-key") {
     const outcome = await hashKeyCommand(rest, readStdin);

@@ -28,6 +28,7 @@ import { createKernel } from "./http/kernel.ts";
 import { createReloads } from "./reloads.ts";
 import { createAdmission } from "./http/admission.ts";
 import { healthHandlers } from "./observability/health.ts";
+import { watchedSources } from "./observability/source_health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
@@ -41,6 +42,7 @@ import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstre
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
 import type { Tool } from "./tools/define.ts";
 import { invokeTool } from "./tools/invoke.ts";
+import { createCursorCodec, type CursorCodec, cursorSecret } from "./tools/result_cursor.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
 import { openTokenAuth } from "./auth/token_auth.ts";
@@ -229,43 +231,43 @@ async function openResponseCache(
   return createToolCache({ store, log, metrics, storeName: c.storage });
 }
 
-/** The opt-in `sql_query` tool, with the real PostgreSQL parser behind its guard. */
-async function sqlQueryTool(config: Config, sql: SqlSource): Promise<Tool> {
+/**
+ * The opt-in tools that run SQL a caller writes or names (`sql_query`, the
+ * database toolset), sharing one guard with the real PostgreSQL parser.
+ */
+async function callerSqlTools(
+  config: Config,
+  sql: SqlSource,
+  cursors: CursorCodec,
+): Promise<Tool[]> {
+  const wanted = [
+    config.sqlQuery.enabled && "ENABLE_SQL_QUERY_TOOL",
+    config.dbSchema.enabled && "ENABLE_DB_SCHEMA_TOOLS",
+  ].filter((name) => name !== false);
+  if (wanted.length === 0) return [];
   if (!sql.stopsAtDeadline) {
     // The caller writes the SQL: a pg_sleep or a runaway aggregate must be
     // stopped at its deadline, not merely abandoned while it runs on.
     throw new Error(
-      `Cannot start: ENABLE_SQL_QUERY_TOOL needs a database that stops a statement at its deadline; this ${sql.kind} source does not`,
+      `Cannot start: ${
+        wanted.join(" and ")
+      } needs a database that stops a statement at its deadline; this ${sql.kind} source does not`,
     );
   }
-  const [
-    { createPgParser },
-    { createStatementGuard },
-    { createSqlQueryTool },
-    { ANALYST_FUNCTIONS, isDeniedFunction },
-  ] = await Promise.all([
-    import("./sources/db/pg_parser.ts"),
-    import("./sources/db/statement_guard.ts"),
-    import("./tools/builtin/sql_query.ts"),
-    import("./sources/db/sql_functions.ts"),
-  ]);
-  const denied = config.sqlQuery.allowedFunctions.filter(isDeniedFunction);
-  if (denied.length > 0) {
-    throw new Error(
-      `Cannot start: SQL_QUERY_ALLOWED_FUNCTIONS lists "${
-        denied.join('", "')
-      }", which no SQL may call (it writes, locks, signals, reads server files or runs SQL text)`,
-    );
-  }
-  const guard = createStatementGuard(await createPgParser(), {
-    allowedTables: config.sqlQuery.allowedTables,
-    allowedFunctions: new Set([...ANALYST_FUNCTIONS, ...config.sqlQuery.allowedFunctions]),
-  });
-  return createSqlQueryTool({
-    guard,
-    maxRows: config.db.maxRows,
-    maxBytes: config.db.maxResultBytes,
-  });
+  const [{ createCallerGuard }, { createSqlQueryTool }, { createDbSchemaTools }] = await Promise
+    .all([
+      import("./sources/db/caller_guard.ts"),
+      import("./tools/builtin/sql_query.ts"),
+      import("./tools/builtin/db_schema/mod.ts"),
+    ]);
+  const guard = await createCallerGuard(config.sqlQuery);
+  const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
+  return [
+    ...(config.sqlQuery.enabled ? [createSqlQueryTool({ guard, cursors, ...limits })] : []),
+    ...(config.dbSchema.enabled
+      ? createDbSchemaTools({ guard, allowedTables: config.sqlQuery.allowedTables, ...limits })
+      : []),
+  ];
 }
 
 /** Builds the app. Throws `RegistryError` for bad tools, `Error` for sources that cannot open. */
@@ -297,7 +299,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   const apiToolNames = tools.filter((t) => API_TOOLS.includes(t)).map((t) => t.name);
   const { upstream, demo } = openUpstream(config, sql, log, metrics, apiToolNames);
   if (!upstream) tools = tools.filter((t) => !API_TOOLS.includes(t));
-  if (config.sqlQuery.enabled) tools.push(await sqlQueryTool(config, sql));
+  // Cursors of truncated SQL results; any replica with the same secret continues them.
+  const cursorKey = cursorSecret(config);
+  const cursors = await createCursorCodec({
+    secret: cursorKey.secret,
+    ttlSeconds: config.cursors.ttlSeconds,
+  });
+  if (!cursorKey.shared) {
+    log.info("result cursors open only on this process: set CURSOR_SECRET to share them");
+  }
+  tools.push(...await callerSqlTools(config, sql, cursors));
   // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
   let rag: RagService | undefined;
   let reservedDocuments: readonly string[] = [];
@@ -335,6 +346,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     metrics,
     openEmbedded: () => openEmbedded(config, log),
+    cursors,
   };
   const env = options.env ?? {};
   // The tools file loader (and the YAML parser under it) loads only when a
@@ -409,6 +421,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limiter: sharedOr(options.shared?.authFailureTable, `mcp:authfail:${namespace}`),
     limit: config.rateLimit.authFailuresPerWindow,
     address: (req: Request, ctx: RequestContext) => clientAddress(req, ctx, proxies),
+    onLocked: () => metrics.authLockoutHit(),
   };
 
   // One key's slow calls in parallel must not hold the whole pool (the rate
@@ -497,7 +510,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       admission,
     }),
     mcp,
-    health: healthHandlers({ sql, upstreamUrl: upstream?.baseUrl.href, log }),
+    health: healthHandlers({
+      sources: () =>
+        watchedSources({ sql, upstream, file: fileTools?.sources, tools: registry.tools }),
+      log,
+    }),
     metrics: metricsRoute(metrics, config.metricsToken, options.shared?.metricsText),
     openApi: () => Promise.resolve(jsonResponse(currentOpenApi())),
     docs: docsPage({ title: `${SERVER_NAME} API` }),
@@ -516,7 +533,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     keyRing,
     readKeys: (file) => readKeys(file, log, "reloaded"),
   });
-  const handler = createKernel({ routes: table, log, metrics, cors: cors(config.corsOrigins) });
+  const handler = createKernel({
+    routes: table,
+    log,
+    metrics,
+    cors: cors(config.corsOrigins),
+    clientAddress: (req, ctx) => clientAddress(req, ctx, proxies),
+  });
 
   return {
     // Responses finished in the same event-loop turn are written together (see response_batching.ts).

@@ -4,6 +4,19 @@
  * @module
  */
 
+/**
+ * deno.dev.json: the serving imports plus what only tests, scripts and RAG use
+ * (its own lock, deno.dev.lock), so `deno task start` installs only what serving needs.
+ */
+export const DEV_CONFIG: string = new URL("../deno.dev.json", import.meta.url).pathname;
+
+/** The `--config <path>` of a task command line, made absolute (none: the serving deno.json). */
+export function configFlags(command: string): string[] {
+  const words = command.split(/\s+/);
+  const at = words.indexOf("--config");
+  return at === -1 ? [] : ["--config", new URL(`../${words[at + 1]}`, import.meta.url).pathname];
+}
+
 /** The permission flags of the `compile` task: the one definition every server run reuses. */
 export async function compilePermissionFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));

@@ -54,3 +54,21 @@ export function claimText(principal: Principal, claim: string): string | undefin
   if (typeof value === "boolean") return String(value);
   return undefined;
 }
+
+/**
+ * The caller as one string, for what must never pass from one end user to
+ * another of the same client (result cursors): the key or client id, and
+ * the end user when there is one.
+ *
+ * @example
+ * ```ts
+ * import { callerKey } from "./principal.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(callerKey({ id: "primary" }), "primary");
+ * assert.notEqual(callerKey({ id: "oauth:app", user: "a" }), callerKey({ id: "oauth:app", user: "b" }));
+ * ```
+ */
+export function callerKey(principal: Pick<Principal, "id" | "user">): string {
+  return principal.user === undefined ? principal.id : `${principal.id}\u0000${principal.user}`;
+}

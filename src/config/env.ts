@@ -144,6 +144,19 @@ export interface Config {
     /** Functions it may call beyond the built-in analyst allow-list. */
     readonly allowedFunctions: readonly string[];
   };
+  /**
+   * The opt-in database toolset (`list_schemas`, `list_tables`,
+   * `describe_table`, `sample_rows`, `explain_query`) on the server's own
+   * database; it honours `sqlQuery.allowedTables` and `allowedFunctions`.
+   */
+  readonly dbSchema: { readonly enabled: boolean };
+  /** Cursors that continue a capped SQL result (`sql_query`, tools-file SQL tools). */
+  readonly cursors: {
+    /** HMAC key material shared by every replica; unset: derived from the API keys. */
+    readonly secret: string | undefined;
+    /** How long a cursor may be used after the page that carried it. */
+    readonly ttlSeconds: number;
+  };
   readonly upstream: {
     readonly baseUrl: string | undefined;
     /** Per attempt; the tool's deadline bounds the whole call. */
@@ -600,6 +613,12 @@ const EnvSchema = z.object({
     (items) => items.every((name) => /^[a-z_][a-z0-9_$]*$/.test(name)),
     "must be comma-separated lower-case function names without schema",
   ),
+  ENABLE_DB_SCHEMA_TOOLS: bool(false),
+  CURSOR_SECRET: optionalText.refine(
+    (v) => v === undefined || v.length >= 32,
+    "must be at least 32 characters (e.g. openssl rand -base64 32)",
+  ),
+  CURSOR_TTL_SECONDS: int(10, 86_400, 900),
   API_BASE_URL: url(["http:", "https:"], "an http:// or https:// URL"),
   API_TIMEOUT_SECONDS: seconds(0.001, 3600, 10),
   API_MAX_RETRIES: int(0, 10, 3),
@@ -819,6 +838,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       allowedTables: e.SQL_QUERY_ALLOWED_TABLES,
       allowedFunctions: e.SQL_QUERY_ALLOWED_FUNCTIONS,
     },
+    dbSchema: { enabled: e.ENABLE_DB_SCHEMA_TOOLS },
+    cursors: { secret: e.CURSOR_SECRET, ttlSeconds: e.CURSOR_TTL_SECONDS },
     upstream: {
       baseUrl: e.API_BASE_URL,
       timeoutSeconds: e.API_TIMEOUT_SECONDS,

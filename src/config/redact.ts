@@ -23,6 +23,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
       ...(k.scopes && { scopes: k.scopes }),
     })),
     metricsToken: config.metricsToken && REDACTED,
+    cursors: { ...config.cursors, secret: config.cursors.secret && REDACTED },
     db: { ...config.db, url: config.db.url && redactUrl(config.db.url) },
     upstream: {
       ...config.upstream,

@@ -23,6 +23,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { internalError, ToolError } from "../tools/errors.ts";
 import { requestTarget } from "./request_target.ts";
+import { refusalFields } from "./refusal_log.ts";
 
 /** The context's URL for a request whose target was refused (nothing routes on it). */
 const UNPARSED_URL = new URL("http://unparsed.invalid/");
@@ -34,6 +35,8 @@ export interface KernelOptions {
   readonly log: Logger;
   readonly metrics: Pick<Metrics, "httpRequest">;
   readonly cors: Cors;
+  /** The caller's address for refusal log lines (through trusted proxies); absent: the peer's. */
+  readonly clientAddress?: (req: Request, ctx: RequestContext) => string;
 }
 
 /** Builds the per-request function `Deno.serve` calls. */
@@ -65,6 +68,7 @@ export function createKernel(
     };
     let response: Response;
     let fault: unknown;
+    let refusal: ToolError | undefined;
     let endpoint = "unmatched";
     try {
       // Refused like any other bad request: a JSON 400 with the request id, logged and counted.
@@ -89,6 +93,7 @@ export function createKernel(
     } catch (error) {
       const safe = error instanceof ToolError ? error : internalError(error);
       if (!(error instanceof ToolError)) fault = error;
+      else refusal = error;
       response = errorResponse(safe, requestId);
     }
     metrics.httpRequest(endpoint, response.status);
@@ -106,6 +111,12 @@ export function createKernel(
         principal: ctx.principal?.id,
         ...(ctx.principal?.user === undefined ? {} : { user: ctx.principal.user }),
         latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+        ...refusalFields({
+          route: endpoint,
+          url,
+          clientAddress: options.clientAddress?.(req, ctx) ?? ctx.remoteAddress ?? "unknown",
+          error: refusal,
+        }),
       };
       if (fault === undefined) ctx.log.info("request error", props);
       else ctx.log.error("request failed", { ...props, error: describe(fault) });

@@ -16,6 +16,7 @@ const ERROR_STATUSES = [
   "forbidden",
   "rate_limited",
   "concurrency_limited",
+  "auth_locked",
   "retry",
   "error",
 ];
@@ -28,7 +29,7 @@ const ERROR_RESPONSES: Record<string, string> = {
   "413": "Body larger than MAX_BODY_BYTES",
   "415": "A body that is not application/json",
   "429":
-    "Rate limit exceeded (`rate_limited`), or too many calls of this key running at once (`concurrency_limited`); see Retry-After",
+    "Rate limit exceeded (`rate_limited`), or too many calls of this key running at once (`concurrency_limited`), or this address failed authentication too often (`auth_locked`); see Retry-After",
   "500": "Internal error (details only in the server log)",
   "503": "A dependency is unavailable; retry",
   "504": "The tool passed its deadline; retry",

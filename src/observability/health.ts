@@ -8,33 +8,28 @@ import type { Handler } from "../http/context.ts";
 import { jsonResponse } from "../http/responses.ts";
 import { getHeapStatistics } from "node:v8";
 import type { Logger } from "./logger.ts";
-import type { SqlSource } from "../sources/db/sql_source.ts";
+import { CHECK_TIMEOUT_MS, type WatchedSource } from "./source_health.ts";
 
-const CHECK_TIMEOUT_MS = 5000;
-
-/**
- * A light request to the upstream API: any answer below 500 means it is
- * there (a 401 or 404 on its root still proves it responds).
- */
-async function upstreamResponds(baseUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(baseUrl, {
-      method: "HEAD",
-      redirect: "manual",
-      signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-    });
-    await res.body?.cancel();
-    return res.status < 500;
-  } catch {
-    return false;
-  }
+/** One source in `/health`. */
+export interface SourceReport {
+  readonly name: string;
+  readonly origin: "server" | "tools_file";
+  readonly type: "database" | "api";
+  readonly status: "connected" | "responding" | "failed";
+  /** Whether readiness fails while it is down (see source_health.ts). */
+  readonly required: boolean;
 }
 
 /** What `/health` reports. */
 export interface HealthReport {
-  readonly status: "healthy" | "unhealthy";
+  /** `degraded`: a source no served tool depends on (or an optional one) is down; still ready. */
+  readonly status: "healthy" | "degraded" | "unhealthy";
+  /** The server's own database (also under `sources`). */
   readonly database: "connected" | "failed";
+  /** The server's own upstream (also under `sources`). */
   readonly upstream_api: "responding" | "failed" | "not_configured";
+  /** Every source, the server's and the tools file's. */
+  readonly sources: readonly SourceReport[];
   readonly memory_usage_percent: number;
   readonly timestamp: string;
 }
@@ -50,9 +45,8 @@ const MEMORY_LIMIT_PERCENT = 80;
  * one `SELECT 1` per interval.
  */
 export function healthHandlers(options: {
-  readonly sql: SqlSource;
-  /** `API_BASE_URL`, when an upstream API is configured. */
-  readonly upstreamUrl: string | undefined;
+  /** The sources to check, read at each check (a tools-file reload changes them). */
+  readonly sources: () => readonly WatchedSource[];
   readonly log: Logger;
   readonly cacheMs?: number;
 }): { health: Handler; ready: Handler; live: Handler } {
@@ -60,28 +54,41 @@ export function healthHandlers(options: {
   let last: { at: number; report: Promise<HealthReport> } | undefined;
 
   async function check(): Promise<HealthReport> {
-    const [database, upstream] = await Promise.all([
-      options.sql.ping(AbortSignal.timeout(CHECK_TIMEOUT_MS)).then(
-        () => "connected" as const,
-        (error) => {
-          options.log.warn("health check: database failed", { error: String(error) });
-          return "failed" as const;
-        },
-      ),
-      options.upstreamUrl === undefined
-        ? "not_configured" as const
-        : upstreamResponds(options.upstreamUrl).then((ok) =>
-          ok ? "responding" as const : "failed" as const
-        ),
-    ]);
+    const sources = await Promise.all(
+      options.sources().map(async (source) => {
+        let ok = false;
+        let error: string | undefined;
+        try {
+          ok = await source.check(AbortSignal.timeout(CHECK_TIMEOUT_MS));
+        } catch (e) {
+          error = String(e);
+        }
+        if (!ok) options.log.warn("health check: source failed", { source: source.name, error });
+        const report: SourceReport = {
+          name: source.name,
+          origin: source.origin,
+          type: source.type,
+          status: ok ? (source.type === "database" ? "connected" : "responding") : "failed",
+          required: source.required,
+        };
+        return report;
+      }),
+    );
+    const own = (name: string) =>
+      sources.find((s) => s.origin === "server" && s.name === name)?.status;
     const heap = getHeapStatistics();
     const memory = Math.round((heap.used_heap_size / heap.heap_size_limit) * 1000) / 10;
-    const healthy = database === "connected" && upstream !== "failed" &&
-      memory <= MEMORY_LIMIT_PERCENT;
+    const down = sources.filter((s) => s.status === "failed");
+    const status = memory > MEMORY_LIMIT_PERCENT || down.some((s) => s.required)
+      ? "unhealthy"
+      : down.length > 0
+      ? "degraded"
+      : "healthy";
     return {
-      status: healthy ? "healthy" : "unhealthy",
-      database,
-      upstream_api: upstream,
+      status,
+      database: own("database") === "failed" ? "failed" : "connected",
+      upstream_api: (own("upstream_api") ?? "not_configured") as HealthReport["upstream_api"],
+      sources,
       memory_usage_percent: memory,
       timestamp: new Date().toISOString(),
     };
@@ -97,11 +104,11 @@ export function healthHandlers(options: {
     live: () => Promise.resolve(jsonResponse({ status: "alive" })),
     async health() {
       const r = await report();
-      return jsonResponse(r, r.status === "healthy" ? 200 : 503);
+      return jsonResponse(r, r.status === "unhealthy" ? 503 : 200);
     },
     async ready() {
       const r = await report();
-      return r.status === "healthy"
+      return r.status !== "unhealthy"
         ? jsonResponse({ status: "ready" })
         : jsonResponse({ status: "not_ready" }, 503);
     },

@@ -43,7 +43,7 @@ export type CallStatus =
  * rate limited).
  */
 export function callStatus(status: ErrorStatus | "success"): CallStatus {
-  if (status === "concurrency_limited") return "rate_limited";
+  if (status === "concurrency_limited" || status === "auth_locked") return "rate_limited";
   return status === "unauthorized" || status === "forbidden" ? "error" : status;
 }
 
@@ -71,6 +71,11 @@ export interface Metrics {
   rateLimitHit(clientId: string): void;
   /** A request refused by the per-key concurrency limit (`MAX_CONCURRENT_CALLS_PER_KEY`). */
   concurrencyLimitHit(clientId: string): void;
+  /**
+   * A request refused by the per-address auth-failure lockout
+   * (`auth_lockout_hits_total`; no address label: addresses are unbounded).
+   */
+  authLockoutHit(): void;
   /**
    * One attempt at an upstream request: `outcome` is `success`, the HTTP
    * status it answered, or `timeout` / `network` / `bad_response`. Anything
@@ -112,9 +117,21 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   let processMetrics: Promise<void> | undefined;
   const loadProcessMetrics = () =>
     processMetrics ??= options.processMetrics
-      ? import("prom-client/lib/defaultMetrics.js").then((m) =>
-        (m.default as typeof PromClient.collectDefaultMetrics)({ register: registry })
-      )
+      ? import("prom-client/lib/defaultMetrics.js").then((m) => {
+        (m.default as typeof PromClient.collectDefaultMetrics)({ register: registry });
+        // prom-client reads RSS from /proc/self/status, which the compiled
+        // program may not read (it then reports nothing); Deno's own figure
+        // needs no permission.
+        registry.removeSingleMetric("process_resident_memory_bytes");
+        new Gauge({
+          name: "process_resident_memory_bytes",
+          help: "Resident memory size in bytes.",
+          registers: [registry],
+          collect() {
+            this.set(Deno.memoryUsage().rss);
+          },
+        });
+      })
       : Promise.resolve();
   const registers = [registry];
   // Which build is running, as labels on a constant 1 (joined onto other series in queries).
@@ -173,6 +190,12 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     name: "concurrency_limit_hits_total",
     help: "Requests refused by the per-key concurrency limit, by API key id.",
     labelNames: ["client_id"],
+    registers,
+  });
+  const authLockoutHits = new Counter({
+    name: "auth_lockout_hits_total",
+    help:
+      "Requests refused because their client address spent its failed authentication attempts (not a key's rate limit).",
     registers,
   });
   const apiErrors = new Counter({
@@ -240,6 +263,7 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     },
     rateLimitHit: (clientId) => rateLimitHits.inc({ client_id: clientId }),
     concurrencyLimitHit: (clientId) => concurrencyLimitHits.inc({ client_id: clientId }),
+    authLockoutHit: () => authLockoutHits.inc(),
     upstreamAttempt(upstream, outcome, seconds) {
       upstreamDuration.observe({ upstream }, seconds);
       if (outcome !== "success") apiErrors.inc({ source: upstream, status_code: outcome });

@@ -88,6 +88,19 @@ async function modelName(dir: string): Promise<string> {
 }
 
 /**
+ * The part of transformers.js's feature-extraction pipeline used here, written
+ * out so the serving configuration (deno.json), which leaves transformers.js
+ * out, still type-checks this file.
+ */
+interface FeatureExtractor {
+  (
+    texts: string[],
+    options: { pooling: "mean"; normalize: boolean },
+  ): Promise<{ dims: unknown; data: unknown; dispose?: () => void }>;
+  dispose(): Promise<unknown>;
+}
+
+/**
  * Opens the model with transformers.js and probes its dimension. Throws an
  * {@linkcode EmbedderError} with a message fit for the operator when the
  * folder is incomplete or the model does not load.
@@ -126,7 +139,7 @@ export async function openLocalEmbedder(options: LocalEmbedderOptions): Promise<
     // A path that is not a valid hub id ("./x/y" or "/x/y") is read as it is.
     id = modelDir.startsWith("/") ? modelDir : `./${modelDir.replace(/^\.\//, "")}`;
   }
-  let extractor: Awaited<ReturnType<typeof transformers.pipeline<"feature-extraction">>>;
+  let extractor: FeatureExtractor;
   try {
     extractor = await transformers.pipeline("feature-extraction", id, {
       dtype: "fp32",

@@ -48,6 +48,22 @@ function codeDir(): string | undefined {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
 }
 
+/**
+ * transformers.js is mapped only by deno.dev.json (the serving deno.json
+ * leaves it out so a first start stays light): run under deno.json, say which
+ * task to use instead of failing on an unmapped import.
+ */
+function assertRagPackages(what: string): void {
+  try {
+    import.meta.resolve("@huggingface/transformers");
+  } catch {
+    throw new Error(
+      `Cannot start: ${what} needs transformers.js, which deno.json leaves out of the serving ` +
+        "install: run `deno task start:rag` or `deno task ingest` (they use deno.dev.json)",
+    );
+  }
+}
+
 async function load<T>(name: keyof typeof MODULES): Promise<T> {
   if (!fromSource()) throw new RagUnavailableError();
   return await import(new URL(MODULES[name], import.meta.url).href) as T;
@@ -60,6 +76,7 @@ async function load<T>(name: keyof typeof MODULES): Promise<T> {
  */
 export async function loadRagServer(rag: RagConfig): Promise<typeof RagServer> {
   if (!fromSource()) throw new RagUnavailableError();
+  assertRagPackages("ENABLE_RAG=true");
   const dir = codeDir();
   const missing = await missingRagPermissions({
     modelDir: rag.modelDir,
@@ -76,6 +93,7 @@ export async function loadRagServer(rag: RagConfig): Promise<typeof RagServer> {
 /** `src/rag/ingest_command.ts` (which checks the rest of the profile itself). */
 export async function loadIngestCommand(): Promise<typeof IngestCommand> {
   if (!fromSource()) throw new RagUnavailableError();
+  assertRagPackages("ingest");
   const dir = codeDir();
   if (dir && (await Deno.permissions.query({ name: "read", path: dir })).state !== "granted") {
     throw permissionError("ingest", [`--allow-read=${dir}`]);

@@ -13,6 +13,8 @@ export type ErrorStatus =
   | "forbidden"
   | "rate_limited"
   | "concurrency_limited"
+  /** The per-address lockout after too many failed authentication attempts (not a key's rate limit). */
+  | "auth_locked"
   | "retry"
   | "error";
 
@@ -29,6 +31,7 @@ const DEFAULT_HTTP_STATUS: Record<ErrorStatus, number> = {
   forbidden: 403,
   rate_limited: 429,
   concurrency_limited: 429,
+  auth_locked: 429,
   retry: 503,
   error: 500,
 };

@@ -58,6 +58,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       identitySettings: undefined,
     },
     sqlQuery: { enabled: false, allowedTables: [], allowedFunctions: [] },
+    dbSchema: { enabled: false },
+    cursors: { secret: undefined, ttlSeconds: 900 },
     upstream: {
       baseUrl: undefined,
       timeoutSeconds: 10,

@@ -14,11 +14,11 @@
  */
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { compilePermissionFlags, spawnServer, toolchainEnv } from "../process.ts";
+import { compilePermissionFlags, DEV_CONFIG, spawnServer, toolchainEnv } from "../process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KEY = "conformance-test-key-0123456789";
-const IMPORTS = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).imports;
+const IMPORTS = JSON.parse(await Deno.readTextFile(DEV_CONFIG)).imports;
 
 /** One pinned version of the suite, what it runs, and what must pass. */
 interface Suite {
@@ -77,7 +77,7 @@ async function conformance(
   args: string[],
 ): Promise<{ code: number; output: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", suite.specifier, ...args],
+    args: ["run", "--config", DEV_CONFIG, "-A", suite.specifier, ...args],
     cwd: ROOT,
     env: { ...toolchainEnv(), NO_COLOR: "1" },
     clearEnv: true,

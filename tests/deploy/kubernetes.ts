@@ -17,6 +17,7 @@ import {
   type IProbe,
   type ISecret,
   type IService,
+  type IVolumeMount,
   Secret,
   Service,
 } from "kubernetes-models/v1";
@@ -306,6 +307,13 @@ export function containerEnv(
   return { env, problems };
 }
 
+/** The container's volume mount that holds `path`, if any. */
+export function mountOf(container: IContainer, path: string): IVolumeMount | undefined {
+  return (container.volumeMounts ?? []).find((v) =>
+    path.startsWith(v.mountPath.replace(/\/$/, "") + "/")
+  );
+}
+
 /**
  * The content the container sees at `path`, from a Secret or ConfigMap volume
  * in the folder; or why there is none.
@@ -316,9 +324,7 @@ export function mountedFile(
   container: IContainer,
   path: string,
 ): { value: string } | { problem: string } {
-  const mount = (container.volumeMounts ?? []).find((v) =>
-    path.startsWith(v.mountPath.replace(/\/$/, "") + "/")
-  );
+  const mount = mountOf(container, path);
   if (!mount) return { problem: `${path} is not inside any volume mount of the container` };
   if (mount.subPath) return { problem: `${path}: subPath mounts are not followed by the checker` };
   const rel = path.slice(mount.mountPath.replace(/\/$/, "").length + 1);
@@ -354,8 +360,8 @@ const inGrant = (path: string, grants: ServerFacts["readGrants"]) =>
 /**
  * Every variable the container gets is one the server reads: a name of its
  * config schema, or `<secret>_FILE` for a secret variable. Every path handed
- * over in a `*_FILE` variable is a key of a mounted Secret (or ConfigMap)
- * inside a read grant of the image's sandbox (`LOG_FILE`, a file to write, is
+ * over in a `*_FILE` variable is a key of a Secret (or ConfigMap) mounted
+ * read-only, inside a read grant of the image's sandbox (`LOG_FILE`, a file to write, is
  * refused: the image may write none).
  */
 export function checkEnvironment(m: Manifests, facts: ServerFacts): string[] {
@@ -385,6 +391,10 @@ export function checkEnvironment(m: Manifests, facts: ServerFacts): string[] {
       }
       const file = mountedFile(m, pod, container, value);
       if ("problem" in file) problems.push(`${name}: ${file.problem}`);
+      const mount = mountOf(container, value);
+      if (mount && mount.readOnly !== true) {
+        problems.push(`${name}: the volume mount at ${mount.mountPath} is not readOnly`);
+      }
       if (!inGrant(value, facts.readGrants)) {
         problems.push(
           `${name}: the image's sandbox cannot read ${value} (the compile task grants ` +
@@ -836,4 +846,56 @@ export function checkNetwork(m: Manifests, facts: ServerFacts): string[] {
     }
   }
   return problems;
+}
+
+/** A pod that opens a connection: its namespace, that namespace's labels, its own labels. */
+export interface Peer {
+  namespace: string;
+  /** Default: `kubernetes.io/metadata.name: <namespace>`, set by Kubernetes on every namespace. */
+  namespaceLabels?: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/**
+ * Do the folder's NetworkPolicies, applied in `namespace`, let `peer` open a
+ * TCP connection to the server's pods on `port`? As the API defines it: with
+ * no policy selecting the pods for Ingress, yes; otherwise only through some
+ * ingress rule listing the port (or none) and the peer (or no `from`). An entry
+ * with a podSelector alone means pods of the policy's own namespace; with a
+ * namespaceSelector alone, every pod of the matching namespaces; with both,
+ * the matching pods of the matching namespaces. ipBlock entries are not
+ * modelled (a pod's address is not known here), so they admit no pod.
+ */
+export function admitsIngress(
+  m: Manifests,
+  facts: Pick<ServerFacts, "name">,
+  namespace: string,
+  peer: Peer,
+  port: number,
+): boolean {
+  const { deployment, container } = serverWorkload(m, facts);
+  const serverLabels = deployment.spec?.template.metadata?.labels ?? {};
+  const policies = objectsOf<INetworkPolicy>(m, "NetworkPolicy").map((p) => p.object)
+    .filter((p) =>
+      selects(p.spec?.podSelector, serverLabels) &&
+      (p.spec?.policyTypes ?? ["Ingress"]).includes("Ingress")
+    );
+  if (policies.length === 0) return true;
+  const namespaceLabels = peer.namespaceLabels ??
+    { "kubernetes.io/metadata.name": peer.namespace };
+  const portNumbers = (ports: INetworkPolicyPort[] | undefined) =>
+    ports?.map((p) => ({ ...p, port: resolvePort(container, p.port) ?? -1 }));
+  return policies.some((policy) =>
+    (policy.spec?.ingress ?? []).some((rule) => {
+      if (!allowsPort(portNumbers(rule.ports), port, "TCP")) return false;
+      const from = rule.from ?? [];
+      return from.length === 0 || from.some((entry) => {
+        if (entry.ipBlock) return false;
+        const inNamespace = entry.namespaceSelector
+          ? selects(entry.namespaceSelector, namespaceLabels)
+          : peer.namespace === namespace;
+        return inNamespace && (!entry.podSelector || selects(entry.podSelector, peer.labels));
+      });
+    })
+  );
 }

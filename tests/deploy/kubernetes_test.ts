@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
+import { parse, stringify } from "yaml";
 import { SHUTDOWN_GRACE_MS } from "../../main.ts";
 import { parseKeysFile } from "../../src/auth/keys_file.ts";
 import type { Handler, Middleware } from "../../src/http/context.ts";
 import { routes } from "../../src/http/routes.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/version.ts";
-import { createTestApp } from "../harness.ts";
-import { compilePermissionFlags, runDeno, toolchainEnv } from "../process.ts";
+import { checkToolsFile } from "../../src/tools/file/tools_file.ts";
+import { createTestApp, postJson } from "../harness.ts";
 import {
+  commandUnavailable,
+  compilePermissionFlags,
+  DEV_CONFIG,
+  runDeno,
+  toolchainEnv,
+} from "../process.ts";
+import {
+  admitsIngress,
   checkEnvironment,
   checkHardening,
   checkKustomization,
@@ -20,6 +29,7 @@ import {
   loadManifests,
   type Manifests,
   mountedFile,
+  mountOf,
   parseServerConfig,
   type ServerFacts,
   serverWorkload,
@@ -99,6 +109,7 @@ Deno.test("deploy/kubernetes: the kustomization lists every file and each object
     SHIPPED.objects.map((o) => `${o.object.kind}/${o.object.metadata?.name}`).sort(),
     [
       "ConfigMap/mcp-tool-server",
+      "ConfigMap/mcp-tool-server-tools",
       "Deployment/mcp-redis",
       "Deployment/mcp-tool-server",
       "HorizontalPodAutoscaler/mcp-tool-server",
@@ -147,7 +158,7 @@ Deno.test("deploy/kubernetes: no object has a field its schema lacks (kubectl's 
           "check",
           "--quiet",
           "--config",
-          new URL("../../deno.json", import.meta.url).pathname,
+          DEV_CONFIG,
           file,
         ],
         toolchainEnv(),
@@ -254,6 +265,7 @@ Deno.test("deploy/kubernetes: the server's own start-up path refuses only the pl
   assert.ok(config.allowedHosts.length > 0);
   assert.deepEqual(config.apiKeys.map((k) => k.id), ["primary"]);
   assert.match(config.db.url ?? "", /^postgres:\/\//);
+  assert.equal(config.toolsFile, "/etc/mcp-tool-server/tools.yaml");
   assert.ok(config.upstream.baseUrl && config.upstream.auth && config.metricsToken);
   // At full scale the pools stay under PostgreSQL's default max_connections (100).
   const maxReplicas = object(SHIPPED, "HorizontalPodAutoscaler").spec.maxReplicas;
@@ -474,4 +486,179 @@ Deno.test("deploy/kubernetes: the NetworkPolicies let the server reach DNS and i
     ),
     /the egress rule for REDIS_URL does not select mcp-redis's pods/,
   );
+});
+
+Deno.test("deploy/kubernetes: the tools file is a read-only ConfigMap mount at TOOLS_FILE, and the server checks and runs its tools", async () => {
+  const { pod, container } = serverWorkload(SHIPPED, FACTS);
+  const { env } = containerEnv(SHIPPED, container);
+  const path = env.get("TOOLS_FILE");
+  assert.equal(path, "/etc/mcp-tool-server/tools.yaml");
+  // Inside the folder the image may read, on a read-only mount of the ConfigMap the kustomization lists.
+  assert.ok(FACTS.readGrants === "all" || FACTS.readGrants.includes("/etc/mcp-tool-server"));
+  assert.equal(mountOf(container, path)?.mountPath, "/etc/mcp-tool-server");
+  assert.equal(mountOf(container, path)?.readOnly, true);
+  const volume = pod.volumes?.find((v) => v.name === mountOf(container, path)?.name);
+  assert.equal(volume?.configMap?.name, "mcp-tool-server-tools");
+  assert.ok(SHIPPED.kustomization.resources.includes("tools-configmap.yaml"));
+  const file = mountedFile(SHIPPED, pod, container, path);
+  assert.ok("value" in file, JSON.stringify(file));
+
+  // The server's own tools-file check, on the file as the pod sees it.
+  const dir = await Deno.makeTempDir({ prefix: "mcp-k8s-tools-" });
+  try {
+    const toolsFile = `${dir}/tools.yaml`;
+    await Deno.writeTextFile(toolsFile, file.value);
+    const checked = await checkToolsFile(toolsFile, Object.fromEntries(env));
+    assert.ok(checked.ok, JSON.stringify(checked));
+    assert.deepEqual([...checked.file.sqlStatements.keys()].sort(), [
+      "list_tables",
+      "table_columns",
+    ]);
+    // Its tools read only the catalog, so they answer on any PostgreSQL: here the embedded one.
+    const app = await createTestApp({ env: { TOOLS_FILE: toolsFile } });
+    try {
+      const tables = await postJson(app, "/v1/mcp/list_tables", {});
+      assert.equal(tables.status, 200);
+      const names = (await tables.json()).rows.map((r: Any) => r.table_name);
+      assert.ok(names.includes("customers"), JSON.stringify(names));
+      const columns = await postJson(app, "/v1/mcp/table_columns", {
+        table_name: "customers",
+        table_schema: "public",
+      });
+      assert.equal(columns.status, 200);
+      const rows = (await columns.json()).rows;
+      assert.deepEqual(rows.slice(0, 2).map((r: Any) => r.column_name), ["id", "name"]);
+      assert.equal(typeof rows[0].nullable, "boolean");
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  // The checker fails: a writable mount, a TOOLS_FILE outside it, a key the ConfigMap lacks.
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => {
+        const mount = serverContainer(m).volumeMounts.find((v: Any) => v.name === "tools");
+        mount.readOnly = false;
+      }),
+      FACTS,
+    ),
+    /TOOLS_FILE: the volume mount at \/etc\/mcp-tool-server is not readOnly/,
+  );
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => object(m, "ConfigMap").data.TOOLS_FILE = "/etc/mcp/tools.yaml"),
+      FACTS,
+    ),
+    /TOOLS_FILE: \/etc\/mcp\/tools\.yaml is not inside any volume mount/,
+    /TOOLS_FILE: the image's sandbox cannot read/,
+  );
+  assertCaught(
+    checkEnvironment(
+      mutated((m) => object(m, "ConfigMap").data.TOOLS_FILE = "/etc/mcp-tool-server/tools.yml"),
+      FACTS,
+    ),
+    /TOOLS_FILE: .*ConfigMap "mcp-tool-server-tools" has no key "tools\.yml"/,
+  );
+  assertCaught(
+    checkKustomization(mutated((m) => {
+      m.kustomization.resources = m.kustomization.resources.filter((f) =>
+        f !== "tools-configmap.yaml"
+      );
+    })),
+    /"tools-configmap\.yaml" is not listed/,
+  );
+});
+
+Deno.test("deploy/kubernetes: the NetworkPolicy admits Prometheus from the monitoring namespace to the server port, and no other pod there", () => {
+  const ns = "mcp-tool-server";
+  const prometheus = {
+    namespace: "monitoring",
+    labels: { "app.kubernetes.io/name": "prometheus" },
+  };
+  const reaches = (m: Manifests, peer: Parameters<typeof admitsIngress>[3], port = 8000) =>
+    admitsIngress(m, FACTS, ns, peer, port);
+  assert.equal(reaches(SHIPPED, prometheus), true);
+  assert.equal(reaches(SHIPPED, { namespace: "monitoring", labels: {} }), false);
+  assert.equal(reaches(SHIPPED, prometheus, 9090), false);
+  assert.equal(reaches(SHIPPED, { ...prometheus, namespace: "default" }), false);
+  assert.equal(reaches(SHIPPED, { ...prometheus, namespace: ns }), false);
+  // The other ways in are unchanged: the ingress controller, labelled clients.
+  assert.equal(reaches(SHIPPED, { namespace: "ingress-nginx", labels: {} }), true);
+  assert.equal(
+    reaches(SHIPPED, { namespace: ns, labels: { "mcp-tool-server/client": "true" } }),
+    true,
+  );
+  assert.equal(reaches(SHIPPED, { namespace: ns, labels: {} }), false);
+  assert.equal(
+    reaches(SHIPPED, { namespace: "default", labels: { "mcp-tool-server/client": "true" } }),
+    false,
+  );
+
+  // The scrape path is a route the server serves, and the comment names its guard.
+  assert.ok(FACTS.getPaths.has("/metrics"));
+
+  // The model can fail: the selectors split into two entries (the usual YAML
+  // slip) admit the whole namespace; without any policy, everyone gets in.
+  const split = mutated((m) => {
+    const from = object(m, "NetworkPolicy").spec.ingress[0].from;
+    const entry = from.find((e: Any) => e.namespaceSelector && e.podSelector);
+    from.push({ podSelector: entry.podSelector });
+    delete entry.podSelector;
+  });
+  assert.equal(reaches(split, { namespace: "monitoring", labels: {} }), true);
+  const open = mutated((m) => {
+    m.objects = m.objects.filter((o) => o.object.kind !== "NetworkPolicy");
+  });
+  assert.equal(reaches(open, { namespace: "monitoring", labels: {} }), true);
+});
+
+Deno.test("deploy/kubernetes: deploy/prometheus.yml's Kubernetes job scrapes each server pod's port at /metrics with the token", async () => {
+  const text = await Deno.readTextFile(new URL("../../deploy/prometheus.yml", import.meta.url));
+  const block = text.match(/# BEGIN kubernetes job\n([\s\S]*?)\n\s*# END kubernetes job/);
+  assert.ok(block, "no Kubernetes job in deploy/prometheus.yml");
+  const jobText = block[1].split("\n").map((l) => l.replace(/^ {2}# ?/, "")).join("\n");
+  const [job] = parse(jobText) as Any[];
+  assert.equal(job.metrics_path, "/metrics");
+  assert.ok(FACTS.getPaths.has(job.metrics_path));
+  assert.ok(job.authorization?.credentials_file, "the job sends no METRICS_TOKEN");
+  assert.equal(job.kubernetes_sd_configs[0].role, "pod");
+  // The keep rule picks the server's pods on the container port the NetworkPolicy opens.
+  const { deployment, container } = serverWorkload(SHIPPED, FACTS);
+  const keep = job.relabel_configs.find((r: Any) => r.action === "keep");
+  const [podLabel, portName] = keep.regex.split(";");
+  assert.equal(podLabel, deployment.spec?.template.metadata?.labels?.["app.kubernetes.io/name"]);
+  const port = container.ports?.find((p) => p.name === portName)?.containerPort;
+  assert.equal(port, Number(object(SHIPPED, "ConfigMap").data.PORT));
+  assert.equal(
+    admitsIngress(SHIPPED, FACTS, "mcp-tool-server", {
+      namespace: "monitoring",
+      labels: { "app.kubernetes.io/name": "prometheus" },
+    }, port!),
+    true,
+  );
+  // promtool accepts the job as a whole config.
+  const promtool = await commandUnavailable("promtool", "Debian package prometheus");
+  if (promtool) return console.log(`Skipping promtool: ${promtool}`);
+  const dir = await Deno.makeTempDir({ prefix: "mcp-k8s-prom-" });
+  try {
+    await Deno.writeTextFile(`${dir}/mcp_metrics_token`, "token");
+    job.authorization.credentials_file = `${dir}/mcp_metrics_token`;
+    await Deno.writeTextFile(`${dir}/prometheus.yml`, stringify({ scrape_configs: [job] }));
+    const out = await new Deno.Command("promtool", {
+      args: ["check", "config", `${dir}/prometheus.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    // Debian builds Prometheus without Kubernetes discovery: its promtool cannot judge the job.
+    if (/field kubernetes_sd_configs not found/.test(output)) {
+      return console.log("Skipping promtool: this build has no Kubernetes service discovery");
+    }
+    assert.equal(out.code, 0, output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

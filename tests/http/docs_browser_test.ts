@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { isLoopbackHost } from "../../src/http/middleware/host_origin.ts";
 import { createTestApp, PRIMARY_KEY, serveOnLoopback } from "../harness.ts";
-import { commandUnavailable, runDeno, toolchainEnv } from "../process.ts";
+import { commandUnavailable, DEV_CONFIG, runDeno, toolchainEnv } from "../process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -64,7 +64,7 @@ Deno.test({
         "run",
         "-A",
         "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
+        DEV_CONFIG,
         new URL(import.meta.url).pathname,
         "drive",
         server.url,

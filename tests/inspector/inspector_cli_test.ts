@@ -7,11 +7,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { compilePermissionFlags, spawnServer, toolchainEnv } from "../process.ts";
+import { compilePermissionFlags, DEV_CONFIG, spawnServer, toolchainEnv } from "../process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KEY = "inspector-test-key-0123456789";
-const INSPECTOR: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`))
+const INSPECTOR: string = JSON.parse(await Deno.readTextFile(DEV_CONFIG))
   .imports["@modelcontextprotocol/inspector"];
 
 /** Where Deno keeps its cache: the child gets a throwaway HOME but the same cache. */
@@ -27,7 +27,7 @@ async function inspector(
   args: string[],
 ): Promise<{ code: number; json: unknown; output: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", INSPECTOR, "--cli", ...args],
+    args: ["run", "--config", DEV_CONFIG, "-A", INSPECTOR, "--cli", ...args],
     cwd: ROOT,
     // The Inspector keeps state under ~/.mcp-inspector: a throwaway HOME keeps it out of the machine's.
     env: { ...toolchainEnv(), HOME: home, DENO_DIR: await denoDir(), NO_COLOR: "1" },

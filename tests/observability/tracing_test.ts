@@ -218,6 +218,8 @@ Deno.test({
     server = await startTracedServer(receiver, {
       API_BASE_URL: upstream.url,
       API_MAX_CONNECTIONS: "1",
+      // The demo's get_customer against this scripted upstream.
+      DEMO_TOOLS: "true",
     });
     const s = server;
     const calls = [1, 2, 3].map((id) => ({

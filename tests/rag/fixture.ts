@@ -10,7 +10,7 @@ import { type Embedder, openLocalEmbedder } from "../../src/rag/embedder.ts";
 import { ingest } from "../../src/rag/ingest.ts";
 import { openStoreWriter } from "../../src/rag/store_open.ts";
 import { ensureSchema } from "../../src/rag/vector_store.ts";
-import { permissionFlags } from "../process.ts";
+import { configFlags, permissionFlags } from "../process.ts";
 
 /** The repository root. */
 export const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -152,12 +152,15 @@ export async function taskFlags(task: string, folders: Record<string, string>): 
     src: `${REPO}/src`,
     ...folders,
   };
-  return permissionFlags(config.tasks[task]).map((flag) => {
-    const at = flag.indexOf("=");
-    if (at === -1) return flag;
-    const values = flag.slice(at + 1).split(",").map((v) => map[v] ?? v);
-    return `${flag.slice(0, at)}=${values.join(",")}`;
-  });
+  return [
+    ...configFlags(config.tasks[task]),
+    ...permissionFlags(config.tasks[task]).map((flag) => {
+      const at = flag.indexOf("=");
+      if (at === -1) return flag;
+      const values = flag.slice(at + 1).split(",").map((v) => map[v] ?? v);
+      return `${flag.slice(0, at)}=${values.join(",")}`;
+    }),
+  ];
 }
 
 /** A store holding the fixture documents (source name `docs`), ingested with the tiny model. */

@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { ingest } from "../../src/rag/ingest.ts";
 import { openStoreWriter } from "../../src/rag/store_open.ts";
 import { ensureSchema } from "../../src/rag/vector_store.ts";
-import { compilePermissionFlags, runDeno, spawnServer, toolchainEnv } from "../process.ts";
+import {
+  compilePermissionFlags,
+  DEV_CONFIG,
+  runDeno,
+  spawnServer,
+  toolchainEnv,
+} from "../process.ts";
 import {
   emptyStoreDir,
   removeDir,
@@ -21,8 +27,10 @@ const KEY = "rag-load-test-key-0123456789";
 
 Deno.test("under the core flags, ENABLE_RAG=true is refused with every flag to add", async () => {
   const flags = await compilePermissionFlags();
-  assert.deepEqual(flags, ["--allow-net", "--allow-env", "--allow-read=/run/secrets"]);
-  const result = await runDeno(["run", ...flags, MAIN], {
+  assert.deepEqual(flags.slice(0, 2), ["--allow-net", "--allow-env"]);
+  assert.ok(!flags.some((f) => /^--allow-(ffi|sys)/.test(f)), flags.join(" "));
+  // deno.dev.json maps the RAG packages; deno.json's case is the next test.
+  const result = await runDeno(["run", "--config", DEV_CONFIG, ...flags, MAIN], {
     API_KEY_PRIMARY: KEY,
     PORT: "0",
     ENABLE_RAG: "true",
@@ -108,6 +116,19 @@ Deno.test("with the RAG flags but no model, the start fails clearly without touc
   } finally {
     await removeDir(store);
   }
+});
+
+Deno.test("under deno.json (the serving install), ENABLE_RAG=true names the task that has RAG", async () => {
+  const result = await runDeno(["run", ...await compilePermissionFlags(), MAIN], {
+    API_KEY_PRIMARY: KEY,
+    PORT: "0",
+    ENABLE_RAG: "true",
+  });
+  assert.notEqual(result.code, 0);
+  assert.match(
+    result.stderr,
+    /Cannot start: ENABLE_RAG=true needs transformers\.js, which deno\.json leaves out of the serving install: run `deno task start:rag`/,
+  );
 });
 
 Deno.test("the core bundle leaves RAG out and says so when ENABLE_RAG=true", async () => {

@@ -16,7 +16,7 @@ import { ToolError } from "../../tools/errors.ts";
 import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
 import type { Principal } from "../../auth/principal.ts";
-import { rateLimited, rateLimitUnavailable } from "./rate_limit.ts";
+import { rateLimitUnavailable } from "./rate_limit.ts";
 import { looksLikeJwt } from "../../auth/token_verifier.ts";
 import type { TokenAuth } from "../../auth/token_auth.ts";
 import { bearerChallenge } from "../../auth/protected_resource.ts";
@@ -56,6 +56,23 @@ export interface AuthFailureLimit {
   readonly limiter: RateLimiter;
   readonly limit: number;
   readonly address: (req: Request, ctx: RequestContext) => string;
+  /** Told of each request the lockout refuses (its metric). */
+  readonly onLocked?: () => void;
+}
+
+/**
+ * The lockout's 429: `status` `auth_locked`, told apart from a key's
+ * `rate_limited` (a client that sees it has a key problem, not a pace problem).
+ */
+export function authLocked(d: RateDecision): ToolError {
+  return new ToolError(
+    "auth_locked",
+    "Too many failed authentication attempts from this address: try again later",
+    {
+      headers: { "retry-after": String(d.retryAfterSeconds) },
+      extra: { retry_after_seconds: d.retryAfterSeconds },
+    },
+  );
 }
 
 /**
@@ -102,10 +119,12 @@ export function auth(
         const refusing = failures.limiter.refusal(address, failures.limit);
         if (refusing instanceof Promise) {
           return refusing.then((refused) =>
-            refused ? Promise.reject(refusal(refused)) : identified(req, ctx, next, address)
+            refused
+              ? Promise.reject(refusal(refused, ctx, address))
+              : identified(req, ctx, next, address)
           );
         }
-        if (refusing) throw refusal(refusing);
+        if (refusing) throw refusal(refusing, ctx, address);
       }
       return identified(req, ctx, next, address);
     } catch (error) {
@@ -118,8 +137,14 @@ export function auth(
    * `RATE_LIMIT_FAIL_MODE=closed` is the key limiter's 503 (the limiter
    * logged it), since nothing would bound the guesses.
    */
-  function refusal(refused: RateDecision): ToolError {
-    return refused.degraded ? rateLimitUnavailable() : rateLimited(refused);
+  function refusal(refused: RateDecision, ctx: RequestContext, address: string): ToolError {
+    if (refused.degraded) return rateLimitUnavailable();
+    failures?.onLocked?.();
+    ctx.log.warn("auth lockout: address refused before its key is checked", {
+      client_address: address,
+      retry_after_seconds: refused.retryAfterSeconds,
+    });
+    return authLocked(refused);
   }
 
   /** The next step for a known key, else the 401. */

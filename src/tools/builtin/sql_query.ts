@@ -16,14 +16,20 @@
  *    database refuses any one row wider than a sixteenth of the byte cap,
  *    so a call holds at most about twice the byte cap.
  *
+ * A truncated `SELECT` result carries a `cursor`; the same call with it
+ * returns the next page (see `result_cursor.ts`: signed, bound to the key,
+ * the tool and the arguments, re-run with an offset).
+ *
  * @module
  */
+import { callerKey } from "../../auth/principal.ts";
 import { z } from "zod";
 import { namedQuery, QueryTextError } from "../../sources/db/named_query.ts";
 import { DatabaseError, makeSqlQuery } from "../../sources/db/sql_source.ts";
 import type { GuardResult } from "../../sources/db/statement_guard.ts";
 import { defineTool, type Tool } from "../define.ts";
 import { ToolError } from "../errors.ts";
+import { type CursorCodec, MAX_CURSOR_LENGTH } from "../result_cursor.ts";
 
 /** Longest SQL text accepted. */
 export const MAX_SQL_LENGTH = 10_000;
@@ -36,6 +42,8 @@ export function createSqlQueryTool(options: {
   readonly maxRows: number;
   /** The result's byte cap (`MAX_RESULT_BYTES`); one row may have a sixteenth of it. */
   readonly maxBytes: number;
+  /** Issues and opens the cursors of truncated results; without it, results do not continue. */
+  readonly cursors?: CursorCodec;
 }): Tool {
   const rowCap = Math.max(1024, Math.floor(options.maxBytes / ROW_CAP_SHARE));
   return defineTool({
@@ -44,7 +52,7 @@ export function createSqlQueryTool(options: {
     // so a key can be given the fixed tools without it.
     scopes: ["sql:query"],
     description:
-      "Run one read-only SQL query (PostgreSQL dialect: SELECT, WITH, VALUES, SHOW or EXPLAIN) and get its rows. Bind values with :name placeholders and the params object instead of writing them into the text. Results are capped; truncated says when.",
+      "Run one read-only SQL query (PostgreSQL dialect: SELECT, WITH, VALUES, SHOW or EXPLAIN) and get its rows. Bind values with :name placeholders and the params object instead of writing them into the text. Results are capped; truncated says when, and cursor (when given) fetches the next page: call again with the same arguments plus cursor. Use ORDER BY on a unique key for stable pages.",
     input: z.strictObject({
       query: z.string().min(1).max(MAX_SQL_LENGTH).describe(
         "One SQL statement, e.g. SELECT name FROM customers WHERE id = :id",
@@ -54,6 +62,9 @@ export function createSqlQueryTool(options: {
       max_rows: z.int().min(1).max(options.maxRows).optional().describe(
         `Most rows to return (at most ${options.maxRows}).`,
       ),
+      cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional().describe(
+        "The cursor of a truncated result, to get its next page (with the same other arguments).",
+      ),
     }),
     output: z.object({
       columns: z.array(z.string()),
@@ -61,9 +72,16 @@ export function createSqlQueryTool(options: {
       row_count: z.int(),
       truncated: z.boolean(),
       truncated_reason: z.string().optional(),
+      cursor: z.string().optional(),
     }),
     annotations: { title: "Read-only SQL", readOnlyHint: true, openWorldHint: false },
-    async handler({ query, params = {}, max_rows }, ctx) {
+    async handler({ query, params = {}, max_rows, cursor }, ctx) {
+      const call = {
+        // Bound to the end user too: one user's cursor never pages for another.
+        principal: callerKey(ctx.principal),
+        tool: "sql_query",
+        args: { query, params, max_rows: max_rows ?? null },
+      };
       let bound;
       try {
         bound = namedQuery(query, params);
@@ -74,10 +92,20 @@ export function createSqlQueryTool(options: {
       const verdict = options.guard(bound.text);
       if (!verdict.ok) throw refused(verdict.reason);
       const select = verdict.statement === "select";
+      if (cursor !== undefined && (!select || !options.cursors)) {
+        throw refused("Only a SELECT's truncated result has a cursor");
+      }
+      const offset = cursor === undefined ? 0 : await options.cursors!.open(cursor, call);
+      // The next page: the rows after those already returned (bound, after the caller's values).
+      const text = offset === 0
+        ? capRowWidth(verdict.text, rowCap)
+        : `${capRowWidth(verdict.text, rowCap)}\nOFFSET $${bound.values.length + 1}`;
       let result;
       try {
         result = await ctx.sql.query(
-          select ? makeSqlQuery(capRowWidth(verdict.text, rowCap), bound.values) : bound,
+          select
+            ? makeSqlQuery(text, offset === 0 ? bound.values : [...bound.values, offset])
+            : bound,
           {
             maxRows: max_rows,
             prepare: false,
@@ -96,6 +124,9 @@ export function createSqlQueryTool(options: {
         throw error;
       }
       const rows = result.rows;
+      const next = result.truncated && select && options.cursors && rows.length > 0
+        ? await options.cursors.issue(call, offset + rows.length)
+        : undefined;
       return {
         columns: rows.length > 0 ? Object.keys(rows[0]) : [],
         rows,
@@ -106,16 +137,17 @@ export function createSqlQueryTool(options: {
             ? `Stopped at ${result.truncated.limit} rows`
             : `Stopped at ${result.truncated.limit} bytes`,
         }),
+        ...(next !== undefined && { cursor: next }),
       };
     },
   });
 }
 
 /** One row may be this fraction of the byte cap, so a batch sized from it stays near the cap. */
-const ROW_CAP_SHARE = 16;
+export const ROW_CAP_SHARE = 16;
 
 /** Marks the database's refusal of a row wider than the cap (its text names the value cast). */
-const ROW_TOO_WIDE = "mcp:row_too_wide:";
+export const ROW_TOO_WIDE = "mcp:row_too_wide:";
 
 /**
  * The caller's statement (the guard's `text`, one `SELECT`) wrapped so the

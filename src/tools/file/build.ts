@@ -12,6 +12,7 @@ import { canonicalJson } from "../../cache/response_cache.ts";
 import type { Config } from "../../config/env.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
+import type { NamedSource } from "../../observability/source_health.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
 import { postgresOptions } from "../../sources/db/postgres_options.ts";
 import { DatabaseError, makeSqlQuery, type SqlSource } from "../../sources/db/sql_source.ts";
@@ -19,14 +20,17 @@ import { apiPath, encodeSegment } from "../../sources/http/path.ts";
 import { createUpstream, type Upstream } from "../../sources/http/upstream.ts";
 import { defineTool, type Tool, type ToolContext, type ToolSources } from "../define.ts";
 import { ToolError } from "../errors.ts";
+import { type CursorCodec, MAX_CURSOR_LENGTH } from "../result_cursor.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
 import type { CheckedStatement, ToolsFile } from "./load.ts";
 import { identityBindings, inputSchema, parameterSchema, type ToolSpec } from "./spec.ts";
-import { claimText } from "../../auth/principal.ts";
+import { callerKey, claimText } from "../../auth/principal.ts";
 
 /** Tools built from a file, and what closes the sources they opened. */
 export interface BuiltTools {
   readonly tools: readonly Tool[];
+  /** The file's sources by name, for `/health` (an embedded one may be the server's own database). */
+  readonly sources: readonly NamedSource[];
   /** Closes the sources this file opened (not the server's own). */
   close(): Promise<void>;
 }
@@ -50,18 +54,22 @@ export interface BuildContext {
   };
   /** Opens an embedded database (only called when the server's own is not embedded). */
   readonly openEmbedded: () => Promise<SqlSource>;
+  /** Cursors continuing a truncated SELECT result; without it, results do not continue. */
+  readonly cursors?: CursorCodec;
 }
 
 const SqlOutput = z.object({
   rows: z.array(z.record(z.string(), z.unknown())),
   row_count: z.int(),
   truncated: z.unknown().optional(),
+  cursor: z.string().optional(),
 });
 
 /** Opens the file's sources and builds its tools. */
 export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<BuiltTools> {
   const opened: { close(): Promise<void> | void }[] = [];
   const sources = new Map<string, ToolSources>();
+  const named: NamedSource[] = [];
   const { config } = ctx;
   try {
     for (const [name, spec] of Object.entries(file.spec.sources)) {
@@ -77,6 +85,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         }));
         opened.push(source);
         sources.set(name, { sql: source });
+        named.push({ name, optional: spec.optional, sql: source });
       } else if (spec.kind === "embedded") {
         let source = ctx.sql;
         if (source.kind !== "pglite") {
@@ -84,6 +93,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           opened.push(source);
         }
         sources.set(name, { sql: source });
+        named.push({ name, optional: spec.optional, sql: source });
       } else {
         const u = config.upstream;
         const upstream = createUpstream({
@@ -109,14 +119,28 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         });
         opened.push(upstream);
         sources.set(name, { api: upstream });
+        named.push({ name, optional: spec.optional, api: upstream });
       }
     }
     const tools = Object.entries(file.spec.tools).map(([name, spec]) => {
-      const own = spec.kind === "vector_search" || spec.source === undefined
+      // Without a source of its own a tool reads the server's (named, so
+      // /health knows what each tool depends on).
+      const own = spec.kind === "vector_search"
         ? undefined
-        : sources.get(spec.source);
+        : spec.source !== undefined
+        ? sources.get(spec.source)
+        : spec.kind === "sql"
+        ? { sql: ctx.sql }
+        : ctx.upstream && { api: ctx.upstream };
       if (spec.kind === "sql") {
-        return sqlTool(name, spec, file.sqlStatements.get(name)!, config.db.maxRows, own);
+        return sqlTool(
+          name,
+          spec,
+          file.sqlStatements.get(name)!,
+          config.db.maxRows,
+          own,
+          ctx.cursors,
+        );
       }
       if (spec.kind === "http") {
         if (own === undefined && ctx.upstream === undefined) {
@@ -133,6 +157,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
     });
     return {
       tools: tools.map((tool) => withCache(tool, file.spec)),
+      sources: named,
       async close() {
         await Promise.allSettled(opened.map((s) => s.close()));
       },
@@ -191,20 +216,47 @@ function sqlTool(
   checked: CheckedStatement,
   serverMaxRows: number,
   sources: ToolSources | undefined,
+  cursors: CursorCodec | undefined,
 ): Tool {
   const maxRows = Math.min(spec.max_rows ?? Infinity, serverMaxRows);
+  // A SELECT's truncated result continues with a cursor (result_cursor.ts).
+  const pages = checked.statement === "select" ? cursors : undefined;
+  if (pages && "cursor" in spec.parameters) {
+    throw new Error(
+      `Tool "${name}": a sql tool's parameter may not be named "cursor" (it continues a truncated result)`,
+    );
+  }
+  const input = inputSchema(spec.parameters);
+  // The next page re-runs the statement after the rows already returned.
+  const paged = `SELECT * FROM (\n${checked.text}\n) AS mcp_page OFFSET $${
+    checked.order.length + 1
+  }`;
   return defineTool({
     ...common(name, spec),
+    input: pages
+      ? input.extend({
+        cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional().describe(
+          "The cursor of a truncated result, to get its next page (with the same other arguments).",
+        ),
+      })
+      : input,
     output: SqlOutput,
     annotations: { readOnlyHint: true, openWorldHint: false, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const values = callValues(spec, input, ctx);
+      const { cursor, ...args } = input as Record<string, unknown>;
+      // A cursor is bound to the caller (and its end user) and the model's arguments.
+      const call = { principal: callerKey(ctx.principal), tool: name, args };
+      const offset = pages && typeof cursor === "string" ? await pages.open(cursor, call) : 0;
+      const values = callValues(spec, args, ctx);
+      // An optional parameter left out binds SQL NULL.
+      const bound = checked.order.map((n) => values[n] ?? null);
       let result;
       try {
-        // An optional parameter left out binds SQL NULL.
         result = await ctx.sql.query(
-          makeSqlQuery(checked.text, checked.order.map((n) => values[n] ?? null)),
+          offset === 0
+            ? makeSqlQuery(checked.text, bound)
+            : makeSqlQuery(paged, [...bound, offset]),
           { name, maxRows },
         );
       } catch (error) {
@@ -218,10 +270,14 @@ function sqlTool(
         }
         throw error;
       }
+      const next = pages && result.truncated && result.rows.length > 0
+        ? await pages.issue(call, offset + result.rows.length)
+        : undefined;
       return {
         rows: result.rows,
         row_count: result.rows.length,
         ...(result.truncated ? { truncated: result.truncated } : {}),
+        ...(next !== undefined && { cursor: next }),
       };
     },
   });

@@ -130,6 +130,12 @@ export const ToolSpec = z.discriminatedUnion("kind", [
 ]);
 export type ToolSpec = z.infer<typeof ToolSpec>;
 
+/**
+ * `optional: true`: `/health` reports the source but readiness never fails
+ * because of it (its tools answer 503/502 while it is down).
+ */
+const Optional = z.boolean().optional();
+
 export const SourceSpec = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("postgres"),
@@ -144,8 +150,9 @@ export const SourceSpec = z.discriminatedUnion("kind", [
       z.string().regex(SETTING_NAME, "must be a custom setting like app.user_id"),
       z.string().regex(CLAIM_NAME, "must be a claim name like sub"),
     ).optional(),
+    optional: Optional,
   }),
-  z.strictObject({ kind: z.literal("embedded") }),
+  z.strictObject({ kind: z.literal("embedded"), optional: Optional }),
   z.strictObject({
     kind: z.literal("http"),
     base_url: z.string().regex(/^https?:\/\//, "must be an http:// or https:// URL"),
@@ -156,6 +163,7 @@ export const SourceSpec = z.discriminatedUnion("kind", [
     timeout_seconds: Seconds.optional(),
     max_retries: z.int().min(0).max(10).optional(),
     max_connections: z.int().min(1).max(10_000).optional(),
+    optional: Optional,
   }),
 ]);
 export type SourceSpec = z.infer<typeof SourceSpec>;

@@ -92,7 +92,7 @@ Deno.test("an identity-bound parameter takes the token's claim and is hidden fro
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     const [tool] = (await list.json()).result.tools;
-    assert.deepEqual(Object.keys(tool.inputSchema.properties), ["status"]);
+    assert.deepEqual(Object.keys(tool.inputSchema.properties), ["status", "cursor"]);
     assert.ok(!JSON.stringify(tool).includes("user_id"));
     const openapi = await (await app.request("/openapi.json", { key: null })).text();
     assert.ok(openapi.includes("my_orders"));

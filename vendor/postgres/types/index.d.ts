@@ -732,4 +732,5 @@ declare namespace postgres {
   }
 }
 
-export = postgres;
+// mcp-tool-server patch (see ../PATCHES.md): an ES module default export, for a local import.
+export default postgres;
