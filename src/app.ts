@@ -45,6 +45,9 @@ import { invokeTool } from "./tools/invoke.ts";
 import { createCursorCodec, type CursorCodec, cursorSecret } from "./tools/result_cursor.ts";
 import { createDeadlineQueue } from "./timing/deadlines.ts";
 import { createKeyRing } from "./auth/key_ring.ts";
+import { openTokenAuth } from "./auth/token_auth.ts";
+import { METADATA_PATH } from "./auth/protected_resource.ts";
+import { resourceMetadataRoute } from "./http/resource_metadata_route.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
 import type { BuildContext } from "./tools/file/build.ts";
@@ -280,6 +283,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     config.apiKeys,
     config.apiKeysFile === undefined ? [] : await readKeys(config.apiKeysFile, log, "loaded"),
   );
+  // Tokens beside (or instead of) keys; a bad JWKS file stops the start here too.
+  const tokenAuth = await openTokenAuth(config);
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
@@ -404,6 +409,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limiter: sharedOr(options.shared?.rateLimitTable, `mcp:rl:${namespace}`),
     rpm: config.rateLimitRpm,
     keyRpm: config.rateLimit.keyRpm,
+    userRpm: config.rateLimit.userRpm,
     toolCosts: config.rateLimit.toolCosts,
     onLimited: (clientId, tools) => {
       metrics.rateLimitHit(clientId);
@@ -463,7 +469,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const bodyDeadline = { queue: deadlines, timeoutMs: config.http.bodyTimeoutSeconds * 1000 };
   // One gate for both doors and both MCP eras: lookup, cost, scopes, concurrency.
-  const admission = createAdmission({ registry, rateLimit, concurrency });
+  const admission = createAdmission({
+    registry,
+    rateLimit,
+    concurrency,
+    resourceMetadataUrl: tokenAuth?.metadataUrl,
+  });
   const mcp = mcpDoor({
     registry,
     invoke,
@@ -484,7 +495,12 @@ export async function createApp(options: AppOptions): Promise<App> {
         keys: keyRing,
         failures: authFailures,
         anonymous: config.conformanceFixtures ? { id: "conformance" } : undefined,
+        tokens: tokenAuth,
       }),
+    },
+    resourceMetadata: config.oauth && {
+      handler: resourceMetadataRoute(config.oauth, registry),
+      paths: [...new Set([METADATA_PATH, new URL(tokenAuth!.metadataUrl).pathname])],
     },
     rest: restDoor({
       registry,

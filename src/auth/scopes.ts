@@ -10,6 +10,7 @@ import type { Principal } from "./principal.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
 import { DEFAULT_TOOL_SCOPES } from "./scope_names.ts";
+import { bearerChallenge } from "./protected_resource.ts";
 
 export { DEFAULT_TOOL_SCOPES, SCOPE_PATTERN } from "./scope_names.ts";
 
@@ -27,16 +28,24 @@ export function mayCall(principal: Principal, tool: Pick<Tool, "scopes">): boole
 }
 
 /**
- * The 403 for a key that lacks a tool's scopes, on both doors: the MCP
- * authorization spec's `WWW-Authenticate: Bearer error="insufficient_scope"`
- * naming the scopes the call needs.
+ * The 403 for a key or token that lacks a tool's scopes, on both doors: the
+ * MCP authorization spec's `WWW-Authenticate: Bearer error="insufficient_scope"`
+ * naming the scopes the call needs, and the resource metadata when tokens
+ * are accepted (so a client knows where to ask for more).
  */
-export function insufficientScope(tool: Pick<Tool, "name" | "scopes">): ToolError {
+export function insufficientScope(
+  tool: Pick<Tool, "name" | "scopes">,
+  principal?: Pick<Principal, "via">,
+  metadataUrl?: string,
+): ToolError {
   const scopes = requiredScopes(tool).join(" ");
-  return new ToolError("forbidden", `This API key may not call ${tool.name}: it needs ${scopes}`, {
+  const holder = principal?.via === "token" ? "This token" : "This API key";
+  return new ToolError("forbidden", `${holder} may not call ${tool.name}: it needs ${scopes}`, {
     headers: {
-      "www-authenticate":
-        `Bearer realm="mcp-tool-server", error="insufficient_scope", scope="${scopes}"`,
+      "www-authenticate": bearerChallenge(metadataUrl, {
+        error: "insufficient_scope",
+        scope: scopes,
+      }),
     },
   });
 }

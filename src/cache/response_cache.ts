@@ -1,8 +1,8 @@
 /**
  * The response cache: a tool opts in with `cacheTtlSeconds`, and its
  * successful results are kept for that long under a key made of the server
- * version, the tool (name and `cacheVersion`), the caller's principal and the
- * validated input in canonical JSON (keys sorted), hashed with SHA-256. One
+ * version, the tool (name and `cacheVersion`), the caller's principal (with
+ * a token: its end user and stable claims too) and the validated input in canonical JSON (keys sorted), hashed with SHA-256. One
  * key's results never serve another, `{a, b}` and `{b, a}` are one entry, and
  * no input ever appears in a store's key names.
  *
@@ -91,22 +91,48 @@ export function canonicalJson(value: unknown): string {
  * const a = cacheKey(tool, { limit: 3, offset: 0 }, { id: "primary" });
  * assert.equal(a, cacheKey(tool, { offset: 0, limit: 3 }, { id: "primary" }));
  * assert.notEqual(a, cacheKey(tool, { limit: 3, offset: 0 }, { id: "secondary" }));
+ * // Two end users of one client never share an entry.
+ * const alice = { id: "oauth:app", user: "alice", claims: { sub: "alice", iat: 1 } };
+ * const bob = { id: "oauth:app", user: "bob", claims: { sub: "bob", iat: 1 } };
+ * assert.notEqual(cacheKey(tool, {}, alice), cacheKey(tool, {}, bob));
+ * // A fresh token of the same user does.
+ * assert.equal(cacheKey(tool, {}, alice), cacheKey(tool, {}, { ...alice, claims: { sub: "alice", iat: 2 } }));
  * assert.match(a, /^[A-Za-z0-9_-]{43}$/);
  * ```
  */
 export function cacheKey(
   tool: Pick<Tool, "name" | "cacheVersion">,
   input: unknown,
-  principal: Pick<Principal, "id">,
+  principal: Pick<Principal, "id" | "user" | "claims">,
 ): string {
   const material = canonicalJson([
     SERVER_VERSION,
     tool.name,
     tool.cacheVersion ?? "",
     principal.id,
+    // The end user and what their token says: an identity-bound parameter or
+    // a row-level-security setting may read any claim, so two users (or one
+    // user with different claims) never share an entry.
+    ...(principal.user === undefined && principal.claims === undefined
+      ? []
+      : [principal.user ?? null, stableClaims(principal.claims)]),
     input,
   ]);
   return createHash("sha256").update(material).digest("base64url");
+}
+
+/** Claims that change with every token of the same identity, left out of the key. */
+const PER_TOKEN_CLAIMS = new Set(["iat", "exp", "nbf", "jti", "auth_time", "sid"]);
+
+function stableClaims(
+  claims: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> | null {
+  if (claims === undefined) return null;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (!PER_TOKEN_CLAIMS.has(name)) out[name] = value;
+  }
+  return out;
 }
 
 /** How often, at most, a failing store is warned about. */

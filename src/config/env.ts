@@ -22,6 +22,61 @@ export interface ApiKey {
   readonly scopes?: readonly string[];
 }
 
+/**
+ * Which credentials a request may present (`AUTH_MODE`): API keys, OAuth
+ * bearer tokens (JWT access tokens), or either.
+ */
+export type AuthMode = "keys" | "tokens" | "both";
+
+/** Asymmetric JWS algorithms a token may be signed with; `none` and HS* never. */
+export const TOKEN_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
+
+/** The OAuth 2.1 resource-server settings (`OAUTH_*`), present when tokens are accepted. */
+export interface OAuthConfig {
+  /** `OAUTH_ISSUER`: the `iss` every token must carry, exactly. */
+  readonly issuer: string;
+  /**
+   * `OAUTH_RESOURCE`: this server's resource URL (RFC 8707/9728), the `aud`
+   * every token must name. A token for another resource is refused.
+   */
+  readonly resource: string;
+  /** `OAUTH_JWKS_URL`: the issuer's key set, fetched and cached. */
+  readonly jwksUrl: string | undefined;
+  /** `OAUTH_JWKS_FILE`: a static key set (a backend that mints its own tokens). */
+  readonly jwksFile: string | undefined;
+  /** `OAUTH_ALGORITHMS`: the allow-list (asymmetric only). */
+  readonly algorithms: readonly string[];
+  /** `OAUTH_CLOCK_SKEW_SECONDS`: tolerance on `exp`, `nbf` and `iat`. */
+  readonly clockSkewSeconds: number;
+  /** `OAUTH_USER_CLAIM`: the claim naming the end user (default `sub`). */
+  readonly userClaim: string;
+  /** `OAUTH_CLIENT_CLAIM`: the claim naming the client (default `client_id`, then `azp`). */
+  readonly clientClaim: string;
+  /**
+   * `OAUTH_SCOPE_MAP`: token scope → tool scopes. Absent: a token's scopes are
+   * taken by name; present: only mapped token scopes count.
+   */
+  readonly scopeMap: Readonly<Record<string, readonly string[]>> | undefined;
+  /** `OAUTH_AUTHORIZATION_SERVERS`: what the metadata lists (default: the issuer). */
+  readonly authorizationServers: readonly string[];
+  /** JWKS fetch: per-fetch timeout, the least time between refreshes, how long keys are kept. */
+  readonly jwksTimeoutSeconds: number;
+  readonly jwksCooldownSeconds: number;
+  readonly jwksCacheSeconds: number;
+}
+
 /** The parsed, validated configuration. */
 export interface Config {
   readonly host: string;
@@ -49,6 +104,10 @@ export interface Config {
   readonly apiKeys: readonly ApiKey[];
   /** More keys, hashed, with scopes, limits and expiry (re-read on SIGHUP). */
   readonly apiKeysFile: string | undefined;
+  /** `AUTH_MODE`: keys, tokens or both (default keys). */
+  readonly authMode: AuthMode;
+  /** The token settings; present exactly when `authMode` accepts tokens. */
+  readonly oauth: OAuthConfig | undefined;
   readonly db: {
     readonly url: string | undefined;
     /**
@@ -70,6 +129,12 @@ export interface Config {
     /** Row and byte caps on every query result. */
     readonly maxRows: number;
     readonly maxResultBytes: number;
+    /**
+     * `DB_IDENTITY_SETTINGS` (`app.user_id=sub,…`): settings made
+     * transaction-local before every statement on `DB_URL`'s database, each
+     * from a claim of the caller's verified token, for row-level security.
+     */
+    readonly identitySettings: Readonly<Record<string, string>> | undefined;
   };
   /** The opt-in `sql_query` tool. */
   readonly sqlQuery: {
@@ -121,6 +186,11 @@ export interface Config {
     readonly toolCosts: Readonly<Record<string, number>>;
     /** Per-key limits overriding `rateLimitRpm`, by key id. */
     readonly keyRpm: Readonly<Record<string, number>>;
+    /**
+     * `RATE_LIMIT_USER_RPM`: each end user's own budget inside their
+     * client's, so one user cannot spend it all; unset: half the client's.
+     */
+    readonly userRpm: number | undefined;
     /** Failed authentications allowed per client address per window. */
     readonly authFailuresPerWindow: number;
     /**
@@ -420,6 +490,72 @@ const origins = list.transform((items, ctx) => {
   return items;
 });
 
+/** A custom PostgreSQL setting: `prefix.name`, lower case (the prefix keeps it off built-ins). */
+export const SETTING_NAME = /^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/;
+/** A JWT claim name, as `OAUTH_USER_CLAIM` and identity settings take it. */
+export const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/;
+
+/** `app.user_id=sub,app.tenant=tenant_id` → setting → claim. */
+const identitySettings = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const [name, claim, ...rest] = item.split("=").map((s) => s.trim());
+    if (rest.length > 0 || !SETTING_NAME.test(name ?? "") || !CLAIM_NAME.test(claim ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected setting=claim pairs like app.user_id=sub,app.tenant=tenant_id",
+      });
+      return z.NEVER;
+    }
+    out[name] = claim;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+});
+
+/** `token_scope=tool_scope tool_scope,...` → a record of scope lists. */
+const scopeMap = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const m = /^([\x21-\x7e]{1,128})=([^=]+)$/.exec(item);
+    const targets = m ? m[2].trim().split(/\s+/) : [];
+    if (!m || m[1].includes(",") || !targets.every((t) => SCOPE_PATTERN.test(t))) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected token_scope=tool_scope[ tool_scope],... like mcp.read=tools:read",
+      });
+      return z.NEVER;
+    }
+    out[m[1]] = [...new Set([...(out[m[1]] ?? []), ...targets])];
+  }
+  return out;
+});
+
+const claimName = (fallback: string) =>
+  optionalText.transform((v, ctx) => {
+    if (v !== undefined && !CLAIM_NAME.test(v)) {
+      ctx.addIssue({ code: "custom", message: "expected a JWT claim name like sub or email" });
+      return z.NEVER;
+    }
+    return v ?? fallback;
+  });
+
+const algorithms = optionalText.transform((raw, ctx) => {
+  const items = (raw ?? "RS256,PS256,ES256,EdDSA").split(",").map((s) => s.trim()).filter((s) =>
+    s !== ""
+  );
+  const allowed = TOKEN_ALGORITHMS as readonly string[];
+  if (items.length === 0 || !items.every((a) => allowed.includes(a))) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected asymmetric JWS algorithms from ${allowed.join(", ")} (never none or HS*)`,
+    });
+    return z.NEVER;
+  }
+  return [...new Set(items)];
+});
+
 const EnvSchema = z.object({
   HOST: optionalText.transform((v) => v ?? "127.0.0.1"),
   PORT: int(0, 65535, 8000),
@@ -444,6 +580,20 @@ const EnvSchema = z.object({
   API_KEY_PRIMARY_SCOPES: scopes,
   API_KEY_SECONDARY_SCOPES: scopes,
   API_KEYS_FILE: optionalText,
+  AUTH_MODE: oneOf(["keys", "tokens", "both"], "keys"),
+  OAUTH_ISSUER: url(["https:", "http:"], "an https:// URL (the token issuer, exactly as in iss)"),
+  OAUTH_RESOURCE: url(["https:", "http:"], "an https:// URL naming this server (the audience)"),
+  OAUTH_JWKS_URL: url(["https:", "http:"], "an https:// URL of the issuer's JWKS"),
+  OAUTH_JWKS_FILE: optionalText,
+  OAUTH_ALGORITHMS: algorithms,
+  OAUTH_CLOCK_SKEW_SECONDS: int(0, 300, 30),
+  OAUTH_USER_CLAIM: claimName("sub"),
+  OAUTH_CLIENT_CLAIM: claimName("client_id"),
+  OAUTH_SCOPE_MAP: scopeMap,
+  OAUTH_AUTHORIZATION_SERVERS: list,
+  OAUTH_JWKS_TIMEOUT_SECONDS: seconds(0.1, 60, 5),
+  OAUTH_JWKS_COOLDOWN_SECONDS: seconds(1, 3600, 30),
+  OAUTH_JWKS_CACHE_SECONDS: seconds(1, 86_400, 600),
   DB_URL: url(["postgres:", "postgresql:"], "a postgres:// or postgresql:// URL"),
   DB_EMBEDDED: bool(false),
   PGLITE_DATA_DIR: optionalText,
@@ -454,6 +604,7 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_SECONDS: int(1, 300, 5),
   DB_IDLE_TIMEOUT_SECONDS: int(1, 86_400, 60),
   DB_PIPELINE_DEPTH: int(1, 16, 1),
+  DB_IDENTITY_SETTINGS: identitySettings,
   MAX_ROWS: int(1, 1_000_000, 1000),
   MAX_RESULT_BYTES: int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   ENABLE_SQL_QUERY_TOOL: bool(false),
@@ -488,6 +639,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_FAIL_MODE: oneOf(["open", "closed"], "open"),
   RATE_LIMIT_TOOL_COSTS: pairs("tool_name:cost", 1, 1_000_000),
   RATE_LIMIT_KEY_RPM: pairs("key_id:rpm", 1, 1_000_000),
+  RATE_LIMIT_USER_RPM: optionalText.pipe(int(1, 1_000_000, 0)).transform((n) =>
+    n === 0 ? undefined : n
+  ),
   AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
   MAX_CONCURRENT_CALLS_PER_KEY: optionalText.pipe(int(1, 100_000, 0)).transform((n) =>
     n === 0 ? undefined : n
@@ -646,6 +800,24 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     logFile: e.LOG_FILE,
     apiKeys,
     apiKeysFile: e.API_KEYS_FILE,
+    authMode: e.AUTH_MODE,
+    oauth: e.AUTH_MODE === "keys" ? undefined : {
+      issuer: e.OAUTH_ISSUER!,
+      resource: e.OAUTH_RESOURCE!,
+      jwksUrl: e.OAUTH_JWKS_URL,
+      jwksFile: e.OAUTH_JWKS_FILE,
+      algorithms: e.OAUTH_ALGORITHMS,
+      clockSkewSeconds: e.OAUTH_CLOCK_SKEW_SECONDS,
+      userClaim: e.OAUTH_USER_CLAIM,
+      clientClaim: e.OAUTH_CLIENT_CLAIM,
+      scopeMap: e.OAUTH_SCOPE_MAP,
+      authorizationServers: e.OAUTH_AUTHORIZATION_SERVERS.length > 0
+        ? e.OAUTH_AUTHORIZATION_SERVERS
+        : [e.OAUTH_ISSUER!],
+      jwksTimeoutSeconds: e.OAUTH_JWKS_TIMEOUT_SECONDS,
+      jwksCooldownSeconds: e.OAUTH_JWKS_COOLDOWN_SECONDS,
+      jwksCacheSeconds: e.OAUTH_JWKS_CACHE_SECONDS,
+    },
     db: {
       url: e.DB_URL,
       embedded: e.DB_EMBEDDED,
@@ -659,6 +831,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       pipelineDepth: e.DB_PIPELINE_DEPTH,
       maxRows: e.MAX_ROWS,
       maxResultBytes: e.MAX_RESULT_BYTES,
+      identitySettings: e.DB_IDENTITY_SETTINGS,
     },
     sqlQuery: {
       enabled: e.ENABLE_SQL_QUERY_TOOL,
@@ -691,6 +864,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       failMode: e.RATE_LIMIT_FAIL_MODE,
       toolCosts: e.RATE_LIMIT_TOOL_COSTS,
       keyRpm: e.RATE_LIMIT_KEY_RPM,
+      userRpm: e.RATE_LIMIT_USER_RPM,
       authFailuresPerWindow: e.AUTH_FAILURE_LIMIT,
       maxConcurrentCallsPerKey: e.MAX_CONCURRENT_CALLS_PER_KEY,
     },
@@ -772,6 +946,9 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
       );
     }
   }
+  if (env.DB_IDENTITY_SETTINGS?.trim() && !env.DB_URL?.trim()) {
+    problems.push("DB_IDENTITY_SETTINGS: applies to DB_URL's PostgreSQL only; set DB_URL");
+  }
   if (!!env.TLS_CERT_FILE?.trim() !== !!env.TLS_KEY_FILE?.trim()) {
     problems.push("TLS_KEY_FILE: set TLS_CERT_FILE and TLS_KEY_FILE together, or neither");
   }
@@ -802,7 +979,41 @@ function crossChecks(env: Readonly<Record<string, string | undefined>>): string[
   if (validChunking && chunkOverlap * 2 > chunkSize) {
     problems.push("RAG_CHUNK_OVERLAP: must be at most half of RAG_CHUNK_SIZE");
   }
-  if ((environment === "staging" || environment === "production") && !primary) {
+  const authMode = (env.AUTH_MODE ?? "").trim().toLowerCase() || "keys";
+  if (authMode === "tokens" || authMode === "both") {
+    for (const name of ["OAUTH_ISSUER", "OAUTH_RESOURCE"]) {
+      if (!env[name]?.trim()) problems.push(`${name}: is required when AUTH_MODE is "${authMode}"`);
+    }
+    if (!env.OAUTH_JWKS_URL?.trim() === !env.OAUTH_JWKS_FILE?.trim()) {
+      problems.push(
+        `OAUTH_JWKS_URL: set it or OAUTH_JWKS_FILE (exactly one) when AUTH_MODE is "${authMode}"`,
+      );
+    }
+    // Outside development every URL of the token path is https: a key set
+    // fetched in clear text could be swapped for an attacker's.
+    if (environment === "staging" || environment === "production") {
+      for (const name of ["OAUTH_ISSUER", "OAUTH_RESOURCE", "OAUTH_JWKS_URL"]) {
+        if (/^http:/i.test(env[name]?.trim() ?? "")) {
+          problems.push(`${name}: must be an https:// URL in "${environment}"`);
+        }
+      }
+    }
+    if (authMode === "tokens" && (primary || env.API_KEYS_FILE?.trim())) {
+      problems.push(
+        'AUTH_MODE: "tokens" refuses API keys; unset API_KEY_PRIMARY and API_KEYS_FILE or use "both"',
+      );
+    }
+  } else {
+    for (const name of ["OAUTH_ISSUER", "OAUTH_RESOURCE", "OAUTH_JWKS_URL", "OAUTH_JWKS_FILE"]) {
+      if (env[name]?.trim()) {
+        problems.push(`${name}: applies only when AUTH_MODE is "tokens" or "both"`);
+      }
+    }
+  }
+  if (
+    (environment === "staging" || environment === "production") && !primary &&
+    authMode !== "tokens"
+  ) {
     if (!env.API_KEYS_FILE?.trim()) {
       problems.push(`API_KEY_PRIMARY: is required in "${environment}" (or API_KEYS_FILE)`);
     }

@@ -14,6 +14,7 @@
  * @module
  */
 import { insufficientScope, mayCall } from "../auth/scopes.ts";
+import { claimText } from "../auth/principal.ts";
 import type { ConcurrencyLimit } from "../ratelimit/concurrency.ts";
 import type { Tool } from "../tools/define.ts";
 import { ToolError } from "../tools/errors.ts";
@@ -56,6 +57,8 @@ export interface AdmissionOptions {
   readonly rateLimit: RateLimitPolicy;
   /** The per-key bound on calls running at once; absent: none (unit tests). */
   readonly concurrency?: ConcurrencyLimit;
+  /** The RFC 9728 metadata URL a 403 names, when tokens are accepted. */
+  readonly resourceMetadataUrl?: string;
 }
 
 const NOTHING_TO_RELEASE = () => {};
@@ -84,7 +87,7 @@ const NOTHING_TO_RELEASE = () => {};
  * ```
  */
 export function createAdmission(options: AdmissionOptions): Admission {
-  const { registry, rateLimit, concurrency } = options;
+  const { registry, rateLimit, concurrency, resourceMetadataUrl } = options;
   return async function admission(ctx, request) {
     const tools = request.calls.map((name) => registry.get(name));
     let cost = request.others;
@@ -99,7 +102,15 @@ export function createAdmission(options: AdmissionOptions): Admission {
     // Scopes are an HTTP-level refusal (403 + WWW-Authenticate), as the MCP
     // authorization spec has it, for the whole request, a batch included.
     for (const tool of tools) {
-      if (tool && !mayCall(ctx.principal!, tool)) throw insufficientScope(tool);
+      if (tool && !mayCall(ctx.principal!, tool)) {
+        throw insufficientScope(tool, ctx.principal, resourceMetadataUrl);
+      }
+      // Identity-bound parameters: no caller identity, no call (nothing runs).
+      if (tool?.identity) {
+        for (const claim of Object.values(tool.identity)) {
+          if (claimText(ctx.principal!, claim) === undefined) throw identityRequired(tool, claim);
+        }
+      }
     }
     return {
       tools,
@@ -109,6 +120,26 @@ export function createAdmission(options: AdmissionOptions): Admission {
           : concurrency.acquire(ctx.principal!.id, known.length),
     };
   };
+}
+
+/**
+ * The 403 for a call of a tool with identity-bound parameters by a caller
+ * whose identity lacks the claim (an API key, or a token without it).
+ *
+ * @example
+ * ```ts
+ * import { identityRequired } from "./admission.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = identityRequired({ name: "my_orders" }, "sub");
+ * assert.equal(error.httpStatus, 403);
+ * ```
+ */
+export function identityRequired(tool: { readonly name: string }, claim: string): ToolError {
+  return new ToolError(
+    "forbidden",
+    `${tool.name} acts for a signed-in user: the caller's token has no usable "${claim}" claim`,
+  );
 }
 
 /**

@@ -109,6 +109,7 @@ export function createKernel(
         method: req.method,
         status_code: response.status,
         principal: ctx.principal?.id,
+        ...(ctx.principal?.user === undefined ? {} : { user: ctx.principal.user }),
         latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
         ...refusalFields({
           route: endpoint,

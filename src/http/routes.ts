@@ -22,6 +22,11 @@ export interface RouteDeps {
   readonly openApi: Handler;
   /** The interactive API docs page and its embedded files (no key). */
   readonly docs: { readonly page: Handler; readonly asset: Handler };
+  /**
+   * RFC 9728 Protected Resource Metadata (no key), served when tokens are
+   * accepted, at the well-known path and at it with the resource's path.
+   */
+  readonly resourceMetadata?: { readonly handler: Handler; readonly paths: readonly string[] };
   /** Prometheus scrape; guarded by its own token when one is configured. */
   readonly metrics: { readonly handler: Handler; readonly guard: readonly Middleware[] };
 }
@@ -46,5 +51,11 @@ export function routes(deps: RouteDeps): Route[] {
     { method: "GET", path: "/openapi.json", middleware: [], handler: deps.openApi },
     { method: "GET", path: "/docs", middleware: [], handler: deps.docs.page },
     { method: "GET", path: "/docs/:asset", middleware: [], handler: deps.docs.asset },
+    ...(deps.resourceMetadata?.paths ?? []).map((path) => ({
+      method: "GET" as const,
+      path,
+      middleware: [],
+      handler: deps.resourceMetadata!.handler,
+    })),
   ];
 }

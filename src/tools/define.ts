@@ -66,6 +66,13 @@ export interface ToolDefinition<I extends z.ZodObject, O> {
   readonly deprecated?: Deprecation;
   /** Scopes a key needs to call the tool (all of them); default `["tools:read"]`. */
   readonly scopes?: readonly string[];
+  /**
+   * Identity-bound parameters: parameter name → the verified token claim
+   * that fills it (`from: claim sub`). Not in `input` (so never listed and
+   * never an argument); a caller without the claim is refused before the
+   * tool runs (see `src/http/admission.ts`).
+   */
+  readonly identity?: Readonly<Record<string, string>>;
   readonly handler: (input: z.output<I>, ctx: ToolContext) => Promise<O>;
 }
 
@@ -97,6 +104,7 @@ export interface Tool {
   readonly sources?: ToolSources;
   readonly deprecated?: Deprecation;
   readonly scopes?: readonly string[];
+  readonly identity?: Readonly<Record<string, string>>;
   readonly handler: (input: unknown, ctx: ToolContext) => Promise<unknown>;
 }
 

@@ -124,6 +124,7 @@ class LazyToolContext implements ToolContext {
       name: this.tool.name,
       deadlineAt: this.deadlineAt,
       observe: this.deps.metrics?.dbQuery,
+      identity: this.principal.claims,
       onResult: db &&
         ((rows, truncated) => {
           db.queries++;
@@ -180,6 +181,7 @@ export function invokeTool(
     "tool.door": call.door,
     "tool.principal_id": call.principal.id,
     "tool.request_id": call.requestId,
+    ...(call.principal.user === undefined ? {} : { "enduser.id": call.principal.user }),
   }, (span) => invokeIn(span, deps, tool, rawInput, call));
 }
 
@@ -198,11 +200,13 @@ async function invokeIn(
   call: CallContext,
 ): Promise<InvokeResult> {
   const started = performance.now();
-  const log = call.log.with(
-    span
-      ? { tool_name: tool.name, principal: call.principal.id, trace_id: span.traceId }
-      : { tool_name: tool.name, principal: call.principal.id },
-  );
+  // The end user (a token's user claim) rides on every line of the call: the
+  // audit line, warnings and fault logs alike. Never a metric label.
+  const user = call.principal.user;
+  const who = user === undefined
+    ? { tool_name: tool.name, principal: call.principal.id }
+    : { tool_name: tool.name, principal: call.principal.id, user };
+  const log = call.log.with(span ? { ...who, trace_id: span.traceId } : who);
   const db: DbTally | undefined = span ? { queries: 0, rows: 0, truncated: undefined } : undefined;
   const cached: CacheState | undefined = tool.cacheTtlSeconds !== undefined && deps.cache
     ? { cache: deps.cache, result: "miss" }

@@ -57,6 +57,8 @@ export function bindSqlClient(
     readonly observe?: (queryName: string, seconds: number) => void;
     /** Told the size of each successful result (the tool span's row counts). */
     readonly onResult?: (rows: number, truncated: Truncation | undefined) => void;
+    /** The caller's verified claims (row-level security); a handler cannot replace them. */
+    readonly identity?: Readonly<Record<string, unknown>>;
   },
 ): SqlClient {
   return {
@@ -74,6 +76,7 @@ export function bindSqlClient(
           callerAnswersOnAbort: true,
           name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
+          identity: call.identity,
         });
         call.onResult?.(result.rows.length, result.truncated);
         return result;

@@ -40,6 +40,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     logFile: undefined,
     apiKeys: [],
     apiKeysFile: undefined,
+    authMode: "keys",
+    oauth: undefined,
     db: {
       url: undefined,
       embedded: false,
@@ -53,6 +55,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       pipelineDepth: 1,
       maxRows: 1000,
       maxResultBytes: 10 * 1024 * 1024,
+      identitySettings: undefined,
     },
     sqlQuery: { enabled: false, allowedTables: [], allowedFunctions: [] },
     dbSchema: { enabled: false },
@@ -79,6 +82,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       failMode: "open",
       toolCosts: {},
       keyRpm: {},
+      userRpm: undefined,
       authFailuresPerWindow: 20,
       maxConcurrentCallsPerKey: undefined,
     },
@@ -218,6 +222,7 @@ Deno.test("parseConfig() parses every variable", () => {
     pipelineDepth: 2,
     maxRows: 250,
     maxResultBytes: 65536,
+    identitySettings: undefined,
   });
   assert.deepEqual(config.sqlQuery, {
     enabled: true,
@@ -850,4 +855,75 @@ Deno.test("parseConfig() reads DEMO_TOOLS as auto, true or false", () => {
   assert.equal(parseConfig({ DEMO_TOOLS: "TRUE" }).demoTools, "true");
   assert.equal(parseConfig({ DEMO_TOOLS: "false" }).demoTools, "false");
   assertRefused({ DEMO_TOOLS: "maybe" }, "DEMO_TOOLS");
+});
+
+Deno.test("parseConfig() reads the token and row-level-security variables", () => {
+  const config = parseConfig({
+    AUTH_MODE: "both",
+    API_KEY_PRIMARY: "primary-test-key-0123456789",
+    OAUTH_ISSUER: "https://id.example.com",
+    OAUTH_RESOURCE: "https://mcp.example.com/mcp",
+    OAUTH_JWKS_URL: "https://id.example.com/jwks",
+    OAUTH_SCOPE_MAP: "mcp.read=tools:read,mcp.sql=sql:query tools:read",
+    OAUTH_USER_CLAIM: "email",
+    RATE_LIMIT_USER_RPM: "10",
+    DB_URL: "postgres://app@db/app",
+    DB_IDENTITY_SETTINGS: "app.user_id=sub, app.tenant=tenant_id",
+  });
+  assert.equal(config.authMode, "both");
+  assert.equal(config.oauth?.resource, "https://mcp.example.com/mcp");
+  assert.deepEqual(config.oauth?.authorizationServers, ["https://id.example.com"]);
+  assert.deepEqual(config.oauth?.algorithms, ["RS256", "PS256", "ES256", "EdDSA"]);
+  assert.deepEqual(config.oauth?.scopeMap, {
+    "mcp.read": ["tools:read"],
+    "mcp.sql": ["sql:query", "tools:read"],
+  });
+  assert.equal(config.oauth?.userClaim, "email");
+  assert.equal(config.rateLimit.userRpm, 10);
+  assert.deepEqual(config.db.identitySettings, { "app.user_id": "sub", "app.tenant": "tenant_id" });
+});
+
+Deno.test("parseConfig() refuses unsafe or incomplete token settings", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      parseConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+  const base = {
+    AUTH_MODE: "tokens",
+    OAUTH_ISSUER: "https://id.example.com",
+    OAUTH_RESOURCE: "https://mcp.example.com/mcp",
+    OAUTH_JWKS_URL: "https://id.example.com/jwks",
+  };
+  assert.deepEqual(problems(base), []);
+  for (const algs of ["none", "HS256", "RS256,HS512"]) {
+    assert.match(problems({ ...base, OAUTH_ALGORITHMS: algs }).join(), /OAUTH_ALGORITHMS/);
+  }
+  assert.match(problems({ ...base, OAUTH_RESOURCE: "" }).join(), /OAUTH_RESOURCE: is required/);
+  assert.match(problems({ ...base, OAUTH_JWKS_FILE: "jwks.json" }).join(), /exactly one/);
+  assert.match(
+    problems({
+      ...base,
+      ENVIRONMENT: "production",
+      DB_URL: "postgres://db/app",
+      OAUTH_JWKS_URL: "http://id/jwks",
+    }).join(),
+    /OAUTH_JWKS_URL: must be an https/,
+  );
+  assert.match(
+    problems({ ...base, API_KEY_PRIMARY: "primary-test-key-0123456789" }).join(),
+    /refuses API keys/,
+  );
+  assert.match(
+    problems({ OAUTH_ISSUER: "https://id.example.com" }).join(),
+    /applies only when AUTH_MODE/,
+  );
+  assert.match(problems({ DB_IDENTITY_SETTINGS: "app.user_id=sub" }).join(), /set DB_URL/);
+  assert.match(
+    problems({ DB_URL: "postgres://db/app", DB_IDENTITY_SETTINGS: "role=sub" }).join(),
+    /DB_IDENTITY_SETTINGS/,
+  );
 });

@@ -1,7 +1,12 @@
 /**
- * Bearer API-key authentication against the key ring (`src/auth/key_ring.ts`):
- * the environment keys compared in constant time, then the keys file's by
- * hash. Missing, malformed, wrong and expired keys get the same 401.
+ * Bearer authentication: API keys against the key ring
+ * (`src/auth/key_ring.ts`: the environment keys compared in constant time,
+ * then the keys file's by hash) and, with `AUTH_MODE` tokens or both, JWT
+ * access tokens (`src/auth/token_verifier.ts`). Missing, malformed, wrong
+ * and expired credentials get the same 401; with tokens accepted it names
+ * the RFC 9728 resource metadata (and `error="invalid_token"` when a token
+ * was refused). A token that could not be checked because the issuer's key
+ * set is unreachable is a 503 with `Retry-After`, never a pass.
  *
  * @module
  */
@@ -12,17 +17,39 @@ import type { RateDecision, RateLimiter } from "../../ratelimit/limiter.ts";
 import type { Middleware, RequestContext } from "../context.ts";
 import type { Principal } from "../../auth/principal.ts";
 import { rateLimitUnavailable } from "./rate_limit.ts";
+import { looksLikeJwt } from "../../auth/token_verifier.ts";
+import type { TokenAuth } from "../../auth/token_auth.ts";
+import { bearerChallenge } from "../../auth/protected_resource.ts";
 
-const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,1024})[ ]*$/i;
+// 8 KiB: JWT access tokens with many claims run past the 1 KiB an API key needs.
+const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,8192})[ ]*$/i;
 
 export { sameKey } from "../../auth/key_ring.ts";
 
-/** The one 401 every authentication failure gets. */
-export function unauthorized(): ToolError {
+/**
+ * The one 401 every authentication failure gets. With tokens accepted it
+ * names the resource metadata, and `invalid_token` when a token was refused.
+ */
+export function unauthorized(metadataUrl?: string, tokenRefused = false): ToolError {
   return new ToolError("unauthorized", "Unauthorized", {
-    headers: { "www-authenticate": 'Bearer realm="mcp-tool-server"' },
+    headers: {
+      "www-authenticate": bearerChallenge(
+        metadataUrl,
+        tokenRefused ? { error: "invalid_token" } : {},
+      ),
+    },
   });
 }
+
+/** The 503 for a token that could not be checked: the issuer's key set is unreachable. */
+function keySetUnavailable(): ToolError {
+  return new ToolError("retry", "Token verification is unavailable: try again shortly", {
+    httpStatus: 503,
+    headers: { "retry-after": "5" },
+  });
+}
+
+export type { TokenAuth } from "../../auth/token_auth.ts";
 
 /** Brute-force protection: failed attempts allowed per client address per window. */
 export interface AuthFailureLimit {
@@ -65,6 +92,8 @@ export function auth(
      * still refused.
      */
     anonymous?: Principal;
+    /** JWT access tokens; absent: keys only (`AUTH_MODE=keys`). */
+    tokens?: TokenAuth;
   },
 ): Middleware {
   const ring = Array.isArray(options.keys)
@@ -72,6 +101,9 @@ export function auth(
     : options.keys as KeyRing;
   const failures = options.failures;
   const anonymous = options.anonymous;
+  const tokens = options.tokens;
+  const keysOn = tokens === undefined || tokens.keys;
+  const metadataUrl = tokens?.metadataUrl;
   // Not an async function: with an in-process store nothing here waits, and
   // an async frame around `next()` would cost a promise per request. What
   // may wait (a Redis store's answer, counting a failed attempt) is chained.
@@ -123,8 +155,25 @@ export function auth(
     address: string | undefined,
   ): Promise<Response> {
     const match = BEARER.exec(req.headers.get("authorization") ?? "");
-    const found = match ? ring.identify(match[1], Date.now()) : undefined;
-    if (found?.ok !== true) return refuse(ctx, found, address);
+    const presented = match?.[1];
+    if (presented !== undefined && tokens && looksLikeJwt(presented)) {
+      return tokens.verifier.verify(presented).then((check) => {
+        if (check.ok) {
+          ctx.principal = check.principal;
+          return next();
+        }
+        if (check.unavailable) {
+          ctx.log.error("token not verified: the issuer's key set is unavailable");
+          throw keySetUnavailable();
+        }
+        ctx.log.info("bearer token refused", { reason: check.reason });
+        return refuse(ctx, undefined, address, true);
+      });
+    }
+    const found = presented !== undefined && keysOn
+      ? ring.identify(presented, Date.now())
+      : undefined;
+    if (found?.ok !== true) return refuse(ctx, found, address, false);
     ctx.principal = found.principal;
     return next();
   }
@@ -134,11 +183,12 @@ export function auth(
     ctx: RequestContext,
     found: (Identified & { ok: false }) | undefined,
     address: string | undefined,
+    tokenRefused: boolean,
   ): Promise<never> {
     if (found?.expired) ctx.log.warn("expired API key presented", { key_id: found.expired });
     if (failures && address !== undefined) {
       await failures.limiter.consume(address, 1, failures.limit);
     }
-    throw unauthorized();
+    throw unauthorized(metadataUrl, tokenRefused);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The rate-limit step both doors run once they know what a request costs:
  * per API key id (no global bucket, so one key's loop cannot starve the
- * others), each tool call weighted by its configured cost.
+ * others), each tool call weighted by its configured cost; a token's end
+ * user also has a budget of their own inside their client's.
  *
  * Every authenticated response carries `X-RateLimit-Limit`,
  * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds); over the
@@ -33,6 +34,11 @@ export interface RateLimitPolicyOptions {
   readonly rpm: number;
   readonly keyRpm: Readonly<Record<string, number>>;
   readonly toolCosts: Readonly<Record<string, number>>;
+  /**
+   * Each end user's budget inside their client's (`RATE_LIMIT_USER_RPM`);
+   * unset: half the client's. Only principals with a user (tokens) have one.
+   */
+  readonly userRpm?: number;
   /** Called once per refused request, with the tools it called (the metrics hook). */
   readonly onLimited?: (clientId: string, tools: readonly string[]) => void;
 }
@@ -78,14 +84,42 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
   return {
     costOf: (tool, toolCost) => options.toolCosts[tool] ?? toolCost ?? 1,
     enforce(ctx, cost, tools = []) {
-      const { id, rateLimitRpm } = ctx.principal!;
+      const { id, rateLimitRpm, user } = ctx.principal!;
       // The keys file's own limit for its key, then RATE_LIMIT_KEY_RPM, then the default.
       const rpm = rateLimitRpm ?? options.keyRpm[id] ?? options.rpm;
+      if (user !== undefined) return enforceUser(ctx, cost, tools, id, rpm, user);
       const decided = options.limiter.consume(id, cost, rpm);
       if (decided instanceof Promise) return decided.then((d) => apply(ctx, d, id, tools));
       apply(ctx, decided, id, tools);
     },
   };
+
+  /**
+   * An end user's own budget first (so a refused user spends nothing of the
+   * client's), then the client's: one user cannot starve the others, and
+   * all of them together stay within the client's budget.
+   */
+  function enforceUser(
+    ctx: RequestContext,
+    cost: number,
+    tools: readonly string[],
+    id: string,
+    rpm: number,
+    user: string,
+  ): void | Promise<void> {
+    const userRpm = Math.min(rpm, options.userRpm ?? Math.max(1, Math.floor(rpm / 2)));
+    const afterUser = (mine: RateDecision): void | Promise<void> => {
+      if (!mine.allowed) return apply(ctx, mine, id, tools);
+      const decided = options.limiter.consume(id, cost, rpm);
+      if (decided instanceof Promise) {
+        return decided.then((d) => apply(ctx, tighter(mine, d), id, tools));
+      }
+      apply(ctx, tighter(mine, decided), id, tools);
+    };
+    // The user's key in the limiter's store: the client id and the user, apart.
+    const first = options.limiter.consume(`${id}\u0000user\u0000${user}`, cost, userRpm);
+    return first instanceof Promise ? first.then(afterUser) : afterUser(first);
+  }
 
   function apply(
     ctx: RequestContext,
@@ -99,6 +133,12 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): RateLimi
     options.onLimited?.(id, tools);
     throw rateLimited(decision);
   }
+}
+
+/** The decision to report: a refusal, else the one with less left. */
+function tighter(a: RateDecision, b: RateDecision): RateDecision {
+  if (!b.allowed) return b;
+  return a.remaining <= b.remaining ? a : b;
 }
 
 /**

@@ -10,12 +10,25 @@
  *   the caller's remaining deadline, read in batches that stop at the byte
  *   cap, rolled back, and the session reset after it.
  *
+ * With identity settings (row-level security, `identitySettings`) every
+ * statement, trusted or not, runs the second way: `BEGIN READ ONLY`, one
+ * `SELECT set_config($1, $2, true), …` with names and values bound, the
+ * statement, `ROLLBACK`. Transaction-local on purpose: the settings die
+ * with the transaction whatever happens to the call (cancelled, timed out,
+ * connection lost mid-way), so no later caller on the pooled connection
+ * can ever run under this caller's identity. Session-level settings reset
+ * afterwards would save the `BEGIN`, but a reset lost to a failure would
+ * leak one user's identity to the next. Such statements never share a
+ * connection (`pipelineDepth`), or another call's statement could land
+ * inside the transaction.
+ *
  * Both are watched: a connection whose steps never settle is destroyed and
  * its slot returned. The pool itself is pool.ts.
  *
  * @module
  */
 import postgres from "postgres";
+import { claimText } from "../../auth/principal.ts";
 import { createConnectionPool, type Slot } from "./pool.ts";
 import { batchSize, capRows, type ResultLimits, RowCollector } from "./result_caps.ts";
 import {
@@ -49,6 +62,13 @@ export interface PostgresOptions {
   readonly limits: ResultLimits;
   /** More startup parameters for every connection (e.g. pgvector's `hnsw.ef_search`). */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Row-level security: setting name (`app.user_id`) → the claim of the
+   * caller's verified identity it takes (`sub`). Set transaction-locally,
+   * values bound, before every statement; a claim the caller lacks is the
+   * empty string, so a policy comparing with it matches nothing.
+   */
+  readonly identitySettings?: Readonly<Record<string, string>>;
 }
 
 /** postgres.js's own codes for a broken or refused connection, and socket errors. */
@@ -198,6 +218,11 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   });
   const { deadlines, onSlot, knownFast, learn } = pool;
   const depth = options.pipelineDepth ?? 1;
+  const identitySettings = options.identitySettings ?? {};
+  const identityNames = Object.keys(identitySettings);
+  // Our own text, built from a count: placeholders only, never a name or a value.
+  const identitySql = "SELECT " +
+    identityNames.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ");
 
   /** Marks the slot open when its statement reached the server, and maps failures. */
   async function answered<T>(slot: Slot, statement: Promise<T>): Promise<T> {
@@ -338,6 +363,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     if (!slot.open) await answered(slot, begin);
     const collector = new RowCollector<R>(limits);
     const rowCap = opts.rowCap;
+    const identity = identityStep(conn, opts.identity);
     const statement = conn.unsafe(query.text, values, extended);
     // postgres.js sends each next `Execute` with the query's `cursorRows`,
     // read when the previous batch has been handed over: set here, it sizes
@@ -360,7 +386,9 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         .then((last) => {
           if (last !== handed) take(last);
         });
-    const steps = [begin, rowsStep, conn.unsafe("ROLLBACK").execute()];
+    const steps = identity
+      ? [begin, identity, rowsStep, conn.unsafe("ROLLBACK").execute()]
+      : [begin, rowsStep, conn.unsafe("ROLLBACK").execute()];
     if (opts.callerWritten) steps.push(conn.unsafe(RESET_SESSION).execute());
     // The work always runs to its end. The statement timeout is the call's
     // remaining deadline, so the server itself cancels a statement at the
@@ -383,6 +411,22 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     return collector.truncated
       ? { rows: collector.rows, truncated: collector.truncated }
       : { rows: collector.rows };
+  }
+
+  /**
+   * The statement that sets the identity settings for this transaction:
+   * `SELECT set_config($1, $2, true), …`, every name and value bound.
+   */
+  function identityStep(
+    conn: Slot["client"],
+    claims: QueryOptions["identity"],
+  ): Promise<unknown> | undefined {
+    if (identityNames.length === 0) return undefined;
+    const values: string[] = [];
+    for (const name of identityNames) {
+      values.push(name, claimText({ id: "", claims }, identitySettings[name]) ?? "");
+    }
+    return conn.unsafe(identitySql, values, PREPARED).execute();
   }
 
   /**
@@ -448,7 +492,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         signal,
         waitMs,
         (slot, deadline) =>
-          opts.callerWritten
+          opts.callerWritten || identityNames.length > 0
             ? againIfStale(
               deadline,
               () =>
@@ -459,7 +503,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
               Math.max(timeoutMs, slot.sessionTimeoutMs ?? options.queryTimeoutMs),
               trusted<R>(slot, query, opts, limits, timeoutMs, deadline),
             ),
-        depth > 1 && !opts.callerWritten && knownFast(query.text),
+        depth > 1 && !opts.callerWritten && identityNames.length === 0 && knownFast(query.text),
         opts.callerAnswersOnAbort,
       );
     },

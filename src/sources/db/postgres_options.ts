@@ -31,24 +31,28 @@ import type { Config } from "../../config/env.ts";
 import type { PostgresOptions } from "./postgres.ts";
 
 /** The part of the configuration a pool is built from. */
-export type PoolConfig = Pick<
-  Config["db"],
-  | "poolSize"
-  | "poolMaxOverflow"
-  | "poolRecycleSeconds"
-  | "idleTimeoutSeconds"
-  | "connectTimeoutSeconds"
-  | "queryTimeoutSeconds"
-  | "pipelineDepth"
-  | "maxRows"
-  | "maxResultBytes"
->;
+export type PoolConfig =
+  & Pick<
+    Config["db"],
+    | "poolSize"
+    | "poolMaxOverflow"
+    | "poolRecycleSeconds"
+    | "idleTimeoutSeconds"
+    | "connectTimeoutSeconds"
+    | "queryTimeoutSeconds"
+    | "pipelineDepth"
+    | "maxRows"
+    | "maxResultBytes"
+  >
+  & Partial<Pick<Config["db"], "identitySettings">>;
 
 /** What one pool sets for itself on top of the server's configuration. */
 export interface PoolOverrides {
   readonly url: string;
   readonly poolSize?: number;
   readonly queryTimeoutSeconds?: number;
+  /** A tools-file source's own identity settings (else `DB_IDENTITY_SETTINGS` for `DB_URL`'s pool). */
+  readonly identitySettings?: Readonly<Record<string, string>>;
 }
 
 /** `db`'s settings as pool options, with `overrides` (a tools-file source's own) on top. */
@@ -63,5 +67,8 @@ export function postgresOptions(db: PoolConfig, overrides: PoolOverrides): Postg
     queryTimeoutMs: (overrides.queryTimeoutSeconds ?? db.queryTimeoutSeconds) * 1000,
     pipelineDepth: db.pipelineDepth,
     limits: { maxRows: db.maxRows, maxBytes: db.maxResultBytes },
+    ...(overrides.identitySettings ?? db.identitySettings
+      ? { identitySettings: overrides.identitySettings ?? db.identitySettings }
+      : {}),
   };
 }

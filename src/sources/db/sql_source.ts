@@ -97,6 +97,12 @@ export interface QueryOptions {
    * wide the next row turns out to be.
    */
   readonly rowCap?: number;
+  /**
+   * The verified claims of the end user the call acts for. A source set up
+   * with identity settings (row-level security) binds them as
+   * transaction-local settings before the statement; others ignore them.
+   */
+  readonly identity?: Readonly<Record<string, unknown>>;
 }
 
 /** Rows of one query; `truncated` says when and why the caps cut it. */

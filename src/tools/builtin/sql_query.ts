@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { callerKey } from "../../auth/principal.ts";
 import { z } from "zod";
 import { namedQuery, QueryTextError } from "../../sources/db/named_query.ts";
 import { DatabaseError, makeSqlQuery } from "../../sources/db/sql_source.ts";
@@ -76,7 +77,8 @@ export function createSqlQueryTool(options: {
     annotations: { title: "Read-only SQL", readOnlyHint: true, openWorldHint: false },
     async handler({ query, params = {}, max_rows, cursor }, ctx) {
       const call = {
-        principal: ctx.principal.id,
+        // Bound to the end user too: one user's cursor never pages for another.
+        principal: callerKey(ctx.principal),
         tool: "sql_query",
         args: { query, params, max_rows: max_rows ?? null },
       };

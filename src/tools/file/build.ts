@@ -23,7 +23,8 @@ import { ToolError } from "../errors.ts";
 import { type CursorCodec, MAX_CURSOR_LENGTH } from "../result_cursor.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
 import type { CheckedStatement, ToolsFile } from "./load.ts";
-import { inputSchema, type ToolSpec } from "./spec.ts";
+import { identityBindings, inputSchema, parameterSchema, type ToolSpec } from "./spec.ts";
+import { callerKey, claimText } from "../../auth/principal.ts";
 
 /** Tools built from a file, and what closes the sources they opened. */
 export interface BuiltTools {
@@ -73,8 +74,9 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
   try {
     for (const [name, spec] of Object.entries(file.spec.sources)) {
       if (spec.kind === "postgres") {
-        const source = openPostgres(postgresOptions(config.db, {
+        const source = openPostgres(postgresOptions({ ...config.db, identitySettings: undefined }, {
           url: spec.url,
+          identitySettings: spec.identity_settings,
           // A file's pool_size is the server's budget too, like DB_POOL_SIZE.
           poolSize: spec.pool_size === undefined
             ? undefined
@@ -167,6 +169,7 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
 }
 
 function common(name: string, spec: ToolSpec) {
+  const identity = identityBindings(spec.parameters);
   return {
     name,
     description: spec.description,
@@ -175,7 +178,36 @@ function common(name: string, spec: ToolSpec) {
     rateLimitCost: spec.cost,
     deprecated: spec.deprecated,
     scopes: spec.scopes,
+    ...(identity ? { identity } : {}),
   };
+}
+
+/**
+ * The call's values: the validated arguments plus each identity-bound
+ * parameter from the verified claims (checked against the parameter's own
+ * bounds). Admission already refused a caller without the claims; this is
+ * the same refusal, kept where the values are used.
+ */
+function callValues(spec: ToolSpec, input: unknown, ctx: ToolContext): Record<string, unknown> {
+  const values = { ...(input as Record<string, unknown>) };
+  for (const [name, p] of Object.entries(spec.parameters)) {
+    if (p.from === undefined) continue;
+    const claim = p.from.slice("claim ".length);
+    const value = claimText(ctx.principal, claim);
+    if (value === undefined || !parameterSchema(p).safeParse(value).success) {
+      throw identityMissing(claim);
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+/** The refusal of a call whose caller's identity lacks a claim a bound parameter needs. */
+function identityMissing(claim: string): ToolError {
+  return new ToolError(
+    "forbidden",
+    `This tool acts for a signed-in user: the caller's token has no usable "${claim}" claim`,
+  );
 }
 
 function sqlTool(
@@ -212,9 +244,11 @@ function sqlTool(
     annotations: { readOnlyHint: true, openWorldHint: false, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const { cursor, ...values } = input as Record<string, unknown>;
-      const call = { principal: ctx.principal.id, tool: name, args: values };
+      const { cursor, ...args } = input as Record<string, unknown>;
+      // A cursor is bound to the caller (and its end user) and the model's arguments.
+      const call = { principal: callerKey(ctx.principal), tool: name, args };
       const offset = pages && typeof cursor === "string" ? await pages.open(cursor, call) : 0;
+      const values = callValues(spec, args, ctx);
       // An optional parameter left out binds SQL NULL.
       const bound = checked.order.map((n) => values[n] ?? null);
       let result;
@@ -262,7 +296,7 @@ function httpTool(
     annotations: { readOnlyHint: true, openWorldHint: true, ...spec.annotations },
     sources,
     async handler(input, ctx) {
-      const values = input as Record<string, unknown>;
+      const values = callValues(spec, input, ctx);
       // Each path value is one encoded segment (apiPath). Checked one by one
       // first, so a value that cannot be a segment (empty, dots only) is
       // refused naming its parameter. Path parameters are never optional

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../../auth/scopes.ts";
 import { parseStrictDate } from "../../config/strict_date.ts";
+import { CLAIM_NAME, SETTING_NAME } from "../../config/env.ts";
 import { TOOL_NAME_PATTERN } from "../registry.ts";
 
 /** Bounds a string parameter gets when the file sets none: inputs are always bounded. */
@@ -31,6 +32,15 @@ export const ParameterSpec = z.strictObject({
   max_length: z.int().min(1).max(1_000_000).optional(),
   pattern: z.string().min(1).max(1000).optional(),
   enum: z.array(Scalar).min(1).max(1000).optional(),
+  /**
+   * `claim <name>`: the value comes from the caller's verified identity (a
+   * token claim such as `sub`), never from the model: hidden from listings
+   * and OpenAPI, refused as an argument, required of the caller.
+   */
+  from: z.string().regex(
+    /^claim [A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/,
+    "must be `claim <name>`, like `claim sub`",
+  ).optional(),
 });
 export type ParameterSpec = z.infer<typeof ParameterSpec>;
 
@@ -132,6 +142,14 @@ export const SourceSpec = z.discriminatedUnion("kind", [
     url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
     pool_size: z.int().min(1).max(1000).optional(),
     query_timeout_seconds: Seconds.optional(),
+    /**
+     * Row-level security: `setting: claim` pairs (`app.user_id: sub`) set
+     * transaction-locally, values bound, before every statement on this source.
+     */
+    identity_settings: z.record(
+      z.string().regex(SETTING_NAME, "must be a custom setting like app.user_id"),
+      z.string().regex(CLAIM_NAME, "must be a claim name like sub"),
+    ).optional(),
     optional: Optional,
   }),
   z.strictObject({ kind: z.literal("embedded"), optional: Optional }),
@@ -195,6 +213,12 @@ export function parameterProblems(spec: ParameterSpec): string[] {
       problems.push("pattern is not a valid regular expression");
     }
   }
+  if (spec.from !== undefined) {
+    if (spec.type !== "string") problems.push("a parameter set `from: claim` must be a string");
+    if (spec.default !== undefined || spec.required === false) {
+      problems.push("a parameter set `from: claim` is always required and has no default");
+    }
+  }
   if (spec.required === true && spec.default !== undefined) {
     problems.push("a parameter with a default cannot be required");
   }
@@ -252,9 +276,26 @@ export function parameterSchema(
   return spec.required === false ? schema.optional() : schema;
 }
 
-/** The zod input schema of a file-defined tool: strict, so unknown fields are refused. */
+/**
+ * The zod input schema of a file-defined tool: strict, so unknown fields are
+ * refused, and without the identity-bound parameters (an argument of that
+ * name is an unknown field).
+ */
 export function inputSchema(parameters: Readonly<Record<string, ParameterSpec>>): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
-  for (const [name, spec] of Object.entries(parameters)) shape[name] = parameterSchema(spec);
+  for (const [name, spec] of Object.entries(parameters)) {
+    if (spec.from === undefined) shape[name] = parameterSchema(spec);
+  }
   return z.strictObject(shape);
+}
+
+/** The identity-bound parameters of a tool: parameter name → claim. */
+export function identityBindings(
+  parameters: Readonly<Record<string, ParameterSpec>>,
+): Readonly<Record<string, string>> | undefined {
+  const bound = Object.entries(parameters).filter(([, spec]) => spec.from !== undefined);
+  if (bound.length === 0) return undefined;
+  return Object.freeze(
+    Object.fromEntries(bound.map(([name, spec]) => [name, spec.from!.slice("claim ".length)])),
+  );
 }
