@@ -207,10 +207,12 @@ export function parameterProblems(spec: ParameterSpec): string[] {
     problems.push("min_length is greater than max_length");
   }
   if (spec.pattern !== undefined) {
+    // The `u` flag, as JSON Schema validators (Ajv, the SDKs') compile the
+    // `pattern` we publish: a `[A-Z0-9-]` they accept is accepted here too.
     try {
-      new RegExp(spec.pattern, "v");
-    } catch {
-      problems.push("pattern is not a valid regular expression");
+      new RegExp(spec.pattern, "u");
+    } catch (error) {
+      problems.push(`pattern is not a valid regular expression: ${(error as Error).message}`);
     }
   }
   if (spec.from !== undefined) {
@@ -243,7 +245,7 @@ export function parameterSchema(
     case "string": {
       let s = z.string().max(spec.max_length ?? DEFAULT_MAX_LENGTH);
       if (spec.min_length !== undefined) s = s.min(spec.min_length);
-      if (spec.pattern !== undefined) s = s.regex(new RegExp(spec.pattern, "v"));
+      if (spec.pattern !== undefined) s = s.regex(new RegExp(spec.pattern, "u"));
       // JSON can carry a lone surrogate ("\ud800"); no UTF-8 encoder can. A
       // path segment would throw (a 500), and a query or SQL value would be
       // silently sent as U+FFFD, a value the caller never sent.

@@ -275,3 +275,17 @@ Deno.test("tools file: an impossible sunset date is reported, not rolled over", 
   });
   assert.ok(leap.ok, "a real leap day loads");
 });
+
+Deno.test("loadToolsFile() reads a pattern as JSON Schema clients do (the u flag): a trailing - in a class is a literal", () => {
+  const text = `
+tools:
+  stock:
+    kind: sql
+    description: Stock of one item.
+    statement: SELECT :sku::text AS sku
+    parameters:
+      sku: { type: string, description: sku, pattern: "^[A-Z0-9-]{1,32}$" }
+`;
+  const result = loadToolsFile(text, { env: {}, guard });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+});
