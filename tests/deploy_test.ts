@@ -83,8 +83,9 @@ Deno.test("deno.json: the binary and every server task share one V8 heap tuning"
   ]);
   assert.equal(code, 0, stderr);
   // (With the growing factor V8 reports a page or two more now and then: 8.5 MB in
-  // 3 runs of 40 here. Without the semi-space cap it reports 57–64 MB.)
-  assert.ok(Number(stdout) <= 9 * 1024 * 1024, `young generation ${stdout.trim()} bytes`);
+  // 3 runs of 40 here, 9.25 MB once in a CI run. Without the semi-space cap it
+  // reports 57–64 MB, so 12 MB still tells the two apart.)
+  assert.ok(Number(stdout) <= 12 * 1024 * 1024, `young generation ${stdout.trim()} bytes`);
 
   // And the growing factor: a 200,000-object live set, then objects that live
   // long enough to be promoted and then die. The heap's peak, with the flags

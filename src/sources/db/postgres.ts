@@ -239,6 +239,11 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   function failure(slot: Slot, error: unknown): DatabaseError {
     const mapped = classifyPostgresError(error);
     if (mapped.kind !== "unavailable") slot.open = true;
+    // A connection that never opened: the slot's next use starts a fresh
+    // client. postgres.js would reconnect the same one only after a backoff
+    // that grows with each failure (up to 20 s), so after an outage the first
+    // calls would outwait their deadline instead of finding the database back.
+    else if (!slot.open) slot.destroy();
     return mapped;
   }
 
@@ -265,6 +270,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
   ): Promise<SqlResult<R>> {
     let rows: R[];
     const conn = slot.client;
+    // Open when sent: a connection lost now was lost under this statement.
+    const wasOpen = slot.open;
     // Within the tolerance the caller is answered at its deadline anyway,
     // and the statement ends at the session's timeout a little later: not
     // worth a `SET` on every call when the tool's deadline and the pool's
@@ -304,7 +311,11 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         rows = await statement as unknown as R[];
       }
     } catch (error) {
-      throw failure(slot, error);
+      const mapped = failure(slot, error);
+      // Not tried again: a statement that brought its backend down (or ran
+      // into a restart or a kill) is not run twice.
+      if (wasOpen && mapped.kind === "unavailable") lostMidStatement.add(mapped);
+      throw mapped;
     }
     if (alone) learn(query.text, performance.now() - sent);
     slot.open = true;
