@@ -36,6 +36,11 @@ export interface ModernMessage {
   readonly params: Readonly<Record<string, unknown>> | undefined;
   /** The revision its envelope (or, for a notification without one, the header) names. */
   readonly revision: string;
+  /**
+   * The `MCP-Protocol-Version` and `Mcp-Method` headers as routing read them
+   * (absent: not sent), so the era does not read them again.
+   */
+  readonly headers: { readonly version?: string; readonly method?: string };
 }
 
 /** A refusal before anything runs: the status and JSON-RPC error to answer with. */
@@ -154,7 +159,7 @@ export function routeByEra(headers: Headers, body: unknown): Route {
         id,
       );
     }
-    return modern(id, method, params, claimed, isRequest);
+    return modern(id, method, params, claimed, isRequest, headerVersion, methodHeader);
   }
   if (headerIsModern) {
     if (!isRequest) {
@@ -166,7 +171,7 @@ export function routeByEra(headers: Headers, body: unknown): Route {
           null,
         );
       }
-      return modern(null, method, params, headerVersion, false);
+      return modern(null, method, params, headerVersion, false, headerVersion, methodHeader);
     }
     const meta = isObject(params) && isObject(params._meta) ? params._meta : undefined;
     const missing = meta === undefined
@@ -191,6 +196,8 @@ function modern(
   params: unknown,
   revision: string,
   isRequest: boolean,
+  headerVersion: string | undefined,
+  methodHeader: string | undefined,
 ): Route {
   return {
     era: "modern",
@@ -199,6 +206,7 @@ function modern(
       method,
       params: isObject(params) ? params : undefined,
       revision,
+      headers: { version: headerVersion, method: methodHeader },
     },
   };
 }

@@ -229,14 +229,15 @@ function standardHeaderProblem(
   headers: Headers,
   message: ModernMessage,
 ): HeaderProblem | undefined {
-  if (headers.get("mcp-protocol-version") === null) {
+  // Read once, by the routing (era.ts): each Headers read is a native call.
+  if (message.headers.version === undefined) {
     return {
       header: "(missing)",
       body:
         `the body's _meta names protocol version ${message.revision} but the required MCP-Protocol-Version header is absent`,
     };
   }
-  if (headers.get("mcp-method") === null) {
+  if (message.headers.method === undefined) {
     return {
       header: "(missing)",
       body: `the body names method ${message.method} but the required Mcp-Method header is absent`,
