@@ -257,9 +257,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
    * by the next statement that needs it. The row limit rides on the protocol's
    * `Execute`, so the database stops one row past the cap; the text is trusted
    * not to make rows wider than its data (the byte cap is applied to what
-   * came back). (A lent connection
-   * per call through postgres.js's `reserve()` cost ~10 µs of CPU per call
-   * for building a reserved `sql` instance and arming a timer.)
+   * came back). (Not postgres.js's `reserve()`: it builds a reserved `sql`
+   * instance and arms a timer per call.)
    */
   async function trustedOnce<R>(
     slot: Slot,
