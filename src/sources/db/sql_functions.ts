@@ -423,3 +423,33 @@ const DENIED_PREFIXES: readonly string[] = [
 export function isDeniedFunction(name: string): boolean {
   return DENIED_NAMES.has(name) || DENIED_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
+
+/**
+ * Catalog relations caller-written SQL may not read, whatever the role and
+ * the table allow-list: credentials (password hashes, user mappings), views
+ * over the server's own files (the functions behind them are denied above),
+ * large object data, and column statistics, which hold sample values of
+ * tables the caller may not otherwise read.
+ */
+const DENIED_RELATIONS: ReadonlySet<string> = new Set([
+  "pg_authid",
+  "pg_shadow",
+  "pg_user_mapping",
+  "pg_user_mappings",
+  "pg_file_settings",
+  "pg_hba_file_rules",
+  "pg_ident_file_mappings",
+  "pg_config",
+  "pg_largeobject",
+  "pg_statistic",
+  "pg_statistic_ext_data",
+  "pg_stats",
+  "pg_stats_ext",
+  "pg_stats_ext_exprs",
+  "pg_stat_activity",
+]);
+
+/** Whether caller-written SQL may not read the catalog relation `name` (unqualified or in `pg_catalog`). */
+export function isDeniedRelation(name: string): boolean {
+  return DENIED_RELATIONS.has(name.toLowerCase());
+}

@@ -39,7 +39,7 @@
  * @module
  */
 import { type PgParser, SqlSyntaxError } from "./pg_parser.ts";
-import { isDeniedFunction } from "./sql_functions.ts";
+import { isDeniedFunction, isDeniedRelation } from "./sql_functions.ts";
 
 /**
  * The verdict on one SQL text; `reason` is a short sentence safe to show the
@@ -264,6 +264,13 @@ export function createStatementGuard(
       }
     }
     // Only a RangeVar has `relname` in a raw parse tree.
+    if (typeof value.relname === "string" && functions) {
+      const schema = typeof value.schemaname === "string" ? value.schemaname : "";
+      const isCte = schema === "" && ctes.has(value.relname);
+      if (!isCte && (schema === "" || schema === "pg_catalog") && isDeniedRelation(value.relname)) {
+        return `Table not allowed: ${value.relname}`;
+      }
+    }
     if (typeof value.relname === "string" && allowed) {
       const schema = typeof value.schemaname === "string" ? value.schemaname : "";
       // A catalog (`db.schema.table`) can only be the current database, so it is ignored.

@@ -319,6 +319,9 @@ Deno.test("statement guard (caller-written SQL): what an analyst writes passes t
       "SELECT o.id FROM orders o WHERE o.amount > (SELECT avg(amount) FROM orders)",
       "EXPLAIN SELECT count(*) FROM orders",
       "SHOW work_mem",
+      // A CTE may take a denied catalog's name: it is the CTE that is read.
+      "WITH pg_stats AS (SELECT 1 AS n) SELECT n FROM pg_stats",
+      "SELECT table_name FROM information_schema.tables",
     ]
   ) assertAllowed(analyst, sql);
 });
@@ -372,6 +375,21 @@ Deno.test("statement guard (caller-written SQL): every function off the allow-li
     ["SELECT * FROM pg_ls_dir('.')", /pg_ls_dir/],
     ["SELECT pg_terminate_backend(pid) FROM orders", /pg_terminate_backend/],
     ["SELECT version()", /version/],
+    // Credentials, the server's files, large object data and sampled values, as relations.
+    ["SELECT rolpassword FROM pg_authid", "Table not allowed: pg_authid"],
+    ["SELECT * FROM pg_catalog.pg_shadow", "Table not allowed: pg_shadow"],
+    ["SELECT * FROM pg_hba_file_rules", "Table not allowed: pg_hba_file_rules"],
+    ["SELECT * FROM PG_CATALOG.PG_FILE_SETTINGS", "Table not allowed: pg_file_settings"],
+    ["SELECT data FROM pg_largeobject", "Table not allowed: pg_largeobject"],
+    [
+      "SELECT most_common_vals FROM pg_stats WHERE tablename = 'secret'",
+      "Table not allowed: pg_stats",
+    ],
+    ["SELECT query FROM pg_stat_activity", "Table not allowed: pg_stat_activity"],
+    [
+      "WITH x AS (SELECT * FROM pg_user_mappings) SELECT * FROM x",
+      "Table not allowed: pg_user_mappings",
+    ],
     ["SELECT has_table_privilege('orders', 'select')", /has_table_privilege/],
     // A function of another schema, even with an allowed name.
     ["SELECT public.count(*) FROM orders", "Function not allowed: public.count"],

@@ -90,6 +90,10 @@ const ATTACKS: readonly string[] = [
   "SELECT * FROM pg_hba_file_rules()",
   "SELECT * FROM pg_show_all_file_settings()",
   "SELECT query_to_xml('SELECT * FROM pg_authid', true, true, '')",
+  "SELECT rolname, rolpassword FROM pg_authid",
+  "SELECT * FROM pg_catalog.pg_hba_file_rules",
+  "SELECT * FROM pg_file_settings",
+  "SELECT most_common_vals::text FROM pg_stats",
   // 4. One call that would fill the server's memory.
   "SELECT repeat('x', 1000000) FROM generate_series(1, 1001)",
   "-- a comment ended by a bare CR\rSELECT repeat('x', 1000000) FROM generate_series(1, 1001)",
