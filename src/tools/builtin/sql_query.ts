@@ -24,17 +24,19 @@
  */
 import { callerKey } from "../../auth/principal.ts";
 import { z } from "zod";
-import { namedQuery, QueryTextError } from "../../sources/db/named_query.ts";
 import { DatabaseError, makeSqlQuery } from "../../sources/db/sql_source.ts";
 import type { GuardResult } from "../../sources/db/statement_guard.ts";
 import { defineTool, type Tool } from "../define.ts";
-import { ToolError } from "../errors.ts";
+import {
+  CallerParams,
+  callerQueryFailure,
+  guardCallerSql,
+  MAX_SQL_LENGTH,
+  refused,
+} from "./caller_sql.ts";
 import { type CursorCodec, MAX_CURSOR_LENGTH } from "../result_cursor.ts";
 
-/** Longest SQL text accepted. */
-export const MAX_SQL_LENGTH = 10_000;
-
-const ParamValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
+export { MAX_SQL_LENGTH } from "./caller_sql.ts";
 
 /** Builds the tool around a statement guard (made at start from the parser and config). */
 export function createSqlQueryTool(options: {
@@ -57,8 +59,7 @@ export function createSqlQueryTool(options: {
       query: z.string().min(1).max(MAX_SQL_LENGTH).describe(
         "One SQL statement, e.g. SELECT name FROM customers WHERE id = :id",
       ),
-      params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/), ParamValue).optional()
-        .describe("Values for the :name placeholders."),
+      params: CallerParams.describe("Values for the :name placeholders."),
       max_rows: z.int().min(1).max(options.maxRows).optional().describe(
         `Most rows to return (at most ${options.maxRows}).`,
       ),
@@ -82,15 +83,7 @@ export function createSqlQueryTool(options: {
         tool: "sql_query",
         args: { query, params, max_rows: max_rows ?? null },
       };
-      let bound;
-      try {
-        bound = namedQuery(query, params);
-      } catch (error) {
-        if (error instanceof QueryTextError) throw refused(error.message);
-        throw error;
-      }
-      const verdict = options.guard(bound.text);
-      if (!verdict.ok) throw refused(verdict.reason);
+      const { bound, verdict } = guardCallerSql(options.guard, query, params);
       const select = verdict.statement === "select";
       if (cursor !== undefined && (!select || !options.cursors)) {
         throw refused("Only a SELECT's truncated result has a cursor");
@@ -117,11 +110,7 @@ export function createSqlQueryTool(options: {
         if (error instanceof DatabaseError && error.message.includes(ROW_TOO_WIDE)) {
           throw refused(`A row is wider than ${rowCap} bytes; select fewer or shorter columns`);
         }
-        // The caller wrote this SQL: the database's own complaint is the useful answer.
-        if (error instanceof DatabaseError && error.kind === "query") {
-          throw refused(`Query failed: ${error.message}`);
-        }
-        throw error;
+        throw callerQueryFailure(error);
       }
       const rows = result.rows;
       const next = result.truncated && select && options.cursors && rows.length > 0
@@ -163,8 +152,4 @@ export function capRowWidth(text: string, rowCap: number): string {
   return `SELECT mcp_q.* FROM (\n${text}\n) AS mcp_q WHERE CASE WHEN ${width} <= ${
     Math.floor(rowCap)
   } THEN true ELSE ('${ROW_TOO_WIDE}' || ${width})::int IS NULL END`;
-}
-
-function refused(reason: string): ToolError {
-  return new ToolError("invalid_input", `Query refused: ${reason}`);
 }

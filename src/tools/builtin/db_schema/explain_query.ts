@@ -10,14 +10,16 @@
  * @module
  */
 import { z } from "zod";
-import { namedQuery, QueryTextError } from "../../../sources/db/named_query.ts";
-import { DatabaseError, makeSqlQuery } from "../../../sources/db/sql_source.ts";
+import { makeSqlQuery } from "../../../sources/db/sql_source.ts";
 import { defineTool, type Tool } from "../../define.ts";
-import { ToolError } from "../../errors.ts";
-import { MAX_SQL_LENGTH } from "../sql_query.ts";
+import {
+  CallerParams,
+  callerQueryFailure,
+  guardCallerSql,
+  MAX_SQL_LENGTH,
+  refused,
+} from "../caller_sql.ts";
 import { DB_SCHEMA_SCOPE, type DbSchemaOptions, jsonValue } from "./catalog.ts";
-
-const ParamValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 
 /** Builds `explain_query`. */
 export function createExplainQueryTool(options: DbSchemaOptions): Tool {
@@ -30,21 +32,12 @@ export function createExplainQueryTool(options: DbSchemaOptions): Tool {
       query: z.string().min(1).max(MAX_SQL_LENGTH).describe(
         "One SELECT (or WITH / VALUES), e.g. SELECT * FROM orders WHERE customer_id = :id",
       ),
-      params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/), ParamValue).optional()
-        .describe("Values for the :name placeholders (they shape the plan)."),
+      params: CallerParams.describe("Values for the :name placeholders (they shape the plan)."),
     }),
     output: z.object({ plan: z.unknown() }),
     annotations: { title: "Explain a query", readOnlyHint: true, openWorldHint: false },
     async handler({ query, params = {} }, ctx) {
-      let bound;
-      try {
-        bound = namedQuery(query, params);
-      } catch (error) {
-        if (error instanceof QueryTextError) throw refused(error.message);
-        throw error;
-      }
-      const verdict = options.guard(bound.text);
-      if (!verdict.ok) throw refused(verdict.reason);
+      const { bound, verdict } = guardCallerSql(options.guard, query, params);
       if (verdict.statement !== "select") {
         throw refused("Give one SELECT alone: explain_query adds EXPLAIN itself");
       }
@@ -55,10 +48,7 @@ export function createExplainQueryTool(options: DbSchemaOptions): Tool {
           { maxRows: 1, prepare: false, callerWritten: true },
         );
       } catch (error) {
-        if (error instanceof DatabaseError && error.kind === "query") {
-          throw refused(`Query failed: ${error.message}`);
-        }
-        throw error;
+        throw callerQueryFailure(error);
       }
       const plans = jsonValue<{ Plan: unknown }[]>(
         result.rows[0]?.["QUERY PLAN"],
@@ -67,8 +57,4 @@ export function createExplainQueryTool(options: DbSchemaOptions): Tool {
       return { plan: plans[0]?.Plan ?? null };
     },
   });
-}
-
-function refused(reason: string): ToolError {
-  return new ToolError("invalid_input", `Query refused: ${reason}`);
 }
