@@ -24,7 +24,7 @@ import {
   createPrivateCluster,
   privateClusterUnavailable,
 } from "../tests/sources/db/private_cluster.ts";
-import { compilePermissionFlags, runDeno, spawnServer, toolchainEnv } from "../tests/process.ts";
+import { buildBundle, compilePermissionFlags, spawnServer } from "../tests/process.ts";
 
 const KEY = "walkthrough-key-0123456789abcdef";
 
@@ -94,17 +94,7 @@ export async function walkthrough(say: (line: string) => void = console.log): Pr
     }
     say(`2. own tools file: ${toolsFile}`);
 
-    const bundle = `${dir}/mcp-tool-server.js`;
-    const built = await runDeno([
-      "bundle",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      "--platform=deno",
-      new URL("../main.ts", import.meta.url).pathname,
-      "-o",
-      bundle,
-    ], toolchainEnv());
-    check(built.code === 0, `deno bundle: ${built.stderr}`);
+    await buildBundle(dir);
     server = await spawnServer(
       ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
       {

@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
-import { compilePermissionFlags, runDeno, spawnServer, toolchainEnv } from "./process.ts";
+import { buildBundle, compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
 
 const KEY = "bundle-test-key-0123456789ab";
 
 Deno.test("the bundle runs from an empty directory with only the compile task's permissions", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-" });
   try {
-    const bundle = `${dir}/mcp-tool-server.js`;
-    const built = await runDeno([
-      "bundle",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      "--platform=deno",
-      new URL("../main.ts", import.meta.url).pathname,
-      "-o",
-      bundle,
-    ], toolchainEnv());
-    assert.equal(built.code, 0, built.stderr);
+    await buildBundle(dir);
 
     const flags = await compilePermissionFlags();
     assert.deepEqual(flags, [
@@ -148,16 +138,7 @@ Deno.test({
       );
       await place(keysFile, `keys:\n  - id: reporting-bot\n    sha256: ${sha256}\n`, made);
       await place(keyFile, `${KEY}\n`, made);
-      const built = await runDeno([
-        "bundle",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        "--platform=deno",
-        new URL("../main.ts", import.meta.url).pathname,
-        "-o",
-        `${dir}/mcp-tool-server.js`,
-      ], toolchainEnv());
-      assert.equal(built.code, 0, built.stderr);
+      await buildBundle(dir);
       const args = [
         "run",
         "--no-config",

@@ -193,3 +193,23 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * Builds the bundle `deno task compile` would compile (the serving config,
+ * `main.ts`) into `dir/mcp-tool-server.js`; throws with deno's output when
+ * it fails.
+ */
+export async function buildBundle(dir: string): Promise<string> {
+  const bundle = `${dir}/mcp-tool-server.js`;
+  const built = await runDeno([
+    "bundle",
+    "--config",
+    new URL("../deno.json", import.meta.url).pathname,
+    "--platform=deno",
+    new URL("../main.ts", import.meta.url).pathname,
+    "-o",
+    bundle,
+  ], toolchainEnv());
+  if (built.code !== 0) throw new Error(`deno bundle failed: ${built.stderr}`);
+  return bundle;
+}

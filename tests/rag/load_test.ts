@@ -7,11 +7,11 @@ import { ingest } from "../../src/rag/ingest.ts";
 import { openStoreWriter } from "../../src/rag/store_open.ts";
 import { ensureSchema } from "../../src/rag/vector_store.ts";
 import {
+  buildBundle,
   compilePermissionFlags,
   DEV_CONFIG,
   runDeno,
   spawnServer,
-  toolchainEnv,
 } from "../process.ts";
 import {
   emptyStoreDir,
@@ -134,17 +134,7 @@ Deno.test("under deno.json (the serving install), ENABLE_RAG=true names the task
 Deno.test("the core bundle leaves RAG out and says so when ENABLE_RAG=true", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rag-bundle-" });
   try {
-    const bundle = `${dir}/mcp-tool-server.js`;
-    const built = await runDeno([
-      "bundle",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      "--platform=deno",
-      MAIN,
-      "-o",
-      bundle,
-    ], toolchainEnv());
-    assert.equal(built.code, 0, built.stderr);
+    const bundle = await buildBundle(dir);
     const text = await Deno.readTextFile(bundle);
     // Neither transformers.js, onnxruntime nor pgvector's loader is in it.
     for (
