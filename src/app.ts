@@ -137,6 +137,51 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
 }
 
 /**
+ * Puts the server's own database behind `SQL_COLUMN_POLICIES`, when there
+ * are any, and reads its catalog: a policy naming no table or column stops
+ * the start; a database that cannot be asked yet leaves SQL waiting for it
+ * (refused as unavailable, never unmasked).
+ */
+async function applyColumnPolicies(
+  config: Config,
+  source: SqlSource,
+  owned: boolean,
+  log: Logger,
+): Promise<SqlSource> {
+  const { columns, liftedBy, hashKey } = config.db.columnPolicies;
+  if (columns.length === 0) return source;
+  const [{ maskColumns }, { ColumnPolicyError }, { createPgParser }] = await Promise.all([
+    import("./sources/db/masked_source.ts"),
+    import("./sources/db/masking_catalog.ts"),
+    import("./sources/db/pg_parser.ts"),
+  ]);
+  // Unset: derived like the cursor secret, but never the same key as it.
+  const derived = cursorSecret({ cursors: { secret: undefined }, apiKeys: config.apiKeys }).secret;
+  const masked = maskColumns(source, {
+    policies: columns,
+    liftedBy,
+    hashKey: hashKey ?? (typeof derived === "string" ? `column-hash\0${derived}` : derived),
+    parser: await createPgParser(),
+  });
+  if (hashKey === undefined && columns.some((c) => c.kind === "hash")) {
+    log.info("hashed columns are keyed from the API keys: set SQL_HASH_KEY to keep hashes stable");
+  }
+  try {
+    await masked.ready();
+    log.info("column policies applied", { columns: columns.length, lifted_by: liftedBy });
+  } catch (error) {
+    if (error instanceof ColumnPolicyError) {
+      if (owned) await source.close();
+      throw new Error(`Cannot start: ${error.message}`);
+    }
+    log.warn("column policies not read yet: SQL waits for the database", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+  return masked;
+}
+
+/**
  * The upstream REST API the REST tools read: `API_BASE_URL`, or in
  * development without it, the in-process demo upstream over the demo data.
  * In staging and production without `API_BASE_URL` there is none, and the
@@ -288,7 +333,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
-  const sql = options.sql ?? await openSqlSource(config, log);
+  const sql = await applyColumnPolicies(
+    config,
+    options.sql ?? await openSqlSource(config, log),
+    ownsSql,
+    log,
+  );
   metrics.observeDbPool(() => sql.poolStats?.());
   let tools = [...(options.tools ?? (demoPlan.demoTools ? [...SQL_TOOLS, ...API_TOOLS] : []))];
   if (options.tools === undefined) {

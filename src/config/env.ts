@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../auth/scope_names.ts";
 import { normalizeCidr } from "../net/ip_ranges.ts";
+import { type ColumnPolicy, parseColumnPolicies } from "../sources/db/column_policy.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */
 export type Environment = "development" | "staging" | "production";
@@ -135,6 +136,17 @@ export interface Config {
      * from a claim of the caller's verified token, for row-level security.
      */
     readonly identitySettings: Readonly<Record<string, string>> | undefined;
+    /**
+     * `SQL_COLUMN_POLICIES`: what callers see of sensitive columns of this
+     * database, whichever tool reads them (see `column_policy.ts`).
+     */
+    readonly columnPolicies: {
+      readonly columns: readonly ColumnPolicy[];
+      /** `SQL_COLUMN_POLICIES_LIFTED_BY`: a caller with this scope sees the columns as they are. */
+      readonly liftedBy: string | undefined;
+      /** `SQL_HASH_KEY`: the HMAC key of `hash` columns; unset: derived like the cursor secret. */
+      readonly hashKey: string | undefined;
+    };
   };
   /** The opt-in `sql_query` tool. */
   readonly sqlQuery: {
@@ -614,6 +626,22 @@ const EnvSchema = z.object({
     "must be comma-separated lower-case function names without schema",
   ),
   ENABLE_DB_SCHEMA_TOOLS: bool(false),
+  SQL_COLUMN_POLICIES: optionalText.transform((raw, ctx) => {
+    try {
+      return parseColumnPolicies(raw ?? "");
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  SQL_COLUMN_POLICIES_LIFTED_BY: optionalText.refine(
+    (v) => v === undefined || SCOPE_PATTERN.test(v),
+    `must be one scope (${SCOPE_PATTERN.source})`,
+  ),
+  SQL_HASH_KEY: optionalText.refine(
+    (v) => v === undefined || v.length >= 32,
+    "must be at least 32 characters (e.g. openssl rand -base64 32)",
+  ),
   CURSOR_SECRET: optionalText.refine(
     (v) => v === undefined || v.length >= 32,
     "must be at least 32 characters (e.g. openssl rand -base64 32)",
@@ -832,6 +860,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       maxRows: e.MAX_ROWS,
       maxResultBytes: e.MAX_RESULT_BYTES,
       identitySettings: e.DB_IDENTITY_SETTINGS,
+      columnPolicies: {
+        columns: e.SQL_COLUMN_POLICIES,
+        liftedBy: e.SQL_COLUMN_POLICIES_LIFTED_BY,
+        hashKey: e.SQL_HASH_KEY,
+      },
     },
     sqlQuery: {
       enabled: e.ENABLE_SQL_QUERY_TOOL,

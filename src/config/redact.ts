@@ -24,7 +24,14 @@ export function redactConfig(config: Config): Record<string, unknown> {
     })),
     metricsToken: config.metricsToken && REDACTED,
     cursors: { ...config.cursors, secret: config.cursors.secret && REDACTED },
-    db: { ...config.db, url: config.db.url && redactUrl(config.db.url) },
+    db: {
+      ...config.db,
+      url: config.db.url && redactUrl(config.db.url),
+      columnPolicies: {
+        ...config.db.columnPolicies,
+        hashKey: config.db.columnPolicies.hashKey && REDACTED,
+      },
+    },
     upstream: {
       ...config.upstream,
       baseUrl: config.upstream.baseUrl && redactUrl(config.upstream.baseUrl),

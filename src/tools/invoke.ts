@@ -125,6 +125,7 @@ class LazyToolContext implements ToolContext {
       deadlineAt: this.deadlineAt,
       observe: this.deps.metrics?.dbQuery,
       identity: this.principal.claims,
+      scopes: this.principal.scopes,
       onResult: db &&
         ((rows, truncated) => {
           db.queries++;

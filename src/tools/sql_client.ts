@@ -59,6 +59,8 @@ export function bindSqlClient(
     readonly onResult?: (rows: number, truncated: Truncation | undefined) => void;
     /** The caller's verified claims (row-level security); a handler cannot replace them. */
     readonly identity?: Readonly<Record<string, unknown>>;
+    /** The caller's scopes (column policies lifted by scope); a handler cannot replace them. */
+    readonly scopes?: ReadonlySet<string>;
   },
 ): SqlClient {
   return {
@@ -77,6 +79,7 @@ export function bindSqlClient(
           name,
           timeoutMs: Math.max(1, call.deadlineAt - performance.now()),
           identity: call.identity,
+          scopes: call.scopes,
         });
         call.onResult?.(result.rows.length, result.truncated);
         return result;
@@ -108,6 +111,8 @@ export function toToolError(error: DatabaseError): ToolError | DatabaseError {
       return new ToolError("forbidden", "This server is read-only: the query tried to write", {
         cause: error,
       });
+    case "refused":
+      return new ToolError("forbidden", error.message, { cause: error });
     case "query":
       return error;
   }

@@ -103,6 +103,11 @@ export interface QueryOptions {
    * transaction-local settings before the statement; others ignore them.
    */
   readonly identity?: Readonly<Record<string, unknown>>;
+  /**
+   * The caller's scopes. A source with column policies (`masked_source.ts`)
+   * lifts them for a caller holding the lifting scope; others ignore them.
+   */
+  readonly scopes?: ReadonlySet<string>;
 }
 
 /** Rows of one query; `truncated` says when and why the caps cut it. */
@@ -122,7 +127,9 @@ export type DatabaseErrorKind =
   /** The query tried to write. */
   | "read_only"
   /** The query itself is wrong (syntax, unknown column…). */
-  | "query";
+  | "query"
+  /** A policy of this server (column policies) refused the statement before it ran; the message says why. */
+  | "refused";
 
 /** SQLSTATE classes and codes that mean "the database is not there right now". */
 const UNAVAILABLE_STATES = /^(08|57P0[1-5]|53300|53400)/;
