@@ -310,7 +310,12 @@ async function callerSqlTools(
   return [
     ...(config.sqlQuery.enabled ? [createSqlQueryTool({ guard, cursors, ...limits })] : []),
     ...(config.dbSchema.enabled
-      ? createDbSchemaTools({ guard, allowedTables: config.sqlQuery.allowedTables, ...limits })
+      ? createDbSchemaTools({
+        guard,
+        allowedTables: config.sqlQuery.allowedTables,
+        columnPolicies: config.db.columnPolicies,
+        ...limits,
+      })
       : []),
   ];
 }

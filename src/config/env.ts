@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { SCOPE_PATTERN } from "../auth/scope_names.ts";
 import { normalizeCidr } from "../net/ip_ranges.ts";
-import { type ColumnPolicy, parseColumnPolicies } from "../sources/db/column_policy.ts";
+import { type ColumnPolicy, parseColumnPolicies } from "./column_policies.ts";
 
 /** Deployment environment; `staging` and `production` refuse to start without a key. */
 export type Environment = "development" | "staging" | "production";

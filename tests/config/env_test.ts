@@ -56,6 +56,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       maxRows: 1000,
       maxResultBytes: 10 * 1024 * 1024,
       identitySettings: undefined,
+      columnPolicies: { columns: [], liftedBy: undefined, hashKey: undefined },
     },
     sqlQuery: { enabled: false, allowedTables: [], allowedFunctions: [] },
     dbSchema: { enabled: false },
@@ -223,6 +224,7 @@ Deno.test("parseConfig() parses every variable", () => {
     maxRows: 250,
     maxResultBytes: 65536,
     identitySettings: undefined,
+    columnPolicies: { columns: [], liftedBy: undefined, hashKey: undefined },
   });
   assert.deepEqual(config.sqlQuery, {
     enabled: true,
@@ -926,4 +928,29 @@ Deno.test("parseConfig() refuses unsafe or incomplete token settings", () => {
     problems({ DB_URL: "postgres://db/app", DB_IDENTITY_SETTINGS: "role=sub" }).join(),
     /DB_IDENTITY_SETTINGS/,
   );
+});
+
+Deno.test("parseConfig() reads column policies and refuses bad ones, naming the variable", () => {
+  const config = parseConfig({
+    SQL_COLUMN_POLICIES: "customers.email=mask, sales.leads.note=deny",
+    SQL_COLUMN_POLICIES_LIFTED_BY: "pii:read",
+    SQL_HASH_KEY: "k".repeat(32),
+  });
+  assert.deepEqual(config.db.columnPolicies, {
+    columns: [
+      { table: "customers", column: "email", kind: "mask" },
+      { schema: "sales", table: "leads", column: "note", kind: "deny" },
+    ],
+    liftedBy: "pii:read",
+    hashKey: "k".repeat(32),
+  });
+  assert.deepEqual(parseConfig({}).db.columnPolicies.columns, []);
+  for (
+    const [env, reason] of [
+      [{ SQL_COLUMN_POLICIES: "customers.email=show" }, /SQL_COLUMN_POLICIES.*deny, mask/],
+      [{ SQL_COLUMN_POLICIES: "email=mask" }, /SQL_COLUMN_POLICIES.*table\.column/],
+      [{ SQL_COLUMN_POLICIES_LIFTED_BY: "pii read" }, /SQL_COLUMN_POLICIES_LIFTED_BY/],
+      [{ SQL_HASH_KEY: "short" }, /SQL_HASH_KEY.*32/],
+    ] as const
+  ) assert.throws(() => parseConfig(env), reason);
 });

@@ -133,3 +133,15 @@ Deno.test({
     assert.ok(!text.includes("upstream-TOKEN"), text);
   },
 });
+
+Deno.test("redactConfig() hides SQL_HASH_KEY and keeps the policies", () => {
+  const key = "hash-key-0123456789-0123456789-0123456789";
+  const redacted = JSON.stringify(redactConfig(parseConfig({
+    API_KEY_PRIMARY: PRIMARY,
+    SQL_COLUMN_POLICIES: "customers.email=mask",
+    SQL_HASH_KEY: key,
+  })));
+  assert.ok(!redacted.includes(key));
+  assert.ok(redacted.includes(`"hashKey":"${REDACTED}"`));
+  assert.ok(redacted.includes(`"column":"email"`));
+});

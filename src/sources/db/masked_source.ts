@@ -15,28 +15,27 @@
  * Plans are cached by text, so a tool's fixed statement is parsed and
  * rewritten once.
  *
- * @example
+ * @example The statement the database gets
  * ```ts
  * import { maskColumns } from "./masked_source.ts";
- * import { parseColumnPolicies } from "./column_policy.ts";
+ * import { parseColumnPolicies } from "../../config/column_policies.ts";
  * import { createPgParser } from "./pg_parser.ts";
+ * import { sql, type SqlQuery, type SqlResult } from "./sql_source.ts";
  * import assert from "node:assert/strict";
  *
- * const seen: string[] = [];
+ * // A stand-in database: one table of two columns, and it echoes the rest.
+ * const catalog: Record<string, unknown[]> = {
+ *   pg_class: [{ oid: 1, schema: "public", name: "customers", visible: true }],
+ *   pg_attribute: [{ oid: 1, name: "id" }, { oid: 1, name: "email" }],
+ * };
  * const inner = {
  *   kind: "postgres" as const,
- *   async query(q: { text: string }) {
- *     seen.push(q.text);
- *     if (q.text.includes("pg_class")) {
- *       return { rows: [{ oid: 1, schema: "public", name: "customers", visible: true }] };
- *     }
- *     if (q.text.includes("pg_attribute")) {
- *       return { rows: [{ oid: 1, name: "id" }, { oid: 1, name: "email" }] };
- *     }
- *     return { rows: [] };
+ *   query<R>(q: SqlQuery): Promise<SqlResult<R>> {
+ *     const table = Object.keys(catalog).find((t) => q.text.includes(t));
+ *     return Promise.resolve({ rows: (table ? catalog[table] : [{ ran: q.text }]) as R[] });
  *   },
- *   async ping() {},
- *   async close() {},
+ *   ping: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
  * };
  * const masked = maskColumns(inner, {
  *   policies: parseColumnPolicies("customers.email=deny"),
@@ -44,9 +43,8 @@
  *   parser: await createPgParser(),
  * });
  * await masked.ready();
- * const { makeSqlQuery } = await import("./sql_source.ts");
- * await masked.query(makeSqlQuery("SELECT * FROM customers", []));
- * assert.equal(seen.at(-1), 'SELECT * FROM (SELECT "id" FROM "public"."customers") AS "customers"');
+ * const { rows } = await masked.query<{ ran: string }>(sql`SELECT * FROM customers`);
+ * assert.equal(rows[0].ran, 'SELECT * FROM (SELECT "id" FROM "public"."customers") AS "customers"');
  * ```
  *
  * @module

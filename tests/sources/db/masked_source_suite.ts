@@ -223,6 +223,28 @@ export async function columnMaskingSuite(t: Deno.TestContext, open: OpenApp): Pr
       assert.doesNotMatch(JSON.stringify(plan.body), /\\\\x[0-9a-f]{16}/);
     });
 
+    await t.step(
+      "describe_table says which columns are policed, unless the caller lifts them",
+      async () => {
+        const policy = async (key?: string) => {
+          const { status, body } = await call(app, "describe_table", { table: "customers" }, key);
+          assert.equal(status, 200, JSON.stringify(body));
+          return Object.fromEntries(
+            (body.columns as { name: string; policy?: string }[]).map((c) => [c.name, c.policy]),
+          );
+        };
+        assert.deepEqual(await policy(), {
+          id: undefined,
+          name: "hash",
+          email: "mask",
+          created_at: undefined,
+          tax_id: "deny",
+          phone: "last4",
+        });
+        assert.equal((await policy(SECONDARY_KEY)).email, undefined);
+      },
+    );
+
     await t.step("sample_rows is masked too, and refuses a view over the table", async () => {
       const { status, body } = await call(app, "sample_rows", { table: "customers", limit: 5 });
       assert.equal(status, 200, JSON.stringify(body));

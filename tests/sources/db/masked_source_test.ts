@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { parseColumnPolicies } from "../../../src/sources/db/column_policy.ts";
+import { parseColumnPolicies } from "../../../src/config/column_policies.ts";
 import { maskColumns } from "../../../src/sources/db/masked_source.ts";
 import { createPgParser } from "../../../src/sources/db/pg_parser.ts";
 import { openPgliteWorker } from "../../../src/sources/db/pglite_worker.ts";
@@ -163,6 +163,45 @@ Deno.test({
     } finally {
       await app.close();
       await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "column policies reach a tools-file tool on the server's own database",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const path = await Deno.makeTempFile({ suffix: ".yaml" });
+    await Deno.writeTextFile(
+      path,
+      `tools:
+  customer_contact:
+    kind: sql
+    description: One customer's contact.
+    statement: SELECT id, name, email FROM customers WHERE id = :id
+    parameters:
+      id: { type: integer, description: The customer }
+`,
+    );
+    const app = await createTestApp({
+      tools: [],
+      env: {
+        DB_URL: db.url,
+        TOOLS_FILE: path,
+        SQL_COLUMN_POLICIES: "customers.email=last4,customers.name=hash",
+      },
+    });
+    try {
+      const res = await postJson(app, "/v1/mcp/customer_contact", { id: 12 });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.rows[0].email, "***.com");
+      assert.match(body.rows[0].name, /^[0-9a-f]{32}$/);
+    } finally {
+      await app.close();
+      await db.drop();
+      await Deno.remove(path);
     }
   },
 });

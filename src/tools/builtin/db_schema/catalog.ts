@@ -25,6 +25,7 @@
  * @module
  */
 import { z } from "zod";
+import type { ColumnPolicy } from "../../../sources/db/column_policy.ts";
 import type { GuardResult } from "../../../sources/db/statement_guard.ts";
 
 /** What every tool of the set is built with. */
@@ -36,6 +37,14 @@ export interface DbSchemaOptions {
   readonly maxRows: number;
   /** The result byte cap; one sampled row may have a sixteenth of it. */
   readonly maxBytes: number;
+  /**
+   * `SQL_COLUMN_POLICIES`, so `describe_table` can say what a caller will see
+   * of each column (the source enforces them; this only informs).
+   */
+  readonly columnPolicies?: {
+    readonly columns: readonly ColumnPolicy[];
+    readonly liftedBy: string | undefined;
+  };
 }
 
 /** The toolset's scope: a key needs it for every tool of the set. */
@@ -93,9 +102,7 @@ export function jsonValue<T>(value: unknown, fallback: T): T {
 }
 
 /** `name` as a quoted SQL identifier (`"` doubled), for a name read from the catalog. */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export { quoteIdent } from "../../../sources/db/column_policy.ts";
 
 /**
  * A schema or relation name as input: the catalog's exact spelling (63

@@ -98,7 +98,31 @@ const Column = z.object({
   nullable: z.boolean(),
   default: z.string().nullable(),
   comment: z.string().nullable(),
+  /** What the caller sees of it (`SQL_COLUMN_POLICIES`); absent: the value as it is. */
+  policy: z.enum(["deny", "mask", "last4", "hash"]).optional(),
 });
+
+/**
+ * Marks each policed column with its policy, unless the caller holds the
+ * lifting scope. A policy without a schema is matched by table name alone:
+ * this is information for the model, the source enforces the real thing.
+ */
+function withPolicies(
+  columns: z.output<typeof Column>[],
+  schema: string,
+  table: string,
+  policies: DbSchemaOptions["columnPolicies"],
+  scopes: ReadonlySet<string> | undefined,
+): z.output<typeof Column>[] {
+  if (policies === undefined || policies.columns.length === 0) return columns;
+  if (policies.liftedBy !== undefined && scopes?.has(policies.liftedBy)) return columns;
+  return columns.map((column) => {
+    const policy = policies.columns.find((p) =>
+      p.table === table && p.column === column.name && (p.schema ?? schema) === schema
+    );
+    return policy === undefined ? column : { ...column, policy: policy.kind };
+  });
+}
 
 /** Builds `describe_table`. */
 export function createDescribeTableTool(options: DbSchemaOptions): Tool {
@@ -106,7 +130,7 @@ export function createDescribeTableTool(options: DbSchemaOptions): Tool {
     name: "describe_table",
     scopes: [DB_SCHEMA_SCOPE],
     description:
-      "Describe one table or view you may query: columns (type, nullable, default, comment), primary key, unique and check constraints, foreign keys (to and from other visible tables, for joins) and indexes.",
+      "Describe one table or view you may query: columns (type, nullable, default, comment, and a policy when you see the column denied, masked or hashed), primary key, unique and check constraints, foreign keys (to and from other visible tables, for joins) and indexes.",
     input: z.strictObject({
       table: CatalogName.describe(TABLE_NAME_DESCRIPTION),
       schema: CatalogName.default("public").describe("Its schema (default public)"),
@@ -158,7 +182,13 @@ export function createDescribeTableTool(options: DbSchemaOptions): Tool {
         name: String(row.name),
         kind: RELATION_KINDS[String(row.kind)] ?? String(row.kind),
         comment: (row.comment as string | null) ?? null,
-        columns: jsonValue<z.output<typeof Column>[]>(row.columns, []),
+        columns: withPolicies(
+          jsonValue<z.output<typeof Column>[]>(row.columns, []),
+          String(row.schema),
+          String(row.name),
+          options.columnPolicies,
+          ctx.principal.scopes,
+        ),
         primary_key: primary?.columns ?? null,
         unique: constraints.filter((c) => c.type === "u").map((c) => ({
           name: c.name,
