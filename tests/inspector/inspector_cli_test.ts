@@ -117,3 +117,61 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name:
+    "the MCP Inspector CLI walks an unknown schema (list_tables → describe_table → sql_query) and sees masked columns",
+  ignore: unavailable !== undefined,
+  fn: () =>
+    withHome(async (home) => {
+      const server = await spawnServer(
+        ["run", ...(await compilePermissionFlags()), "main.ts"],
+        {
+          API_KEY_PRIMARY: KEY,
+          ENABLE_DB_SCHEMA_TOOLS: "true",
+          ENABLE_SQL_QUERY_TOOL: "true",
+          SQL_COLUMN_POLICIES: "customers.email=mask",
+        },
+        { cwd: ROOT },
+      );
+      const base = [
+        `${server.url}/mcp`,
+        "--transport",
+        "http",
+        "--header",
+        `Authorization: Bearer ${KEY}`,
+      ];
+      const call = async (tool: string, args: string[]) => {
+        const out = await inspector(home, [
+          ...base,
+          "--method",
+          "tools/call",
+          "--tool-name",
+          tool,
+          ...args.flatMap((a) => ["--tool-arg", a]),
+        ]);
+        assert.equal(out.code, 0, out.output);
+        const result = out.json as {
+          isError?: boolean;
+          structuredContent: Record<string, unknown>;
+        };
+        assert.notEqual(result.isError, true, out.output);
+        return result.structuredContent;
+      };
+      try {
+        const { tables } = await call("list_tables", []) as { tables: { name: string }[] };
+        assert.ok(tables.some((t) => t.name === "customers"), JSON.stringify(tables));
+        const described = await call("describe_table", ["table=customers"]) as {
+          columns: { name: string; policy?: string }[];
+        };
+        assert.equal(described.columns.find((c) => c.name === "email")?.policy, "mask");
+        const answer = await call("sql_query", [
+          "query=SELECT id, email FROM customers ORDER BY id LIMIT 2",
+        ]) as { rows: { id: number; email: string }[] };
+        assert.equal(answer.rows.length, 2);
+        for (const row of answer.rows) assert.match(row.email, /^[a-z]\*\*\*@[a-z.]+$/);
+      } finally {
+        await server.stop();
+      }
+    }),
+});
