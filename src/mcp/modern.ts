@@ -82,7 +82,11 @@ export type ModernEra = (
 /** Builds the 2026-07-28 era's answerer. */
 export function modernEra(options: ModernEraOptions): ModernEra {
   const { registry, invoke } = options;
-  const resultMeta = Object.freeze({ [SERVER_INFO_META_KEY]: options.serverInfo });
+  // Every result ends the same way: written once, appended as text (no
+  // spread copy of each result, no serializing the same object per request).
+  const tail = `,"resultType":"complete","_meta":${
+    JSON.stringify({ [SERVER_INFO_META_KEY]: options.serverInfo })
+  }}}`;
   const discovered = Object.freeze({
     supportedVersions: MODERN_REVISIONS,
     capabilities: SERVER_CAPABILITIES,
@@ -136,11 +140,11 @@ export function modernEra(options: ModernEraOptions): ModernEra {
     }
     const params = message.params ?? {};
     let audited = false;
-    let result: Record<string, unknown>;
+    let result: object;
     const headers: Record<string, string> = { "content-type": "application/json" };
     switch (message.method) {
       case "server/discover":
-        result = { ...discovered, resultType: "complete", _meta: resultMeta };
+        result = discovered;
         break;
       case "tools/list":
         if (params.cursor !== undefined && typeof params.cursor !== "string") {
@@ -152,8 +156,6 @@ export function modernEra(options: ModernEraOptions): ModernEra {
           tools: registry.descriptorsFor(ctx.principal!),
           ttlMs: LIST_TTL_MS,
           cacheScope: "private",
-          resultType: "complete",
-          _meta: resultMeta,
         };
         break;
       case "tools/call": {
@@ -179,21 +181,21 @@ export function modernEra(options: ModernEraOptions): ModernEra {
         );
         audited = true;
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
-        result = {
-          ...toCallToolResult(outcome, ctx.requestId),
-          resultType: "complete",
-          _meta: resultMeta,
-        };
+        result = toCallToolResult(outcome, ctx.requestId);
         break;
       }
       default:
         return jsonRpcError(404, METHOD_NOT_FOUND, `Method not found: ${message.method}`, id);
     }
+    // `{"jsonrpc":"2.0","id":…,"result":{…,"resultType":"complete","_meta":…}}`
+    const open = JSON.stringify(result).slice(0, -1);
     return tell(
-      new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), {
-        status: 200,
-        headers: answerHeaders(ctx, headers),
-      }),
+      new Response(
+        `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${open}${
+          open.length > 1 ? tail : tail.slice(1)
+        }`,
+        { status: 200, headers: answerHeaders(ctx, headers) },
+      ),
       { stamped: true, audited },
     );
   };
