@@ -22,11 +22,10 @@ export interface SqlClientOptions {
   /** Lower the configured row and byte caps for this query. */
   readonly maxRows?: number;
   readonly maxBytes?: number;
-  /** False for one-off texts, so they are not kept prepared (default true). */
-  readonly prepare?: boolean;
   /**
    * True when the caller wrote the SQL text (as in `sql_query`): it is rolled
-   * back and the session reset after it (see `QueryOptions.callerWritten`).
+   * back, never kept prepared, and the session reset after it (see
+   * `QueryOptions.callerWritten`).
    */
   readonly callerWritten?: boolean;
   /** The most bytes one row can have, when the statement itself refuses wider rows. */

@@ -361,7 +361,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     const conn = slot.client;
     // Never the simple protocol for the tool's text: it would run "a; b" as
     // two statements. (`simple` is honoured by postgres.js, missing from its types.)
-    const extended = opts.prepare === false ? UNPREPARED : PREPARED;
+    // Caller-written text is a one-off: kept prepared, it would stay cached on the connection.
+    const extended = opts.prepare === false || opts.callerWritten ? UNPREPARED : PREPARED;
     const values = query.values as postgres.ParameterOrJSON<never>[];
     // Our own text, built from a number: the one simple-protocol message.
     // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number

@@ -75,9 +75,9 @@ export interface QueryOptions {
   readonly maxRows?: number;
   readonly maxBytes?: number;
   /**
-   * Keep the statement prepared on the connection (default true). Turn it off
-   * for one-off texts (the `sql_query` tool): every distinct prepared text
-   * stays cached on each connection.
+   * Keep the statement prepared on the connection (default true; never for
+   * `callerWritten` text). Off for the server's own one-off texts: every
+   * distinct prepared text stays cached on each connection.
    */
   readonly prepare?: boolean;
   /**

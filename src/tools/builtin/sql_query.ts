@@ -101,7 +101,6 @@ export function createSqlQueryTool(options: {
             : bound,
           {
             maxRows: max_rows,
-            prepare: false,
             callerWritten: true,
             ...(select && { rowCap }),
           },

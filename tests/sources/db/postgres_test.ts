@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
-import { DatabaseError, sql, type SqlSource } from "../../../src/sources/db/sql_source.ts";
+import {
+  DatabaseError,
+  makeSqlQuery,
+  sql,
+  type SqlSource,
+} from "../../../src/sources/db/sql_source.ts";
 import postgres from "postgres";
 import {
   createTestDatabase,
@@ -506,6 +511,32 @@ Deno.test({
     } finally {
       await shared.close();
       await single.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "openPostgres() keeps the server's statements prepared, never a caller's one-off text",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = openPostgres(options(db.url, { poolSize: 1, poolMaxOverflow: 0 }));
+    try {
+      for (let i = 0; i < 5; i++) {
+        await source.query(makeSqlQuery(`SELECT ${i} AS caller_marker_${i}`, []), {
+          callerWritten: true,
+        });
+      }
+      await source.query(sql`SELECT 1 AS trusted_marker`);
+      const { rows } = await source.query<{ statement: string }>(
+        sql`SELECT statement FROM pg_prepared_statements`,
+      );
+      const texts = rows.map((r) => r.statement).join("\n");
+      assert.match(texts, /trusted_marker/);
+      assert.doesNotMatch(texts, /caller_marker/);
+    } finally {
+      await source.close();
       await db.drop();
     }
   },

@@ -45,7 +45,7 @@ export function createExplainQueryTool(options: DbSchemaOptions): Tool {
       try {
         result = await ctx.sql.query<Record<string, unknown>>(
           makeSqlQuery(`EXPLAIN (FORMAT JSON)\n${verdict.text}\n`, bound.values),
-          { maxRows: 1, prepare: false, callerWritten: true },
+          { maxRows: 1, callerWritten: true },
         );
       } catch (error) {
         throw callerQueryFailure(error);

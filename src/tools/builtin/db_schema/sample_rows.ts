@@ -69,7 +69,7 @@ export function createSampleRowsTool(options: DbSchemaOptions): Tool {
       try {
         result = await ctx.sql.query(
           makeSqlQuery(capRowWidth(`SELECT * FROM ${from} LIMIT $1`, rowCap), [limit]),
-          { maxRows: limit, prepare: false, callerWritten: true, rowCap },
+          { maxRows: limit, callerWritten: true, rowCap },
         );
       } catch (error) {
         if (error instanceof DatabaseError && error.message.includes(ROW_TOO_WIDE)) {
