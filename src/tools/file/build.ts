@@ -15,6 +15,7 @@ import { openPostgres } from "../../sources/db/postgres.ts";
 import { postgresOptions } from "../../sources/db/postgres_options.ts";
 import type { SqlSource } from "../../sources/db/sql_source.ts";
 import { createUpstream } from "../../sources/http/upstream.ts";
+import { upstreamOptions } from "../../sources/http/upstream_options.ts";
 import type { Tool, ToolSources } from "../define.ts";
 import { poolShare } from "../../parallel/pool_share.ts";
 import type { KindSpec, ServerParts } from "./kinds/kind.ts";
@@ -68,23 +69,15 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
         sources.set(name, { sql: source });
         named.push({ name, optional: spec.optional, sql: source });
       } else {
-        const u = config.upstream;
         const upstream = createUpstream({
-          name,
-          baseUrl: spec.base_url,
-          attemptTimeoutMs: (spec.timeout_seconds ?? u.timeoutSeconds) * 1000,
-          maxRetries: spec.max_retries ?? u.maxRetries,
-          backoff: {
-            initialMs: u.backoffInitialSeconds * 1000,
-            factor: u.backoffFactor,
-            maxMs: u.backoffMaxSeconds * 1000,
-          },
-          maxConnections: spec.max_connections ?? u.maxConnections,
-          circuitFailures: u.circuitFailures,
-          circuitMinCallers: u.circuitMinCallers,
-          circuitCooldownMs: u.circuitCooldownSeconds * 1000,
-          maxResponseBytes: u.maxResponseBytes,
-          headers: spec.headers,
+          ...upstreamOptions(config.upstream, {
+            name,
+            baseUrl: spec.base_url,
+            timeoutSeconds: spec.timeout_seconds,
+            maxRetries: spec.max_retries,
+            maxConnections: spec.max_connections,
+            headers: spec.headers,
+          }),
           log: ctx.log,
           observe: ctx.metrics
             ? { attempt: ctx.metrics.upstreamAttempt, circuit: ctx.metrics.upstreamCircuit }
