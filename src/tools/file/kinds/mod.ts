@@ -51,13 +51,11 @@ const BY_KIND: ReadonlyMap<string, ToolKind> = new Map(
 );
 
 /**
- * The kind of an entry's `kind:` value. Typed over any entry (the union's
- * members are told apart only at run time), which is why the list is the
- * one place a kind is named.
+ * The kind of an entry's `kind:` value, for the loader and the builder. Typed
+ * as any kind: which one an entry is shows only at run time, and the union
+ * schema has already made each entry's spec fit the kind its `kind:` names.
  */
-export function toolKind(
-  kind: string,
-): ToolKind<z.ZodObject<{ kind: z.ZodLiteral<string> }>, unknown> {
+export function toolKind(kind: string): ToolKind {
   const found = BY_KIND.get(kind);
   if (found === undefined) throw new Error(`Unknown tool kind "${kind}"`);
   return found;
