@@ -40,6 +40,7 @@ import { deploymentNamespace } from "./config/deployment_namespace.ts";
 import { API_TOOLS, SQL_TOOLS } from "./tools/builtin/mod.ts";
 import { type DemoUpstream, startDemoUpstream } from "./sources/http/demo_upstream.ts";
 import { createUpstream, type Upstream } from "./sources/http/upstream.ts";
+import { upstreamOptions } from "./sources/http/upstream_options.ts";
 import type { Tool } from "./tools/define.ts";
 import { invokeTool } from "./tools/invoke.ts";
 import { createCursorCodec, type CursorCodec, cursorSecret } from "./tools/result_cursor.ts";
@@ -210,23 +211,8 @@ function openUpstream(
       hint: "set API_BASE_URL to use your API",
     });
   }
-  const u = config.upstream;
   const upstream = createUpstream({
-    name: "api",
-    baseUrl,
-    attemptTimeoutMs: u.timeoutSeconds * 1000,
-    maxRetries: u.maxRetries,
-    backoff: {
-      initialMs: u.backoffInitialSeconds * 1000,
-      factor: u.backoffFactor,
-      maxMs: u.backoffMaxSeconds * 1000,
-    },
-    maxConnections: u.maxConnections,
-    circuitFailures: u.circuitFailures,
-    circuitMinCallers: u.circuitMinCallers,
-    circuitCooldownMs: u.circuitCooldownSeconds * 1000,
-    maxResponseBytes: u.maxResponseBytes,
-    auth: u.auth,
+    ...upstreamOptions(config.upstream, { name: "api", baseUrl, auth: config.upstream.auth }),
     log,
     observe: { attempt: metrics.upstreamAttempt, circuit: metrics.upstreamCircuit },
   });

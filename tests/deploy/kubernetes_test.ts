@@ -510,7 +510,8 @@ Deno.test("deploy/kubernetes: the tools file is a read-only ConfigMap mount at T
     await Deno.writeTextFile(toolsFile, file.value);
     const checked = await checkToolsFile(toolsFile, Object.fromEntries(env));
     assert.ok(checked.ok, JSON.stringify(checked));
-    assert.deepEqual([...checked.file.sqlStatements.keys()].sort(), [
+    const sqlTools = [...checked.file.tools].filter(([, t]) => t.kind === "sql").map(([n]) => n);
+    assert.deepEqual(sqlTools.sort(), [
       "list_tables",
       "table_columns",
     ]);

@@ -1,20 +1,16 @@
 /**
  * docs/TOOLS_FILE.md cannot drift from the tools-file schema
- * (src/tools/file/spec.ts): each table of its reference lists exactly the
- * fields the schema reads there.
+ * (src/tools/file/spec.ts, each tool kind's in src/tools/file/kinds/): each
+ * table of its reference lists exactly the fields the schema reads there,
+ * and every registered kind has its table.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import type { z } from "zod";
-import {
-  HttpToolSpec,
-  ParameterSpec,
-  SourceSpec,
-  SqlToolSpec,
-  ToolsFileSpec,
-  VectorSearchToolSpec,
-} from "../../src/tools/file/spec.ts";
+import { TOOL_KINDS } from "../../src/tools/file/kinds/mod.ts";
+import { ParameterSpec } from "../../src/tools/file/parameters.ts";
+import { SourceSpec, ToolsFileSpec } from "../../src/tools/file/spec.ts";
 
 const page = await Deno.readTextFile(new URL("../../docs/TOOLS_FILE.md", import.meta.url));
 
@@ -35,9 +31,9 @@ const keys = (schema: z.ZodObject, omit: string[] = []) =>
 const sources = Object.fromEntries(
   SourceSpec.options.map((o) => [o.shape.kind.value, o as unknown as z.ZodObject]),
 );
-const tools = [SqlToolSpec, HttpToolSpec, VectorSearchToolSpec] as unknown as z.ZodObject[];
+const tools = TOOL_KINDS.map((k) => k.schema) as unknown as z.ZodObject[];
 const common = keys(tools[0]).filter((k) => tools.every((t) => k in t.shape));
-const annotations = SqlToolSpec.shape.annotations.unwrap() as unknown as z.ZodObject;
+const annotations = TOOL_KINDS[0].schema.shape.annotations.unwrap() as unknown as z.ZodObject;
 
 Deno.test("docs/TOOLS_FILE.md: the top level, each source kind and each tool kind, field by field", () => {
   assert.deepEqual(fieldsUnder("Top level"), keys(ToolsFileSpec as unknown as z.ZodObject));

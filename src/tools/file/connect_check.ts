@@ -12,8 +12,8 @@
  * @module
  */
 import postgres from "postgres";
-import type { ParameterSpec } from "./spec.ts";
-import type { ToolsFile } from "./load.ts";
+import type { ParameterSpec } from "./parameters.ts";
+import type { CheckedTool, ToolsFile } from "./load.ts";
 
 /** One tool's statement that does not prepare, or a database that cannot be reached. */
 export interface ConnectProblem {
@@ -66,11 +66,12 @@ export async function connectCheck(
   file: ToolsFile,
   options: ConnectCheckOptions,
 ): Promise<ConnectCheckResult> {
-  const byDatabase = new Map<string, { source: string; tools: string[] }>();
+  type SqlTool = Extract<CheckedTool, { kind: "sql" }>;
+  const byDatabase = new Map<string, { source: string; tools: [string, SqlTool][] }>();
   const skipped: string[] = [];
-  for (const [name, tool] of Object.entries(file.spec.tools)) {
+  for (const [name, tool] of file.tools) {
     if (tool.kind !== "sql") continue;
-    const source = tool.source === undefined ? undefined : file.spec.sources[tool.source];
+    const source = tool.spec.source === undefined ? undefined : file.spec.sources[tool.spec.source];
     const url = source?.kind === "postgres"
       ? source.url
       : source === undefined
@@ -80,8 +81,8 @@ export async function connectCheck(
       skipped.push(name);
       continue;
     }
-    const entry = byDatabase.get(url) ?? { source: tool.source ?? "DB_URL", tools: [] };
-    entry.tools.push(name);
+    const entry = byDatabase.get(url) ?? { source: tool.spec.source ?? "DB_URL", tools: [] };
+    entry.tools.push([name, tool]);
     byDatabase.set(url, entry);
   }
   const prepared: string[] = [];
@@ -106,9 +107,7 @@ export async function connectCheck(
         continue;
       }
       const typeNames = new Map<number, string>();
-      for (const name of tools) {
-        const checked = file.sqlStatements.get(name)!;
-        const spec = file.spec.tools[name];
+      for (const [name, { spec, checked }] of tools) {
         try {
           // Parse + Describe: PostgreSQL resolves every name and infers each $n's type.
           const described = await db.unsafe(checked.text).describe();

@@ -1,8 +1,10 @@
 /**
  * Reads a tools file: YAML (or JSON, which is YAML) → `${ENV}` references in
- * `sources` resolved → shape checked → every SQL statement parsed with the
- * real PostgreSQL parser and judged read-only → every HTTP template checked.
- * Every problem is reported with its line and column, all at once.
+ * `sources` resolved → shape checked → each tool's parameters and source
+ * checked → each tool checked by its kind (`kinds/`: a SQL statement parsed
+ * with the real PostgreSQL parser and judged read-only, an HTTP template
+ * matched to its parameters). Every problem is reported with its line and
+ * column, all at once.
  *
  * Nothing is opened here: `check` runs this alone, and a reload runs it
  * before touching what is serving.
@@ -11,15 +13,13 @@
  */
 import { isNode, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { namedQuery, QueryTextError } from "../../sources/db/named_query.ts";
 import type { GuardResult } from "../../sources/db/statement_guard.ts";
-import {
-  parameterProblems,
-  type ParameterSpec,
-  type SourceSpec,
-  ToolsFileSpec,
-  type ToolSpec,
-} from "./spec.ts";
+import type { KindSpec } from "./kinds/kind.ts";
+import { type CheckedTool, toolKind } from "./kinds/mod.ts";
+import { parameterProblems } from "./parameters.ts";
+import { type SourceSpec, ToolsFileSpec } from "./spec.ts";
+
+export type { CheckedTool };
 
 /** One problem, where it is. */
 export interface FileProblem {
@@ -31,23 +31,8 @@ export interface FileProblem {
 /** A checked tools file. */
 export interface ToolsFile {
   readonly spec: ToolsFileSpec;
-  /** Each HTTP tool's path split at its `{name}` placeholders. */
-  readonly httpPaths: ReadonlyMap<string, { parts: string[]; names: string[] }>;
-  /** Each SQL tool's statement as the guard passed it. */
-  readonly sqlStatements: ReadonlyMap<string, CheckedStatement>;
-}
-
-/**
- * A SQL tool's statement, checked once at load: its text with `$n`
- * placeholders (the statement alone, as the guard's parse tree delimits it),
- * what kind of statement it is, and the parameter bound to each `$n`, so a
- * call binds its values without parsing the text again.
- */
-export interface CheckedStatement {
-  readonly text: string;
-  readonly statement: "select" | "explain" | "show";
-  /** `order[i]` is the parameter bound to `$(i + 1)`. */
-  readonly order: readonly string[];
+  /** Each tool entry with what its kind's checks handed its build step, by name. */
+  readonly tools: ReadonlyMap<string, CheckedTool>;
 }
 
 export type LoadResult =
@@ -64,8 +49,6 @@ export interface LoadOptions {
 
 /** `${NAME}` or `${NAME:-default}`. */
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-/** `{name}` in HTTP paths and query values. */
-const PLACEHOLDER = /\{([a-z][a-z0-9_]{0,63})\}/g;
 
 /** Formats problems as `file:line:column: message`, one per line. */
 export function formatProblems(path: string, problems: readonly FileProblem[]): string {
@@ -121,48 +104,39 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
     return { ok: false, problems: sorted(problems) };
   }
   const spec = parsed.data;
-  const httpPaths = new Map<string, { parts: string[]; names: string[] }>();
-  const sqlStatements = new Map<string, CheckedStatement>();
+  const tools = new Map<string, CheckedTool>();
 
   for (const [name, tool] of Object.entries(spec.tools)) {
     const base = ["tools", name];
+    const before = problems.length;
     for (const [param, p] of Object.entries(tool.parameters)) {
       for (const message of parameterProblems(p)) {
         at(offsetOf([...base, "parameters", param]), `parameter ${param}: ${message}`);
       }
     }
-    if (tool.kind === "vector_search") {
-      if (Object.keys(tool.parameters).length > 0) {
-        at(
-          offsetOf([...base, "parameters"]),
-          "a vector_search tool takes no parameters: its input is {query, top_k}",
-        );
-      }
-      if (tool.top_k > tool.max_top_k) at(offsetOf([...base, "top_k"]), "top_k is over max_top_k");
-      continue;
-    }
-    if (tool.source !== undefined && !(tool.source in spec.sources)) {
-      at(offsetOf([...base, "source"]), `unknown source "${tool.source}"`);
-    } else if (tool.source !== undefined) {
-      const kind = spec.sources[tool.source].kind;
-      const fits = tool.kind === "http" ? kind === "http" : kind !== "http";
-      if (!fits) {
+    const kind = toolKind(tool.kind);
+    const entry: KindSpec = tool;
+    if (kind.sourceKinds !== undefined && entry.source !== undefined) {
+      // Own keys only: a name like "constructor" is not a source.
+      const source = Object.hasOwn(spec.sources, entry.source)
+        ? spec.sources[entry.source]
+        : undefined;
+      if (source === undefined) {
+        at(offsetOf([...base, "source"]), `unknown source "${entry.source}"`);
+      } else if (!kind.sourceKinds.includes(source.kind)) {
         at(
           offsetOf([...base, "source"]),
-          `a ${tool.kind} tool cannot use source "${tool.source}" of kind ${kind}`,
+          `a ${tool.kind} tool cannot use source "${entry.source}" of kind ${source.kind}`,
         );
       }
     }
-    if (tool.kind === "sql") {
-      const checked = checkStatement(tool.statement, tool.parameters, options.guard);
-      if (typeof checked === "string") at(offsetOf([...base, "statement"]), checked);
-      else sqlStatements.set(name, checked);
-    } else if (tool.kind === "http") {
-      const result = httpProblems(tool);
-      for (const { field, message } of result.problems) {
-        at(offsetOf([...base, ...field.split("/")]), message);
-      }
-      if (result.path) httpPaths.set(name, result.path);
+    const checked = kind.check(tool, {
+      guard: options.guard,
+      problem: (field, message) => at(offsetOf([...base, ...field]), message),
+    });
+    // The kind was looked up by this entry's own `kind`, so spec and checked belong together.
+    if (problems.length === before) {
+      tools.set(name, { kind: tool.kind, spec: tool, checked } as CheckedTool);
     }
   }
   for (const [set, names] of Object.entries(spec.toolsets)) {
@@ -173,7 +147,7 @@ export function loadToolsFile(text: string, options: LoadOptions): LoadResult {
     });
   }
   if (problems.length > 0) return { ok: false, problems: sorted(problems) };
-  return { ok: true, file: { spec, httpPaths, sqlStatements } };
+  return { ok: true, file: { spec, tools } };
 }
 
 function sorted(problems: FileProblem[]): FileProblem[] {
@@ -229,124 +203,6 @@ function resolveEnv(
     } else {
       resolveEnv(v, [...path, key], env, problem);
     }
-  }
-}
-
-/** The statement as checked, or why it cannot be a tool. */
-function checkStatement(
-  statement: string,
-  parameters: Readonly<Record<string, ParameterSpec>>,
-  guard: (sql: string) => GuardResult,
-): CheckedStatement | string {
-  let bound;
-  try {
-    // Placeholders and declared parameters must match one to one; `${x}`,
-    // `{x}`, `$1` and a second statement are refused. Each name bound as
-    // its own value gives the parameter of each `$n`.
-    const names = Object.fromEntries(Object.keys(parameters).map((name) => [name, name]));
-    bound = namedQuery(statement, names);
-  } catch (error) {
-    if (error instanceof QueryTextError) return `statement: ${error.message}`;
-    throw error;
-  }
-  const verdict = guard(bound.text);
-  if (!verdict.ok) return `statement refused: ${verdict.reason}`;
-  return {
-    text: verdict.text,
-    statement: verdict.statement,
-    order: bound.values as string[],
-  };
-}
-
-/** Checks an HTTP tool's templates; returns its split path. */
-function httpProblems(tool: Extract<ToolSpec, { kind: "http" }>): {
-  problems: { field: string; message: string }[];
-  path?: { parts: string[]; names: string[] };
-} {
-  const problems: { field: string; message: string }[] = [];
-  const declared = new Set(Object.keys(tool.parameters));
-  const used = new Set<string>();
-  const use = (field: string, name: string) => {
-    if (!declared.has(name)) {
-      problems.push({ field, message: `{${name}} is not a declared parameter` });
-    }
-    used.add(name);
-  };
-  const parts: string[] = [];
-  const names: string[] = [];
-  let last = 0;
-  for (const m of tool.path.matchAll(PLACEHOLDER)) {
-    parts.push(tool.path.slice(last, m.index));
-    names.push(m[1]);
-    use("path", m[1]);
-    // Left out, the segment would be empty or dropped: either way a different
-    // route on the upstream than the one the file names.
-    const param = tool.parameters[m[1]];
-    if (param?.required === false && param.default === undefined) {
-      problems.push({
-        field: `parameters/${m[1]}`,
-        message: `parameter ${m[1]}: a path parameter cannot be optional ` +
-          `(make it required or give it a default)`,
-      });
-    }
-    last = m.index + m[0].length;
-  }
-  parts.push(tool.path.slice(last));
-  for (const literal of parts) {
-    if (/[{}]|\$\{/.test(literal)) {
-      problems.push({
-        field: "path",
-        message: "path: braces are only for {parameter} placeholders",
-      });
-    }
-    if (/[?#]/.test(literal)) {
-      problems.push({
-        field: "path",
-        message: "path: put query parameters under query, not in the path",
-      });
-    }
-    if (/(^|\/)\.{1,2}(\/|$)/.test(literal)) {
-      problems.push({ field: "path", message: "path: . and .. segments are not allowed" });
-    }
-  }
-  for (const value of Object.values(tool.query)) {
-    const whole = /^\{([a-z][a-z0-9_]{0,63})\}$/.exec(value);
-    if (whole) use("query", whole[1]);
-    else if (/[{}]/.test(value)) {
-      problems.push({
-        field: "query",
-        message: 'query: a value is a literal or exactly "{parameter}"',
-      });
-    }
-  }
-  if (tool.body !== undefined) {
-    if (tool.method !== "POST") {
-      problems.push({ field: "body", message: "body: only POST sends one" });
-    }
-    walkStrings(tool.body, (s) => {
-      const whole = /^\{([a-z][a-z0-9_]{0,63})\}$/.exec(s);
-      if (whole) use("body", whole[1]);
-      else if (/\$\{/.test(s)) {
-        problems.push({ field: "body", message: "body: ${…} is only for sources" });
-      }
-    });
-  }
-  for (const name of declared) {
-    if (!used.has(name)) {
-      problems.push({
-        field: "parameters",
-        message: `parameter ${name} is not used in path, query or body`,
-      });
-    }
-  }
-  return { problems, path: { parts, names } };
-}
-
-function walkStrings(value: unknown, visit: (s: string) => void): void {
-  if (typeof value === "string") visit(value);
-  else if (Array.isArray(value)) value.forEach((v) => walkStrings(v, visit));
-  else if (value && typeof value === "object") {
-    Object.values(value).forEach((v) => walkStrings(v, visit));
   }
 }
 

@@ -1,137 +1,91 @@
 /**
- * Tools-file `http` tools built by `buildTools`, driven through the app's
- * REST door against a real loopback upstream that records what it was sent:
- * hostile path values must stay one segment under the base URL or be refused
- * as the caller's 400, never a 500.
+ * `buildTools()`: the file's sources opened, each entry built through its
+ * kind in file order on its own source or the server's, `cache_ttl_seconds`
+ * applied, and what it opened closed again when a tool cannot be built. Each
+ * kind's own build step is tested in `kinds/`.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { createTestApp, errorOf, postJson, type TestApp } from "../../harness.ts";
-import { scriptedUpstream } from "../../sources/http/upstream_fixture.ts";
+import { parseConfig } from "../../../src/config/env.ts";
+import { createLogger } from "../../../src/observability/logger.ts";
+import type { SqlSource } from "../../../src/sources/db/sql_source.ts";
+import { type BuildContext, buildTools } from "../../../src/tools/file/build.ts";
+import type { ToolsFile } from "../../../src/tools/file/load.ts";
+import { load } from "./load_fixture.ts";
 
-async function tempFile(text: string): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix: ".yaml" });
-  await Deno.writeTextFile(path, text);
-  return path;
-}
-
-const HTTP_FILE = (baseUrl: string) => `
+const FILE = `
 sources:
-  api:
+  crm:
     kind: http
-    base_url: ${baseUrl}/v1
+    base_url: http://127.0.0.1:9/v1
 tools:
-  item:
+  plain:
+    kind: sql
+    description: On the server's database.
+    statement: SELECT 1 AS one
+  customer:
     kind: http
-    source: api
-    description: One item by its id.
-    path: /items/{id}/detail
-    query: { q: "{q}" }
+    source: crm
+    description: On the file's own upstream.
+    path: /customers/{id}
     parameters:
-      id: { type: string, description: The id, max_length: 100000 }
-      q: { type: string, description: A query value, required: false }
-  pair:
-    kind: http
-    source: api
-    description: Two path parameters.
-    path: /pairs/{a}/{b}
-    parameters:
-      a: { type: string, description: First }
-      b: { type: string, description: Second, default: main }
+      id: { type: integer, description: The id }
+  cached:
+    kind: sql
+    description: Cached.
+    statement: SELECT 2 AS two
+    cache_ttl_seconds: 30
 `;
 
-/** An app serving HTTP_FILE against an upstream that echoes the raw path it got. */
-async function withItemTool(
-  run: (app: TestApp, upstream: ReturnType<typeof scriptedUpstream>) => Promise<void>,
-) {
-  const upstream = scriptedUpstream((req) => {
-    const url = new URL(req.url);
-    return Response.json({ path: url.pathname, q: url.searchParams.get("q") });
-  });
-  const path = await tempFile(HTTP_FILE(upstream.url));
-  const app = await createTestApp({ env: { TOOLS_FILE: path, RATE_LIMIT_RPM: "100000" } });
-  try {
-    await run(app, upstream);
-  } finally {
-    await app.close();
-    await upstream.close();
-    await Deno.remove(path);
-  }
+function checked(text: string): ToolsFile {
+  const result = load(text);
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+  return result.file;
 }
 
-Deno.test("http tool: a lone surrogate in a path or query value is the caller's 400, naming the parameter", async () => {
-  await withItemTool(async (app, upstream) => {
-    const cases: [Record<string, string>, string][] = [
-      [{ id: "a\uD800" }, "id"],
-      [{ id: "\uDFFFb" }, "id"],
-      [{ id: "x\uDC00\uD800y" }, "id"],
-      [{ id: "ok", q: "\uD83D" }, "q"],
-    ];
-    for (const [input, field] of cases) {
-      const res = await postJson(app, "/v1/mcp/item", input);
-      assert.equal(res.status, 400, JSON.stringify(input));
-      const body = await errorOf(res);
-      assert.equal(body.status, "invalid_input");
-      assert.ok(
-        body.details?.some((d) => d.field === field && /well-formed Unicode/.test(d.message)),
-        JSON.stringify(body),
-      );
-    }
-    assert.equal(upstream.hits.length, 0, "nothing ill-formed is sent upstream");
-  });
+function context(): BuildContext {
+  return {
+    config: parseConfig({ API_KEY_PRIMARY: "primary-test-key-0123456789" }),
+    sql: { kind: "postgres" } as SqlSource,
+    upstream: undefined,
+    log: createLogger({ level: "error", sinks: [] }),
+    openEmbedded: () => Promise.reject(new Error("not in this test")),
+  };
+}
+
+Deno.test("buildTools() builds each entry through its kind, in file order, on its own source or the server's", async () => {
+  const ctx = context();
+  const built = await buildTools(checked(FILE), ctx);
+  try {
+    assert.deepEqual(built.tools.map((t) => t.name), ["plain", "customer", "cached"]);
+    const [plain, customer, cached] = built.tools;
+    assert.equal(plain.sources?.sql, ctx.sql);
+    assert.equal(customer.sources?.api?.name, "crm");
+    assert.equal(customer.sources?.api, built.sources.find((s) => s.name === "crm")?.api);
+    assert.equal(plain.cacheTtlSeconds, undefined);
+    assert.equal(cached.cacheTtlSeconds, 30);
+    assert.match(cached.cacheVersion ?? "", /^[A-Za-z0-9_-]{22}$/);
+  } finally {
+    await built.close();
+  }
 });
 
-Deno.test("http tool: hostile path values stay one encoded segment under the base URL", async () => {
-  await withItemTool(async (app, upstream) => {
-    const values = [
-      "../admin",
-      "..%2fadmin",
-      "a/b",
-      "a?admin=1",
-      "a#frag",
-      "a\u0000b",
-      "a\\b",
-      "%2e%2e/%2e%2e",
-      "😀 café",
-      "\uD83D\uDE00",
-      "x".repeat(10_000),
-    ];
-    for (const id of values) {
-      const res = await postJson(app, "/v1/mcp/item", { id });
-      assert.equal(res.status, 200, id.slice(0, 40));
-      const { path, q } = await res.json();
-      assert.equal(path, `/v1/items/${encodeURIComponent(id)}/detail`, id.slice(0, 40));
-      assert.equal(decodeURIComponent(path.split("/")[3]), id);
-      assert.equal(q, null, "an absent optional query parameter is left out");
-    }
-    assert.equal(upstream.hits.length, values.length);
-  });
-});
-
-Deno.test("http tool: dot-only path values are the caller's 400, never sent", async () => {
-  await withItemTool(async (app, upstream) => {
-    for (const id of ["..", ".", "%2e%2e", "%2E.", "...", ""]) {
-      const res = await postJson(app, "/v1/mcp/item", { id });
-      assert.equal(res.status, 400, JSON.stringify(id));
-      const body = await errorOf(res);
-      assert.equal(body.status, "invalid_input");
-      assert.ok(body.details?.some((d) => d.field === "id"), JSON.stringify(body));
-    }
-    assert.equal(upstream.hits.length, 0);
-  });
-});
-
-Deno.test("http tool: a refused path value is named by its own parameter", async () => {
-  await withItemTool(async (app, upstream) => {
-    const res = await postJson(app, "/v1/mcp/pair", { a: "ok", b: ".." });
-    assert.equal(res.status, 400);
-    assert.deepEqual((await errorOf(res)).details?.map((d) => d.field), ["b"]);
-    const lone = await postJson(app, "/v1/mcp/pair", { a: "\uDBFF", b: "x" });
-    assert.equal(lone.status, 400);
-    assert.deepEqual((await errorOf(lone)).details?.map((d) => d.field), ["a"]);
-    assert.equal(upstream.hits.length, 0);
-    const defaulted = await postJson(app, "/v1/mcp/pair", { a: "x" });
-    assert.deepEqual(await defaulted.json(), { path: "/v1/pairs/x/main", q: null });
-  });
+Deno.test("buildTools() stops at an entry its kind cannot build, naming it, and closes what it opened", async () => {
+  const file = checked(`
+sources:
+  crm:
+    kind: http
+    base_url: http://127.0.0.1:9
+tools:
+  orphan:
+    kind: http
+    description: No source, and the server has no upstream.
+    path: /x
+`);
+  // The file's upstream holds an HTTP client: left open, the test's resource sanitizer fails.
+  await assert.rejects(
+    () => buildTools(file, context()),
+    /^Error: Tool "orphan": an http tool without a source needs API_BASE_URL/,
+  );
 });

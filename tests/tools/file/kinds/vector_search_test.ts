@@ -1,7 +1,17 @@
+/**
+ * `kind: vector_search` (src/tools/file/kinds/vector_search.ts): its fixed
+ * input and limits checked at load, its search over the RAG store kept to its
+ * documents, and what it reserves from `search_documents`.
+ *
+ * @module
+ */
 import assert from "node:assert/strict";
-import { SQL_TOOLS } from "../../../src/tools/builtin/mod.ts";
-import { createTestApp, errorOf, postJson, SECONDARY_KEY } from "../../harness.ts";
-import { ingestedStore, ragEnv, removeDir } from "../../rag/fixture.ts";
+import { SQL_TOOLS } from "../../../../src/tools/builtin/mod.ts";
+import { createTestApp, errorOf, postJson, SECONDARY_KEY } from "../../../harness.ts";
+import { ingestedStore, ragEnv, removeDir } from "../../../rag/fixture.ts";
+
+import { loadToolsFile } from "../../../../src/tools/file/load.ts";
+import { assertProblem, guard } from "../load_fixture.ts";
 
 const FILE = `
 tools:
@@ -140,4 +150,24 @@ Deno.test("search_documents cannot reach what a vector_search tool reserves, and
     await Deno.remove(path);
     await removeDir(store);
   }
+});
+
+Deno.test("tools file: vector_search loads with its fixed input, and its mistakes are reported", () => {
+  const ok = loadToolsFile(
+    "tools:\n  v:\n    kind: vector_search\n    description: d\n    documents: handbook\n    top_k: 3\n",
+    { env: {}, guard },
+  );
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.problems));
+  const v = ok.file.spec.tools.v;
+  assert.ok(v.kind === "vector_search" && v.top_k === 3 && v.max_top_k === 20);
+  const tool = (lines: string) =>
+    `tools:\n  v:\n    kind: vector_search\n    description: d\n${lines}`;
+  assertProblem(
+    tool("    parameters:\n      q: { type: string, description: x }\n"),
+    6,
+    /takes no parameters/,
+  );
+  assertProblem(tool("    top_k: 30\n    max_top_k: 10\n"), 5, /over max_top_k/);
+  assertProblem(tool("    source: demo\n"), 5, /unknown field "source"/);
+  assertProblem(tool("    top_k: 51\n"), 5, /top_k/);
 });
