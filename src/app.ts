@@ -34,6 +34,7 @@ import { metricsRoute } from "./http/metrics_route.ts";
 import { createLogger, type Logger, type Sink } from "./observability/logger.ts";
 import { openPostgres } from "./sources/db/postgres.ts";
 import { postgresOptions } from "./sources/db/postgres_options.ts";
+import type { PgParser } from "./sources/db/pg_parser.ts";
 import type { SqlSource } from "./sources/db/sql_source.ts";
 import { redactUrl } from "./config/redact.ts";
 import { deploymentNamespace } from "./config/deployment_namespace.ts";
@@ -51,7 +52,7 @@ import { METADATA_PATH } from "./auth/protected_resource.ts";
 import { resourceMetadataRoute } from "./http/resource_metadata_route.ts";
 import type { FileKey } from "./auth/keys_file.ts";
 import { createRegistry, liveRegistry, type Registry } from "./tools/registry.ts";
-import type { BuildContext } from "./tools/file/build.ts";
+import type { BuildContext, MaskSource } from "./tools/file/build.ts";
 import type { ToolsFileSpec } from "./tools/file/spec.ts";
 import { selectToolset } from "./tools/file/toolset.ts";
 import { planDemo } from "./tools/demo_plan.ts";
@@ -138,48 +139,47 @@ async function openSqlSource(config: Config, log: Logger): Promise<SqlSource> {
 }
 
 /**
- * Puts the server's own database behind `SQL_COLUMN_POLICIES`, when there
- * are any, and reads its catalog: a policy naming no table or column stops
- * the start; a database that cannot be asked yet leaves SQL waiting for it
- * (refused as unavailable, never unmasked).
+ * The key of `hash` columns: `SQL_HASH_KEY`, else derived like the cursor
+ * secret (from the API keys, random per process without them) but never the
+ * same key as it.
  */
-async function applyColumnPolicies(
-  config: Config,
-  source: SqlSource,
-  owned: boolean,
-  log: Logger,
-): Promise<SqlSource> {
-  const { columns, liftedBy, hashKey } = config.db.columnPolicies;
-  if (columns.length === 0) return source;
-  const [{ maskColumns }, { ColumnPolicyError }, { createPgParser }] = await Promise.all([
-    import("./sources/db/masked_source.ts"),
-    import("./sources/db/masking_catalog.ts"),
-    import("./sources/db/pg_parser.ts"),
-  ]);
-  // Unset: derived like the cursor secret, but never the same key as it.
+function columnHashKey(config: Config): string | Uint8Array {
+  if (config.db.columnPolicies.hashKey !== undefined) return config.db.columnPolicies.hashKey;
   const derived = cursorSecret({ cursors: { secret: undefined }, apiKeys: config.apiKeys }).secret;
-  const masked = maskColumns(source, {
-    policies: columns,
-    liftedBy,
-    hashKey: hashKey ?? (typeof derived === "string" ? `column-hash\0${derived}` : derived),
-    parser: await createPgParser(),
-  });
-  if (hashKey === undefined && columns.some((c) => c.kind === "hash")) {
-    log.info("hashed columns are keyed from the API keys: set SQL_HASH_KEY to keep hashes stable");
-  }
-  try {
-    await masked.ready();
-    log.info("column policies applied", { columns: columns.length, lifted_by: liftedBy });
-  } catch (error) {
-    if (error instanceof ColumnPolicyError) {
-      if (owned) await source.close();
-      throw new Error(`Cannot start: ${error.message}`);
+  return typeof derived === "string" ? `column-hash\0${derived}` : derived;
+}
+
+/**
+ * Column policies for any SQL source of the server: the server's own
+ * database (`SQL_COLUMN_POLICIES`) and a tools file's sources. Loads the
+ * masking code and the parser only when some source has policies.
+ */
+function columnPolicies(config: Config, log: Logger): MaskSource {
+  let parser: Promise<PgParser> | undefined;
+  const sharedParser = () =>
+    parser ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
+  let warned = false;
+  return async (source, columns, setting, liftedBy = config.db.columnPolicies.liftedBy) => {
+    if (columns.length === 0) return source;
+    if (
+      !warned && config.db.columnPolicies.hashKey === undefined &&
+      columns.some((c) => c.kind === "hash")
+    ) {
+      warned = true;
+      log.info(
+        "hashed columns are keyed from the API keys: set SQL_HASH_KEY to keep hashes stable",
+      );
     }
-    log.warn("column policies not read yet: SQL waits for the database", {
-      error: error instanceof Error ? error.message : String(error),
+    const { openColumnPolicies } = await import("./sources/db/column_policies_open.ts");
+    return await openColumnPolicies(source, {
+      columns,
+      liftedBy,
+      hashKey: columnHashKey(config),
+      parser: sharedParser,
+      setting,
+      log,
     });
-  }
-  return masked;
+  };
 }
 
 /**
@@ -324,12 +324,17 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
-  const sql = await applyColumnPolicies(
-    config,
-    options.sql ?? await openSqlSource(config, log),
-    ownsSql,
-    log,
-  );
+  const maskSource = columnPolicies(config, log);
+  const rawSql = options.sql ?? await openSqlSource(config, log);
+  let sql: SqlSource;
+  try {
+    sql = await maskSource(rawSql, config.db.columnPolicies.columns, "SQL_COLUMN_POLICIES");
+  } catch (error) {
+    if (ownsSql) await rawSql.close();
+    throw error instanceof Error && error.name === "ColumnPolicyError"
+      ? new Error(`Cannot start: ${error.message}`)
+      : error;
+  }
   metrics.observeDbPool(() => sql.poolStats?.());
   let tools = [...(options.tools ?? (demoPlan.demoTools ? [...SQL_TOOLS, ...API_TOOLS] : []))];
   if (options.tools === undefined) {
@@ -388,6 +393,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
     openEmbedded: () => openEmbedded(config, log),
     cursors,
+    maskSource,
   };
   const env = options.env ?? {};
   // The tools file loader (and the YAML parser under it) loads only when a

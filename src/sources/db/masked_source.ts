@@ -70,6 +70,8 @@ export interface MaskColumnsOptions {
   /** The HMAC key of `hash` columns; the same key gives the same hashes on every replica. */
   readonly hashKey: string | Uint8Array;
   readonly parser: PgParser;
+  /** Where the policies were written, for messages (default `SQL_COLUMN_POLICIES`). */
+  readonly setting?: string;
   /** How soon a statement naming an unknown relation may cause a new catalog read (default 5 s). */
   readonly rereadMs?: number;
 }
@@ -101,7 +103,12 @@ export function maskColumns(source: SqlSource, options: MaskColumnsOptions): Mas
   function read(signal?: AbortSignal): Promise<void> {
     return reading ??= (async () => {
       try {
-        const catalog = await loadMaskingCatalog(source, options.policies, signal);
+        const catalog = await loadMaskingCatalog(
+          source,
+          options.policies,
+          signal,
+          options.setting,
+        );
         state = {
           catalog,
           plan: createColumnMasker(options.parser, catalog),

@@ -70,6 +70,8 @@ export async function loadMaskingCatalog(
   source: SqlSource,
   policies: readonly ColumnPolicy[],
   signal?: AbortSignal,
+  /** Where the policies were written, for messages (`SQL_COLUMN_POLICIES`). */
+  setting = "SQL_COLUMN_POLICIES",
 ): Promise<MaskingCatalog> {
   const options = { signal, maxRows: 1_000_000, maxBytes: 512 * 1024 * 1024, prepare: false };
   const relations = (await source.query<RelationRow>(
@@ -91,7 +93,7 @@ export async function loadMaskingCatalog(
       : qualified.get(`${policy.schema}\0${policy.table}`);
     if (row === undefined) {
       throw new ColumnPolicyError(
-        `SQL_COLUMN_POLICIES names the table "${
+        `${setting} names the table "${
           policy.schema === undefined ? "" : `${policy.schema}.`
         }${policy.table}", which the database role cannot see`,
       );
@@ -130,7 +132,7 @@ export async function loadMaskingCatalog(
       for (const rule of rules) {
         if (!names.includes(rule.column)) {
           throw new ColumnPolicyError(
-            `SQL_COLUMN_POLICIES names the column "${rule.column}" of "${row.schema}.${row.name}", ` +
+            `${setting} names the column "${rule.column}" of "${row.schema}.${row.name}", ` +
               `which has no such column`,
           );
         }

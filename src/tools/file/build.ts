@@ -13,6 +13,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import type { NamedSource } from "../../observability/source_health.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
 import { postgresOptions } from "../../sources/db/postgres_options.ts";
+import type { ColumnPolicy } from "../../config/column_policies.ts";
 import type { SqlSource } from "../../sources/db/sql_source.ts";
 import { createUpstream } from "../../sources/http/upstream.ts";
 import { upstreamOptions } from "../../sources/http/upstream_options.ts";
@@ -31,12 +32,27 @@ export interface BuiltTools {
   close(): Promise<void>;
 }
 
+/**
+ * Puts a source behind column policies (`setting` names where they were
+ * written; `liftedBy` defaults to `SQL_COLUMN_POLICIES_LIFTED_BY`); no
+ * policies: the source itself. Throws `ColumnPolicyError` for a policy that
+ * names no table or column.
+ */
+export type MaskSource = (
+  source: SqlSource,
+  columns: readonly ColumnPolicy[],
+  setting: string,
+  liftedBy?: string,
+) => Promise<SqlSource>;
+
 /** What building needs from the server. */
 export interface BuildContext extends ServerParts {
   readonly log: Logger;
   readonly metrics?: Metrics;
   /** Opens an embedded database (only called when the server's own is not embedded). */
   readonly openEmbedded: () => Promise<SqlSource>;
+  /** Column policies for a `postgres` source's `column_policies`; absent: such a file is refused. */
+  readonly maskSource?: MaskSource;
 }
 
 /** Opens the file's sources and builds its tools. */
@@ -58,8 +74,20 @@ export async function buildTools(file: ToolsFile, ctx: BuildContext): Promise<Bu
           queryTimeoutSeconds: spec.query_timeout_seconds,
         }));
         opened.push(source);
-        sources.set(name, { sql: source });
-        named.push({ name, optional: spec.optional, sql: source });
+        let sql: SqlSource = source;
+        if (spec.column_policies !== undefined && spec.column_policies.length > 0) {
+          if (!ctx.maskSource) {
+            throw new Error(`sources.${name}.column_policies: not supported here`);
+          }
+          sql = await ctx.maskSource(
+            source,
+            spec.column_policies,
+            `sources.${name}.column_policies`,
+            spec.column_policies_lifted_by,
+          );
+        }
+        sources.set(name, { sql });
+        named.push({ name, optional: spec.optional, sql });
       } else if (spec.kind === "embedded") {
         let source = ctx.sql;
         if (source.kind !== "pglite") {

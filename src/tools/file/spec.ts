@@ -6,6 +6,8 @@
  * @module
  */
 import { z } from "zod";
+import { SCOPE_PATTERN } from "../../auth/scopes.ts";
+import { parseColumnPolicies } from "../../config/column_policies.ts";
 import { CLAIM_NAME, SETTING_NAME } from "../../config/env.ts";
 import { TOOL_NAME_PATTERN } from "../registry.ts";
 import { NAME, NAME_MESSAGE, Seconds } from "./kinds/common.ts";
@@ -33,6 +35,20 @@ export const SourceSpec = z.discriminatedUnion("kind", [
       z.string().regex(SETTING_NAME, "must be a custom setting like app.user_id"),
       z.string().regex(CLAIM_NAME, "must be a claim name like sub"),
     ).optional(),
+    /**
+     * What callers see of sensitive columns of this database, as
+     * `SQL_COLUMN_POLICIES` has it: `customers.email=mask, customers.ssn=deny`.
+     */
+    column_policies: z.string().max(100_000).optional().transform((raw, ctx) => {
+      try {
+        return parseColumnPolicies(raw ?? "");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+    /** A scope whose holders see this source's policed columns as they are (default: `SQL_COLUMN_POLICIES_LIFTED_BY`). */
+    column_policies_lifted_by: z.string().regex(SCOPE_PATTERN, "must be one scope").optional(),
     optional: Optional,
   }),
   z.strictObject({ kind: z.literal("embedded"), optional: Optional }),

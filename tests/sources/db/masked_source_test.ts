@@ -13,7 +13,7 @@ import {
   type SqlSource,
 } from "../../../src/sources/db/sql_source.ts";
 import { defineTool } from "../../../src/tools/define.ts";
-import { createTestApp, postJson } from "../../harness.ts";
+import { createTestApp, postJson, SECONDARY_KEY } from "../../harness.ts";
 import { columnMaskingSuite, MASKING_ENV, MASKING_FIXTURE_SQL } from "./masked_source_suite.ts";
 import { createTestDatabase, postgresUnavailable } from "./pg_fixture.ts";
 
@@ -200,6 +200,69 @@ Deno.test({
       assert.match(body.rows[0].name, /^[0-9a-f]{32}$/);
     } finally {
       await app.close();
+      await db.drop();
+      await Deno.remove(path);
+    }
+  },
+});
+
+Deno.test({
+  name: "a tools file's postgres source takes its own column_policies",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const db = await createTestDatabase();
+    const path = await Deno.makeTempFile({ suffix: ".yaml" });
+    const file = (policies: string) =>
+      Deno.writeTextFile(
+        path,
+        `sources:
+  crm:
+    kind: postgres
+    url: ${db.url}
+    column_policies: ${policies}
+    column_policies_lifted_by: crm:pii
+tools:
+  crm_contact:
+    kind: sql
+    source: crm
+    description: One customer's contact.
+    statement: SELECT c.* FROM customers c WHERE id = :id
+    parameters:
+      id: { type: integer, description: The customer }
+`,
+      );
+    try {
+      await file("customers.email=mask, customers.name=deny");
+      const app = await createTestApp({
+        tools: [],
+        env: {
+          TOOLS_FILE: path,
+          API_KEY_SECONDARY_SCOPES: "tools:read,crm:pii",
+          ENVIRONMENT: "development",
+        },
+      });
+      try {
+        const masked = await (await postJson(app, "/v1/mcp/crm_contact", { id: 7 })).json();
+        assert.equal(masked.rows[0].email, "c***@example.com");
+        assert.equal("name" in masked.rows[0], false);
+        const lifted = await (await postJson(app, "/v1/mcp/crm_contact", { id: 7 }, {
+          key: SECONDARY_KEY,
+        })).json();
+        assert.equal(lifted.rows[0].email, "customer7@example.com");
+      } finally {
+        await app.close();
+      }
+      await file("customers.mail=mask");
+      await assert.rejects(
+        () => createTestApp({ tools: [], env: { TOOLS_FILE: path } }),
+        /sources\.crm\.column_policies names the column "mail"/,
+      );
+      await file("customers.email=show");
+      await assert.rejects(
+        () => createTestApp({ tools: [], env: { TOOLS_FILE: path } }),
+        /column_policies.*deny, mask, last4 or hash/,
+      );
+    } finally {
       await db.drop();
       await Deno.remove(path);
     }
