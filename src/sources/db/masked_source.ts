@@ -12,8 +12,9 @@
  * Until the catalog has been read, statements are refused as unavailable:
  * policies never fail open.
  *
- * Plans are cached by text, so a tool's fixed statement is parsed and
- * rewritten once.
+ * Plans of the server's own statements are cached by text, so a tool's
+ * fixed statement is parsed and rewritten once; a caller's text is planned
+ * each time (its guard parses it each time too).
  *
  * @example The statement the database gets
  * ```ts
@@ -86,7 +87,7 @@ export interface MaskedSource extends SqlSource {
   ready(signal?: AbortSignal): Promise<void>;
 }
 
-/** Plans kept; beyond it the cache starts over (caller-written texts are one-offs). */
+/** Plans of the server's own statements kept; beyond it the cache starts over. */
 const MAX_PLANS = 2_000;
 
 /** Puts `source` behind `options.policies`. */
@@ -121,7 +122,12 @@ export function maskColumns(source: SqlSource, options: MaskColumnsOptions): Mas
     })();
   }
 
-  async function planFor(text: string, n: number, signal?: AbortSignal): Promise<MaskPlan> {
+  async function planFor(
+    text: string,
+    n: number,
+    cache: boolean,
+    signal?: AbortSignal,
+  ): Promise<MaskPlan> {
     if (state === undefined) {
       try {
         await read(signal);
@@ -133,17 +139,19 @@ export function maskColumns(source: SqlSource, options: MaskColumnsOptions): Mas
       }
     }
     const key = `${n}\0${text}`;
-    let plan = plans.get(key);
+    let plan = cache ? plans.get(key) : undefined;
     if (plan === undefined) {
       plan = state!.plan(text, n);
-      if (plans.size >= MAX_PLANS) plans.clear();
-      plans.set(key, plan);
+      if (cache) {
+        if (plans.size >= MAX_PLANS) plans.clear();
+        plans.set(key, plan);
+      }
     }
     if (plan.kind !== "refused" && plan.unknown && performance.now() - state!.readAt >= rereadMs) {
       // A relation made since the last read may be a view over a policed table.
       await read(signal);
       plan = state!.plan(text, n);
-      plans.set(key, plan);
+      if (cache) plans.set(key, plan);
     }
     return plan;
   }
@@ -156,7 +164,14 @@ export function maskColumns(source: SqlSource, options: MaskColumnsOptions): Mas
       if (options.liftedBy !== undefined && queryOptions.scopes?.has(options.liftedBy)) {
         return source.query<R>(query, queryOptions);
       }
-      const plan = await planFor(query.text, query.values.length, queryOptions.signal);
+      // Caller-written texts are one-offs (and up to the SQL length cap each):
+      // caching them would only hold memory a caller chooses.
+      const plan = await planFor(
+        query.text,
+        query.values.length,
+        queryOptions.callerWritten !== true,
+        queryOptions.signal,
+      );
       switch (plan.kind) {
         case "unchanged":
           return source.query<R>(query, queryOptions);
