@@ -33,7 +33,7 @@ import { unknownTool } from "../http/admission.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Tool } from "../tools/define.ts";
 import type { Registry } from "../tools/registry.ts";
-import { toCallToolResult } from "./results.ts";
+import { callToolResultJson, toCallToolResult } from "./results.ts";
 import { idOf, INVALID_PARAMS, SERVER_CAPABILITIES } from "./wire.ts";
 
 /** What the handshake era needs. */
@@ -196,9 +196,17 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
           fast.arguments ?? {},
           callContextOf(req, ctx, "mcp"),
         );
-        result = toCallToolResult(outcome, ctx.requestId);
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
-        break;
+        // Written by hand so the value is serialized once (see callToolResultJson).
+        return tell(
+          new Response(
+            `{"result":${callToolResultJson(outcome, ctx.requestId)},"jsonrpc":"2.0","id":${
+              JSON.stringify(fast.id)
+            }}`,
+            { status: 200, headers: answerHeaders(ctx, headers) },
+          ),
+          { stamped: true, audited: true },
+        );
       }
       case "list":
         result = { tools: registry.descriptorsFor(ctx.principal!) };
@@ -223,7 +231,7 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
         status: 200,
         headers: answerHeaders(ctx, headers),
       }),
-      { stamped: true, audited: fast.kind === "call" },
+      { stamped: true },
     );
   }
 }

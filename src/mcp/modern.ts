@@ -36,7 +36,7 @@ import type { Tool } from "../tools/define.ts";
 import { type CallContext, callContextOf, type InvokeResult } from "../tools/invoke.ts";
 import type { Registry } from "../tools/registry.ts";
 import type { ModernMessage } from "./era.ts";
-import { toCallToolResult } from "./results.ts";
+import { callToolResultJson } from "./results.ts";
 import {
   HEADER_MISMATCH,
   INVALID_PARAMS,
@@ -140,11 +140,12 @@ export function modernEra(options: ModernEraOptions): ModernEra {
     }
     const params = message.params ?? {};
     let audited = false;
-    let result: object;
+    // The result as JSON text: each case's object, or the call's hand-written text.
+    let json: string;
     const headers: Record<string, string> = { "content-type": "application/json" };
     switch (message.method) {
       case "server/discover":
-        result = discovered;
+        json = JSON.stringify(discovered);
         break;
       case "tools/list":
         if (params.cursor !== undefined && typeof params.cursor !== "string") {
@@ -152,11 +153,11 @@ export function modernEra(options: ModernEraOptions): ModernEra {
         }
         // One page: the registry's order, fixed by configuration, so the
         // same key gets the same list (and its cache stays valid).
-        result = {
+        json = JSON.stringify({
           tools: registry.descriptorsFor(ctx.principal!),
           ttlMs: LIST_TTL_MS,
           cacheScope: "private",
-        };
+        });
         break;
       case "tools/call": {
         const { name, arguments: args } = params;
@@ -181,14 +182,14 @@ export function modernEra(options: ModernEraOptions): ModernEra {
         );
         audited = true;
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
-        result = toCallToolResult(outcome, ctx.requestId);
+        json = callToolResultJson(outcome, ctx.requestId);
         break;
       }
       default:
         return jsonRpcError(404, METHOD_NOT_FOUND, `Method not found: ${message.method}`, id);
     }
     // `{"jsonrpc":"2.0","id":…,"result":{…,"resultType":"complete","_meta":…}}`
-    const open = JSON.stringify(result).slice(0, -1);
+    const open = json.slice(0, -1);
     return tell(
       new Response(
         `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${open}${

@@ -40,3 +40,36 @@ export function toCallToolResult(result: InvokeResult, requestId: string): CallT
   }
   return out;
 }
+
+/**
+ * {@linkcode toCallToolResult} as JSON text, for the doors that write their
+ * answers by hand. A structured value is serialized once: the same text is
+ * the text content (as a JSON string) and the structured content (as JSON),
+ * where serializing the result object would walk the value twice.
+ *
+ * @example The same JSON as serializing the result object
+ * ```ts
+ * import { callToolResultJson, toCallToolResult } from "./results.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const outcome = { ok: true as const, value: { rows: [{ id: 1, note: 'say "hi"' }] } };
+ * assert.deepEqual(
+ *   JSON.parse(callToolResultJson(outcome, "r1")),
+ *   toCallToolResult(outcome, "r1"),
+ * );
+ * ```
+ */
+export function callToolResultJson(result: InvokeResult, requestId: string): string {
+  if (result.ok) {
+    const value = result.value;
+    if (
+      value !== null && typeof value === "object" && !Array.isArray(value) && !isMcpContent(value)
+    ) {
+      const text = JSON.stringify(value);
+      return `{"content":[{"type":"text","text":${
+        JSON.stringify(text)
+      }}],"structuredContent":${text}}`;
+    }
+  }
+  return JSON.stringify(toCallToolResult(result, requestId));
+}
