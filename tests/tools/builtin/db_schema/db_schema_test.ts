@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { openPgliteWorker } from "../../../../src/sources/db/pglite_worker.ts";
-import { createTestApp, mcpToolCall, postJson } from "../../../harness.ts";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  createTestApp,
+  mcpToolCall,
+  postJson,
+  PRIMARY_KEY,
+  serveOnLoopback,
+} from "../../../harness.ts";
 import { createTestDatabase, postgresUnavailable } from "../../../sources/db/pg_fixture.ts";
 import { dbSchemaSuite, SCHEMA_FIXTURE_SQL } from "./db_schema_suite.ts";
 
@@ -126,6 +133,51 @@ Deno.test("database toolset through the MCP door: from list_tables to a correct 
     const answer = await result("sql_query", { query });
     assert.equal(answer.row_count, 3);
   } finally {
+    await app.close();
+  }
+});
+
+Deno.test("the official v2 MCP client (auto mode) walks an unknown schema to a masked answer", async () => {
+  const app = await createTestApp({
+    tools: [],
+    env: { ...ENV, ENABLE_SQL_QUERY_TOOL: "true", SQL_COLUMN_POLICIES: "customers.email=mask" },
+  });
+  const server = serveOnLoopback(app);
+  const client = new Client({ name: "schema-walk", version: "1.0.0" }, {
+    versionNegotiation: { mode: "auto" },
+  });
+  try {
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${PRIMARY_KEY}` } },
+      }),
+    );
+    const structured = async (name: string, args: Record<string, unknown>) => {
+      const result = await client.callTool({ name, arguments: args });
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+      return result.structuredContent as Record<string, unknown>;
+    };
+    const { tables } = await structured("list_tables", {}) as { tables: { name: string }[] };
+    assert.ok(tables.some((t) => t.name === "orders"));
+    const orders = await structured("describe_table", { table: "orders" }) as {
+      foreign_keys: { columns: string[]; references: { table: string; columns: string[] } }[];
+    };
+    const fk = orders.foreign_keys[0];
+    const customers = await structured("describe_table", { table: fk.references.table }) as {
+      columns: { name: string; policy?: string }[];
+    };
+    assert.equal(customers.columns.find((c) => c.name === "email")?.policy, "mask");
+    const answer = await structured("sql_query", {
+      query: `SELECT c.email, count(*)::int AS n FROM orders o JOIN ${fk.references.table} c ` +
+        `ON c.${fk.references.columns[0]} = o.${
+          fk.columns[0]
+        } GROUP BY c.id, c.email ORDER BY n DESC LIMIT 3`,
+    }) as { rows: { email: string; n: number }[] };
+    assert.equal(answer.rows.length, 3);
+    for (const row of answer.rows) assert.match(row.email, /^c\*\*\*@example\.com$/);
+  } finally {
+    await client.close();
+    await server.stop();
     await app.close();
   }
 });
