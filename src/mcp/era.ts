@@ -261,6 +261,11 @@ const LOG_LEVELS = new Set([
   "emergency",
 ]);
 
+const REQUIRED_META_KEYS = [PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY] as const;
+const TYPED_CAPABILITIES = ["sampling", "elicitation", "roots"] as const;
+const CAPABILITY_RECORDS = ["experimental", "extensions"] as const;
+const OPTIONAL_INFO_STRINGS = ["title", "websiteUrl", "description"] as const;
+
 /**
  * The problems of a request's `_meta` as a 2026-07-28 envelope: missing
  * required keys first, then wrong types, in a stable order (the first one is
@@ -269,7 +274,7 @@ const LOG_LEVELS = new Set([
  */
 export function envelopeIssues(meta: Readonly<Record<string, unknown>>): EnvelopeIssue[] {
   const issues: EnvelopeIssue[] = [];
-  for (const key of [PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY]) {
+  for (const key of REQUIRED_META_KEYS) {
     if (!(key in meta)) issues.push({ key, problem: "missing" });
   }
   const version = meta[PROTOCOL_VERSION_META_KEY];
@@ -310,10 +315,10 @@ function claimIssue(meta: Readonly<Record<string, unknown>>): EnvelopeIssue | un
 /** The 2026 `ClientCapabilities` shape: known members typed; unknown ones are the client's own. */
 function capabilitiesProblem(caps: unknown): string | undefined {
   if (!isObject(caps)) return "expected an object";
-  for (const key of ["sampling", "elicitation", "roots"] as const) {
+  for (const key of TYPED_CAPABILITIES) {
     if (caps[key] !== undefined && !isObject(caps[key])) return `${key}: expected an object`;
   }
-  for (const key of ["experimental", "extensions"] as const) {
+  for (const key of CAPABILITY_RECORDS) {
     const record = caps[key];
     if (record === undefined) continue;
     if (!isObject(record)) return `${key}: expected an object`;
@@ -333,7 +338,7 @@ function implementationProblem(info: unknown): string | undefined {
   if (!isObject(info)) return "expected an object";
   if (typeof info.name !== "string") return "name: expected a string";
   if (typeof info.version !== "string") return "version: expected a string";
-  for (const key of ["title", "websiteUrl", "description"]) {
+  for (const key of OPTIONAL_INFO_STRINGS) {
     if (info[key] !== undefined && typeof info[key] !== "string") {
       return `${key}: expected a string`;
     }
