@@ -70,11 +70,23 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
     }
     return trusted;
   }
+  // A connection's peer is asked for on every request it carries: its
+  // canonical form is kept like the verdicts are (parsing is not free).
+  const canonicals = new Map<string, string>();
+  function canonical(peer: string): string {
+    let text = canonicals.get(peer);
+    if (text === undefined) {
+      text = parseAddress(peer)?.toString() ?? peer;
+      if (canonicals.size >= TRUST_VERDICTS_MAX) canonicals.clear();
+      canonicals.set(peer, text);
+    }
+    return text;
+  }
   return {
     enabled: ranges.length > 0,
     trusts,
     clientAddress(peer, forwardedFor) {
-      const direct = peer === undefined ? undefined : parseAddress(peer)?.toString() ?? peer;
+      const direct = peer === undefined ? undefined : canonical(peer);
       if (forwardedFor === null || !trusts(peer)) return direct;
       // Several X-Forwarded-For headers arrive joined by ", ", in order: one list.
       const hops = forwardedFor.split(",");
