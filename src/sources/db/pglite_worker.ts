@@ -33,7 +33,7 @@
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
-import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
+import { demoSnapshot } from "./demo_snapshot.ts";
 import workerCode from "./pglite_worker_bundle.txt" with { type: "text" };
 import type { FromWorker, ToWorker } from "./pglite_worker_main.ts";
 import type { ResultLimits } from "./result_caps.ts";
@@ -173,17 +173,20 @@ export async function openPgliteWorker(options: PgliteWorkerOptions): Promise<Sq
       const started = new Promise<FromWorker>((resolve) => onControl = resolve);
       const fresh = directory !== undefined && await isNewDirectory(directory);
       if (directory !== undefined) await Deno.mkdir(`${directory}/pgdata`, { recursive: true });
+      // A fresh tar for each worker, handed over rather than copied.
+      const snapshot = directory === undefined || fresh ? demoSnapshot() : undefined;
       w.postMessage(
         {
           type: "start",
           pgliteWasmModule: modules[0],
           initdbWasmModule: modules[1],
           fsBundle: pgliteData,
-          snapshot: directory === undefined || fresh ? demoSnapshot : undefined,
+          snapshot,
           directory: directory === undefined ? undefined : `${directory}/pgdata`,
           setupSql: options.setupSql,
           recycleAboveBytes,
         } satisfies ToWorker,
+        snapshot ? [snapshot.buffer] : [],
       );
       const answer = await started;
       if (answer.type !== "started") {
