@@ -28,7 +28,7 @@ type Way = "in-thread" | "worker";
 async function open(way: Way): Promise<SqlSource> {
   return way === "worker"
     ? await openPgliteWorker({ limits: LIMITS, queryTimeoutMs: 10_000 })
-    : pgliteSource(await startPglite({ dataDir: demoSnapshot() }), LIMITS);
+    : pgliteSource(await startPglite({ dataDir: await demoSnapshot() }), LIMITS);
 }
 
 function stats(ms: number[]): { p50: number; p99: number; mean: number } {

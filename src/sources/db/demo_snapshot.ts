@@ -15,18 +15,20 @@
  * import { demoSnapshot } from "./demo_snapshot.ts";
  * import assert from "node:assert/strict";
  *
- * const tar = demoSnapshot();
+ * const tar = await demoSnapshot();
  * // A tar: its first entry's name, then "ustar" at offset 257.
  * assert.equal(new TextDecoder().decode(tar.subarray(257, 262)), "ustar");
  * ```
  *
  * @module
  */
-import { zstdDecompressSync } from "node:zlib";
 import packed from "./demo_snapshot.tar.zst" with { type: "bytes" };
 
 /** The demo data directory as an uncompressed tar (what PGlite's `loadDataDir` takes). */
-export function demoSnapshot(): Uint8Array<ArrayBuffer> {
+export async function demoSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
+  // Imported here, not at the top: a bundler hoists a `node:` import to the
+  // program's start, and node:zlib costs ~10 ms to load.
+  const { zstdDecompressSync } = await import("node:zlib");
   const tar = zstdDecompressSync(packed);
   return tar.byteOffset === 0 && tar.buffer.byteLength === tar.length
     ? new Uint8Array(tar.buffer as ArrayBuffer)

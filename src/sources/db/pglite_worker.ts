@@ -174,7 +174,7 @@ export async function openPgliteWorker(options: PgliteWorkerOptions): Promise<Sq
       const fresh = directory !== undefined && await isNewDirectory(directory);
       if (directory !== undefined) await Deno.mkdir(`${directory}/pgdata`, { recursive: true });
       // A fresh tar for each worker, handed over rather than copied.
-      const snapshot = directory === undefined || fresh ? demoSnapshot() : undefined;
+      const snapshot = directory === undefined || fresh ? await demoSnapshot() : undefined;
       w.postMessage(
         {
           type: "start",

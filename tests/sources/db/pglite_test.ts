@@ -9,7 +9,7 @@ import { demoSnapshot } from "../../../src/sources/db/demo_snapshot.ts";
 import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
 
 Deno.test("embedded database (PGlite) passes the SQL source suite", async (t) => {
-  const db = await startPglite({ dataDir: demoSnapshot() });
+  const db = await startPglite({ dataDir: await demoSnapshot() });
   await db.exec(EVIL_WRITE_FUNCTION_SQL);
   const source = pgliteSource(db);
   try {
@@ -21,7 +21,7 @@ Deno.test("embedded database (PGlite) passes the SQL source suite", async (t) =>
 
 Deno.test("the shipped snapshot holds exactly what demo_data.ts generates (else run `deno task snapshot`)", async () => {
   const fresh = await startPglite();
-  const shipped = await startPglite({ dataDir: demoSnapshot() });
+  const shipped = await startPglite({ dataDir: await demoSnapshot() });
   try {
     await fresh.exec(DEMO_SCHEMA_SQL);
     await fresh.exec(DEMO_SEED_SQL);

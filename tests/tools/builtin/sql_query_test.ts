@@ -273,7 +273,7 @@ Deno.test("sql_query on the default embedded database: served, and a runaway sta
 });
 
 Deno.test("sql_query is refused at start on a database that cannot stop a statement (PGlite on the server's thread)", async () => {
-  const db = await startPglite({ dataDir: demoSnapshot() });
+  const db = await startPglite({ dataDir: await demoSnapshot() });
   const source = pgliteSource(db);
   try {
     await assert.rejects(
