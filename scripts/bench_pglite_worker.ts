@@ -13,8 +13,7 @@
 import { createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config/env.ts";
 import { BUILTIN_TOOLS } from "../src/tools/builtin/mod.ts";
-import { pgliteSource, startPglite } from "../src/sources/db/pglite.ts";
-import { demoSnapshot } from "../src/sources/db/demo_snapshot.ts";
+import { DEMO_SNAPSHOT, pgliteSource, startPglite } from "../src/sources/db/pglite.ts";
 import { openPgliteWorker } from "../src/sources/db/pglite_worker.ts";
 import { sql, type SqlSource } from "../src/sources/db/sql_source.ts";
 
@@ -28,7 +27,7 @@ type Way = "in-thread" | "worker";
 async function open(way: Way): Promise<SqlSource> {
   return way === "worker"
     ? await openPgliteWorker({ limits: LIMITS, queryTimeoutMs: 10_000 })
-    : pgliteSource(await startPglite({ dataDir: await demoSnapshot() }), LIMITS);
+    : pgliteSource(await startPglite({ dataDir: DEMO_SNAPSHOT }), LIMITS);
 }
 
 function stats(ms: number[]): { p50: number; p99: number; mean: number } {

@@ -6,7 +6,7 @@
  * serves scripts, tests and the document store.
  *
  * Everything PGlite needs is imported as bytes (its WASM, its file-system
- * bundle, our snapshot: `demo_snapshot.ts`), so it is part of the module graph: `deno compile`
+ * bundle, our snapshot), so it is part of the module graph: `deno compile`
  * and `deno bundle` embed it, and the server needs no file read permission.
  * Starting from the snapshot skips initdb (~3.4 s) and seeding; see
  * `scripts/make_demo_snapshot.ts`.
@@ -17,6 +17,7 @@ import { type Extensions, PGlite } from "@electric-sql/pglite";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
+import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
 import { runPgliteQuery } from "./pglite_query.ts";
 import type { ResultLimits } from "./result_caps.ts";
 import {
@@ -26,6 +27,9 @@ import {
   type SqlResult,
   type SqlSource,
 } from "./sql_source.ts";
+
+/** The gzip'd data directory with the demo data, as shipped. */
+export const DEMO_SNAPSHOT: Uint8Array<ArrayBuffer> = demoSnapshot;
 
 /**
  * Starts a PGlite instance. With `dataDir` (a tarball from `dumpDataDir`) it

@@ -33,7 +33,7 @@
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
-import { demoSnapshot } from "./demo_snapshot.ts";
+import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
 // Bytes rather than text: the one-file bundle carries them packed (scripts/bundle.ts).
 import workerCode from "./pglite_worker_bundle.txt" with { type: "bytes" };
 import type { FromWorker, ToWorker } from "./pglite_worker_main.ts";
@@ -174,20 +174,17 @@ export async function openPgliteWorker(options: PgliteWorkerOptions): Promise<Sq
       const started = new Promise<FromWorker>((resolve) => onControl = resolve);
       const fresh = directory !== undefined && await isNewDirectory(directory);
       if (directory !== undefined) await Deno.mkdir(`${directory}/pgdata`, { recursive: true });
-      // A fresh tar for each worker, handed over rather than copied.
-      const snapshot = directory === undefined || fresh ? await demoSnapshot() : undefined;
       w.postMessage(
         {
           type: "start",
           pgliteWasmModule: modules[0],
           initdbWasmModule: modules[1],
           fsBundle: pgliteData,
-          snapshot,
+          snapshot: directory === undefined || fresh ? demoSnapshot : undefined,
           directory: directory === undefined ? undefined : `${directory}/pgdata`,
           setupSql: options.setupSql,
           recycleAboveBytes,
         } satisfies ToWorker,
-        snapshot ? [snapshot.buffer] : [],
       );
       const answer = await started;
       if (answer.type !== "started") {

@@ -4,12 +4,11 @@ import {
   DEMO_SCHEMA_SQL,
   DEMO_SEED_SQL,
 } from "../../../src/sources/db/demo_data.ts";
-import { pgliteSource, startPglite } from "../../../src/sources/db/pglite.ts";
-import { demoSnapshot } from "../../../src/sources/db/demo_snapshot.ts";
+import { DEMO_SNAPSHOT, pgliteSource, startPglite } from "../../../src/sources/db/pglite.ts";
 import { EVIL_WRITE_FUNCTION_SQL, sqlSourceSuite } from "./sql_source_suite.ts";
 
 Deno.test("embedded database (PGlite) passes the SQL source suite", async (t) => {
-  const db = await startPglite({ dataDir: await demoSnapshot() });
+  const db = await startPglite({ dataDir: DEMO_SNAPSHOT });
   await db.exec(EVIL_WRITE_FUNCTION_SQL);
   const source = pgliteSource(db);
   try {
@@ -21,7 +20,7 @@ Deno.test("embedded database (PGlite) passes the SQL source suite", async (t) =>
 
 Deno.test("the shipped snapshot holds exactly what demo_data.ts generates (else run `deno task snapshot`)", async () => {
   const fresh = await startPglite();
-  const shipped = await startPglite({ dataDir: await demoSnapshot() });
+  const shipped = await startPglite({ dataDir: DEMO_SNAPSHOT });
   try {
     await fresh.exec(DEMO_SCHEMA_SQL);
     await fresh.exec(DEMO_SEED_SQL);

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { DEMO_CHECKSUM_SQL } from "../../../src/sources/db/demo_data.ts";
 import { BUILTIN_TOOLS } from "../../../src/tools/builtin/mod.ts";
-import { pgliteSource, startPglite } from "../../../src/sources/db/pglite.ts";
-import { demoSnapshot } from "../../../src/sources/db/demo_snapshot.ts";
+import { DEMO_SNAPSHOT, pgliteSource, startPglite } from "../../../src/sources/db/pglite.ts";
 import { openPgliteWorker } from "../../../src/sources/db/pglite_worker.ts";
 import { sql, type SqlQuery } from "../../../src/sources/db/sql_source.ts";
 import { createTestApp, postJson, type TestApp } from "../../harness.ts";
@@ -273,7 +272,7 @@ Deno.test("sql_query on the default embedded database: served, and a runaway sta
 });
 
 Deno.test("sql_query is refused at start on a database that cannot stop a statement (PGlite on the server's thread)", async () => {
-  const db = await startPglite({ dataDir: await demoSnapshot() });
+  const db = await startPglite({ dataDir: DEMO_SNAPSHOT });
   const source = pgliteSource(db);
   try {
     await assert.rejects(
