@@ -5,11 +5,11 @@
  *   deno run --allow-run --allow-read --allow-write --allow-env scripts/bundle.ts [out.js]
  *
  * Why pack: `deno bundle` inlines each `with { type: "bytes" }` import as
- * base64 text (PGlite's WASM and file-system bundle, the parser's WASM,
- * Swagger UI, the embedded database's worker): 33 of the file's 36 MB. Deno reads, hashes and copies the
- * whole file at every start, and V8 keeps the source in its heap, so those
- * megabytes cost ~5 ms each at start and ~95 MB of RSS even on PostgreSQL,
- * where none of them is used. Packed, each one is decompressed by its own
+ * base64 text (PGlite's WASM and file-system bundle, the demo snapshot, the
+ * parser's WASM, Swagger UI, the embedded database's worker): 33 of the
+ * file's 36 MB. Deno reads, hashes and copies the whole file at every start,
+ * and V8 keeps the source in its heap, so those megabytes cost ~5 ms each at
+ * start and ~95 MB of RSS even on PostgreSQL, where none of them is used. Packed, each one is decompressed by its own
  * module's initializer, which runs only when that module is first imported
  * (the embedded database, `sql_query` or a tools file, `/docs`): the same
  * lazy loading the source has. `deno compile` and `deno run main.ts` are not
@@ -18,8 +18,7 @@
  *
  * @module
  */
-import { zstdCompressSync } from "node:zlib";
-import { constants } from "node:zlib";
+import { constants, zstdCompressSync } from "node:zlib";
 
 const ENTRY = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
