@@ -11,6 +11,10 @@
  * once (`deno install`), and the compiled binary has no node_modules at all.
  * Pass `-- deno run --allow-net --allow-env main.ts` to measure auto mode.
  *
+ * It also reports the server's RSS right after its first call (Linux: from
+ * `/proc/<pid>/status`; a command that runs the server under a wrapper reports
+ * the wrapper's).
+ *
  * @module
  */
 const sep = Deno.args.indexOf("--");
@@ -24,6 +28,7 @@ if (sep === -1) {
 }
 const key = "cold-start-key-0123456789abc";
 const times: number[] = [];
+const rss: number[] = [];
 for (let i = 0; i < runs; i++) {
   // A free loopback port, chosen by the OS, for each run.
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -56,12 +61,19 @@ for (let i = 0; i < runs; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   times.push(performance.now() - started);
+  try {
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+    rss.push(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+  } catch { /* not Linux */ }
   child.kill("SIGTERM");
   await child.status;
 }
 times.sort((a, b) => a - b);
+rss.sort((a, b) => a - b);
 console.log(
   `spawn -> first successful call over ${runs} runs: median ${
     times[times.length >> 1].toFixed(0)
-  } ms, min ${times[0].toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms`,
+  } ms, min ${times[0].toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms${
+    rss.length === runs ? `; RSS after it: median ${rss[rss.length >> 1].toFixed(0)} MB` : ""
+  }`,
 );

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { buildServerBundle } from "../scripts/bundle.ts";
 
 /**
  * deno.dev.json: the serving imports plus what only tests, scripts and RAG use
@@ -195,21 +196,12 @@ export function freePort(): number {
 }
 
 /**
- * Builds the bundle `deno task compile` would compile (the serving config,
- * `main.ts`) into `dir/mcp-tool-server.js`; throws with deno's output when
- * it fails.
+ * Builds the bundle `deno task bundle` builds (the serving config, `main.ts`,
+ * embedded files packed: `scripts/bundle.ts`) into `dir/mcp-tool-server.js`;
+ * throws with deno's output when it fails.
  */
 export async function buildBundle(dir: string): Promise<string> {
   const bundle = `${dir}/mcp-tool-server.js`;
-  const built = await runDeno([
-    "bundle",
-    "--config",
-    new URL("../deno.json", import.meta.url).pathname,
-    "--platform=deno",
-    new URL("../main.ts", import.meta.url).pathname,
-    "-o",
-    bundle,
-  ], toolchainEnv());
-  if (built.code !== 0) throw new Error(`deno bundle failed: ${built.stderr}`);
+  await buildServerBundle(bundle, toolchainEnv());
   return bundle;
 }

