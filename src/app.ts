@@ -154,10 +154,11 @@ function columnHashKey(config: Config): string | Uint8Array {
  * database (`SQL_COLUMN_POLICIES`) and a tools file's sources. Loads the
  * masking code and the parser only when some source has policies.
  */
-function columnPolicies(config: Config, log: Logger): MaskSource {
-  let parser: Promise<PgParser> | undefined;
-  const sharedParser = () =>
-    parser ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
+function columnPolicies(
+  config: Config,
+  log: Logger,
+  sharedParser: () => Promise<PgParser>,
+): MaskSource {
   let warned = false;
   return async (source, columns, setting, liftedBy = config.db.columnPolicies.liftedBy) => {
     if (columns.length === 0) return source;
@@ -270,6 +271,7 @@ async function callerSqlTools(
   config: Config,
   sql: SqlSource,
   cursors: CursorCodec,
+  parser: () => Promise<PgParser>,
 ): Promise<Tool[]> {
   const wanted = [
     config.sqlQuery.enabled && "ENABLE_SQL_QUERY_TOOL",
@@ -291,7 +293,7 @@ async function callerSqlTools(
       import("./tools/builtin/sql_query.ts"),
       import("./tools/builtin/db_schema/mod.ts"),
     ]);
-  const guard = await createCallerGuard(config.sqlQuery);
+  const guard = await createCallerGuard(config.sqlQuery, parser);
   const limits = { maxRows: config.db.maxRows, maxBytes: config.db.maxResultBytes };
   return [
     ...(config.sqlQuery.enabled ? [createSqlQueryTool({ guard, cursors, ...limits })] : []),
@@ -324,7 +326,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
-  const maskSource = columnPolicies(config, log);
+  // One parser (a WASM instance) for whatever needs one: column policies, the
+  // caller SQL guard, each load of the tools file.
+  let parsing: Promise<PgParser> | undefined;
+  const parser = () =>
+    parsing ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
+  const maskSource = columnPolicies(config, log, parser);
   const rawSql = options.sql ?? await openSqlSource(config, log);
   let sql: SqlSource;
   try {
@@ -354,7 +361,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (!cursorKey.shared) {
     log.info("result cursors open only on this process: set CURSOR_SECRET to share them");
   }
-  tools.push(...await callerSqlTools(config, sql, cursors));
+  tools.push(...await callerSqlTools(config, sql, cursors, parser));
   // RAG: loaded only when on (it needs its own permission profile; see src/rag/).
   let rag: RagService | undefined;
   let reservedDocuments: readonly string[] = [];
@@ -394,6 +401,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     openEmbedded: () => openEmbedded(config, log),
     cursors,
     maskSource,
+    parser,
   };
   const env = options.env ?? {};
   // The tools file loader (and the YAML parser under it) loads only when a

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createPgParser } from "./pg_parser.ts";
+import { createPgParser, type PgParser } from "./pg_parser.ts";
 import { ANALYST_FUNCTIONS, isDeniedFunction } from "./sql_functions.ts";
 import { createStatementGuard, type GuardResult } from "./statement_guard.ts";
 
@@ -16,9 +16,14 @@ export interface CallerGuardOptions {
   readonly allowedFunctions: readonly string[];
 }
 
-/** Builds the guard; throws when `allowedFunctions` names a denied function. */
+/**
+ * Builds the guard; throws when `allowedFunctions` names a denied function.
+ * `parser`: the server's one parser when it already has one (column policies
+ * use it too); else one is loaded.
+ */
 export async function createCallerGuard(
   options: CallerGuardOptions,
+  parser?: () => Promise<PgParser>,
 ): Promise<(sql: string) => GuardResult> {
   const denied = options.allowedFunctions.filter(isDeniedFunction);
   if (denied.length > 0) {
@@ -28,7 +33,7 @@ export async function createCallerGuard(
       }", which no SQL may call (it writes, locks, signals, reads server files or runs SQL text)`,
     );
   }
-  return createStatementGuard(await createPgParser(), {
+  return createStatementGuard(await (parser ?? createPgParser)(), {
     allowedTables: options.allowedTables,
     allowedFunctions: new Set([...ANALYST_FUNCTIONS, ...options.allowedFunctions]),
   });

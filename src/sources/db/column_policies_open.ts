@@ -16,7 +16,9 @@ import { maskColumns } from "./masked_source.ts";
 import type { PgParser } from "./pg_parser.ts";
 import type { SqlSource } from "./sql_source.ts";
 
-export { ColumnPolicyError } from "./masking_catalog.ts";
+import { ColumnPolicyError } from "./masking_catalog.ts";
+
+export { ColumnPolicyError };
 
 /** What {@linkcode openColumnPolicies} needs besides the source. */
 export interface ColumnPoliciesOptions {
@@ -50,7 +52,7 @@ export async function openColumnPolicies(
       lifted_by: options.liftedBy,
     });
   } catch (error) {
-    if (error instanceof Error && error.name === "ColumnPolicyError") throw error;
+    if (error instanceof ColumnPolicyError) throw error;
     options.log.warn("column policies not read yet: SQL waits for the database", {
       setting: options.setting,
       error: error instanceof Error ? error.message : String(error),

@@ -14,6 +14,7 @@ import type { NamedSource } from "../../observability/source_health.ts";
 import { openPostgres } from "../../sources/db/postgres.ts";
 import { postgresOptions } from "../../sources/db/postgres_options.ts";
 import type { ColumnPolicy } from "../../config/column_policies.ts";
+import type { PgParser } from "../../sources/db/pg_parser.ts";
 import type { SqlSource } from "../../sources/db/sql_source.ts";
 import { createUpstream } from "../../sources/http/upstream.ts";
 import { upstreamOptions } from "../../sources/http/upstream_options.ts";
@@ -53,6 +54,8 @@ export interface BuildContext extends ServerParts {
   readonly openEmbedded: () => Promise<SqlSource>;
   /** Column policies for a `postgres` source's `column_policies`; absent: such a file is refused. */
   readonly maskSource?: MaskSource;
+  /** The server's one SQL parser (each load checks the file's statements with it). */
+  readonly parser?: () => Promise<PgParser>;
 }
 
 /** Opens the file's sources and builds its tools. */

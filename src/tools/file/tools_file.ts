@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { PgParser } from "../../sources/db/pg_parser.ts";
 import { isPermissionError, readPermissionHint } from "../../config/permission_hint.ts";
 import { type BuildContext, buildTools, type BuiltTools } from "./build.ts";
 import { type FileProblem, formatProblems, loadToolsFile, type ToolsFile } from "./load.ts";
@@ -23,6 +24,8 @@ export class ToolsFileError extends Error {
 export async function checkToolsFile(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
+  /** The server's one parser, when it has one; else one is loaded. */
+  parser?: () => Promise<PgParser>,
 ): Promise<{ ok: true; file: ToolsFile } | { ok: false; problems: readonly FileProblem[] }> {
   let text: string;
   try {
@@ -42,7 +45,7 @@ export async function checkToolsFile(
     import("../../sources/db/pg_parser.ts"),
     import("../../sources/db/statement_guard.ts"),
   ]);
-  const guard = createStatementGuard(await createPgParser());
+  const guard = createStatementGuard(await (parser ?? createPgParser)());
   return loadToolsFile(text, { env, guard });
 }
 
@@ -52,7 +55,7 @@ export async function openToolsFile(
   env: Readonly<Record<string, string | undefined>>,
   ctx: BuildContext,
 ): Promise<BuiltTools & { readonly file: ToolsFile }> {
-  const checked = await checkToolsFile(path, env);
+  const checked = await checkToolsFile(path, env, ctx.parser);
   if (!checked.ok) throw new ToolsFileError(path, checked.problems);
   return { ...(await buildTools(checked.file, ctx)), file: checked.file };
 }
