@@ -148,13 +148,21 @@ Deno.test({
   name: "WORKERS=2: one rate limit, summed metrics, every log line, a clean stop",
   ignore: postgresUnavailable !== undefined,
   fn: () =>
-    withWorkers({ API_KEY_PRIMARY: KEY, RATE_LIMIT_RPM: "10" }, async (server, port) => {
+    // Windows are aligned to the clock (shared_counters.ts): an hour's window,
+    // and a start well inside it, so no window ends among the 20 calls below.
+    withWorkers({
+      API_KEY_PRIMARY: KEY,
+      RATE_LIMIT_RPM: "10",
+      RATE_LIMIT_WINDOW_SECONDS: "3600",
+    }, async (server, port) => {
       // Scraped at once, before the primary's warm-up (1 s) loads the process
       // metrics: whichever isolate answers, they are there, once.
       for (let i = 0; i < 8; i++) {
         const { body } = await request(port, "GET", "/metrics", {});
         assert.equal(body.match(/^process_cpu_user_seconds_total /gm)?.length, 1, `scrape ${i}`);
       }
+      const untilNextWindow = 3_600_000 - Date.now() % 3_600_000;
+      if (untilNextWindow < 30_000) await new Promise((r) => setTimeout(r, untilNextWindow + 100));
       const statuses = [];
       for (let i = 0; i < 20; i++) statuses.push((await lookup(port)).status);
       // One budget for the key, whichever isolate each request reached.
