@@ -186,7 +186,9 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
   ): Promise<Response> {
     // Only notifications: 202 and no body, as the transport answers them.
     if (fast.kind === "initialized") return new Response(null, { status: 202 });
-    let result: unknown;
+    // The result as JSON text; a call's is written by hand so its value is
+    // serialized once (see callToolResultJson).
+    let result: string;
     // Key order and headers as the SDK's Protocol and transport write them.
     const headers: Record<string, string> = { "content-type": "application/json" };
     switch (fast.kind) {
@@ -196,42 +198,34 @@ export function legacyEra(options: LegacyEraOptions): LegacyEra {
           fast.arguments ?? {},
           callContextOf(req, ctx, "mcp"),
         );
+        result = callToolResultJson(outcome, ctx.requestId);
         if (outcome.ok && outcome.cache) headers["x-cache"] = outcome.cache;
-        // Written by hand so the value is serialized once (see callToolResultJson).
-        return tell(
-          new Response(
-            `{"result":${callToolResultJson(outcome, ctx.requestId)},"jsonrpc":"2.0","id":${
-              JSON.stringify(fast.id)
-            }}`,
-            { status: 200, headers: answerHeaders(ctx, headers) },
-          ),
-          { stamped: true, audited: true },
-        );
+        break;
       }
       case "list":
-        result = { tools: registry.descriptorsFor(ctx.principal!) };
+        result = JSON.stringify({ tools: registry.descriptorsFor(ctx.principal!) });
         break;
       case "initialize":
         // The SDK Server's own answer: the client's version if supported, else the latest.
-        result = {
+        result = JSON.stringify({
           protocolVersion: FAST_PATH_PROTOCOL_VERSIONS.includes(fast.version)
             ? fast.version
             : FAST_PATH_LATEST_PROTOCOL_VERSION,
           capabilities: SERVER_CAPABILITIES,
           serverInfo: options.serverInfo,
-        };
+        });
         break;
       case "ping":
-        result = {};
+        result = "{}";
         break;
     }
     // With the app's headers given at once (see answerHeaders in responses.ts).
     return tell(
-      new Response(JSON.stringify({ result, jsonrpc: "2.0", id: fast.id }), {
+      new Response(`{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(fast.id)}}`, {
         status: 200,
         headers: answerHeaders(ctx, headers),
       }),
-      { stamped: true },
+      { stamped: true, audited: fast.kind === "call" },
     );
   }
 }

@@ -118,6 +118,9 @@ function qualifiedName(relation: CatalogRelation): string {
   return `${quoteIdent(relation.schema)}.${quoteIdent(relation.name)}`;
 }
 
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+
 /** Plans statements against one catalog; pure, so a caller may cache plans by text. */
 export function createColumnMasker(
   parser: PgParser,
@@ -174,14 +177,12 @@ export function createColumnMasker(
       return { kind: "refused", reason: `$${found.maxParam} has no value` };
     }
     const keys = { outer: `$${valueCount + 1}`, inner: `$${valueCount + 2}` };
-    const bytes = new TextEncoder().encode(text);
-    const decoder = new TextDecoder();
+    const bytes = ENCODER.encode(text);
     const pieces: Uint8Array[] = [];
     const written: number[] = [];
     let at = 0;
     let length = 0;
     const sorted = [...policed].sort((a, b) => a.range.location - b.range.location);
-    const encoder = new TextEncoder();
     for (const { range, relation } of sorted) {
       const parts = 1 + (range.schemaname === undefined ? 0 : 1) +
         (range.catalogname === undefined ? 0 : 1);
@@ -200,9 +201,9 @@ export function createColumnMasker(
       });
       const before = `(SELECT ${columns.join(", ")} FROM `;
       const after = `)${range.alias === undefined ? ` AS ${quoteIdent(range.relname)}` : ""}`;
-      const beforeBytes = encoder.encode(before);
+      const beforeBytes = ENCODER.encode(before);
       written.push(length + beforeBytes.length);
-      const piece = encoder.encode(before + qualifiedName(relation) + after);
+      const piece = ENCODER.encode(before + qualifiedName(relation) + after);
       pieces.push(piece);
       length += piece.length;
       at = end;
@@ -214,7 +215,7 @@ export function createColumnMasker(
       out.set(piece, offset);
       offset += piece.length;
     }
-    const rewritten = decoder.decode(out);
+    const rewritten = DECODER.decode(out);
     const explain = tree.stmts.some((s) => "ExplainStmt" in s.stmt);
 
     // The proof: parse what was written; every policed reference must be one of ours.
