@@ -52,7 +52,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
       queryTimeoutSeconds: 10,
       connectTimeoutSeconds: 5,
       idleTimeoutSeconds: 60,
-      pipelineDepth: 1,
+      pipelineDepth: 8,
       maxRows: 1000,
       maxResultBytes: 10 * 1024 * 1024,
       identitySettings: undefined,

@@ -1,18 +1,18 @@
 /**
  * The PostgreSQL source's connection pool: a fixed set of slots, each one
- * postgres.js client with at most one connection, lent to one call at a time
- * under the permits of permits.ts (which also count what `stats()`
- * reports), idle ones taken last-in first-out, open ones first, the pool's
- * own before overflow ones; and, when `depth` allows, known-fast statements
- * sharing a busy connection. It knows nothing of SQL: the source decides
- * what runs on a slot.
+ * postgres.js client with at most one connection, lent to one call at a time,
+ * or, up to `depth`, to statements known to be fast, pipelined together;
+ * callers beyond it wait in one line (waiting_line.ts). Idle slots are taken
+ * last-in first-out, open ones first, the pool's own before overflow ones.
+ * It knows nothing of SQL: the source decides what runs on a slot, and
+ * tells it which statements are known to be fast.
  *
  * @module
  */
 import type postgres from "postgres";
 import { createDeadlineQueue, type DeadlineQueue } from "../../timing/deadlines.ts";
-import { Permits } from "./permits.ts";
 import { DatabaseError, type PoolStats } from "./sql_source.ts";
+import { WaitingLine } from "./waiting_line.ts";
 
 /**
  * One connection of the pool: a postgres.js client of its own with at most
@@ -28,6 +28,11 @@ export class Slot {
   /** Statements out on it now, and how many of them are not known to be fast. */
   inFlight = 0;
   slowAhead = 0;
+  /**
+   * When its last statement was answered (`performance.now()`): a statement
+   * pipelined behind another starts its own time on the connection then.
+   */
+  lastAnswerAt = 0;
   /**
    * The session's `statement_timeout` as this pool last set it; undefined
    * when unknown (a statement setting it failed). A new connection starts
@@ -66,8 +71,11 @@ export class Slot {
   }
 }
 
-/** Below this average time alone on a connection, a trusted statement may share one. */
-export const FAST_STATEMENT_MS = 5;
+/**
+ * Below this average time on its connection, a trusted statement may share
+ * one: it holds up whatever is pipelined behind it by about that much.
+ */
+export const FAST_STATEMENT_MS = 1;
 
 /** What {@linkcode createConnectionPool} takes. */
 export interface ConnectionPoolOptions {
@@ -90,9 +98,9 @@ export interface ConnectionPool {
   /**
    * Runs `work` on a slot lent to it, within `waitMs` of waiting for one
    * (else a `busy` DatabaseError), giving the slot back once the work has
-   * ended. `fast`: the statement is known to be fast, so it may share a busy
-   * connection. `callerAnswers`: the caller answers its own caller when
-   * `signal` aborts, so no race is needed here.
+   * ended. `fast`: the statement is known to be fast, so it may share a
+   * connection with other such statements. `callerAnswers`: the caller
+   * answers its own caller when `signal` aborts, so no race is needed here.
    */
   onSlot<R>(
     signal: AbortSignal | undefined,
@@ -105,7 +113,7 @@ export interface ConnectionPool {
   nextIdle(): Slot | undefined;
   /** Whether a statement text is known to be fast (see `learn`). */
   knownFast(text: string): boolean;
-  /** Records a statement's time alone on its connection. */
+  /** Records a statement's time on its connection (from when the one ahead of it answered). */
   learn(text: string, ms: number): void;
   /** Whether `close()` was called. */
   readonly closed: boolean;
@@ -128,12 +136,13 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
    *   than statements in flight (after any burst), each statement adds a
    *   hole and costs more than the last: `SELECT 1` at three callers went
    *   from 17.5k to 7.2k calls/s in 80 s here.
-   * Here the permits (permits.ts) keep statements out at no more than the
-   * connections, each goes to a connection of its own (unless
-   * `pipelineDepth` lets known-fast ones share: see `share`), and idle
-   * connections are taken last-in first-out, open ones first, the pool's own
-   * before overflow ones: the ones not needed stay unused and close. A client with one connection
-   * never leaves a hole (its one idle connection is always the last).
+   * Here a statement not known to be fast gets a connection of its own;
+   * known-fast ones are pipelined together (see `place`); callers wait in
+   * one line, first come, first served (waiting_line.ts); idle connections
+   * are taken last-in first-out, open ones first, the pool's own before
+   * overflow ones: the ones not needed stay unused and close. A client with
+   * one connection never leaves a hole (its one idle connection is always
+   * the last).
    */
   const size = options.coreSize + options.overflowSize;
   let closed = false;
@@ -145,16 +154,30 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
   const idleCore = slots.filter((s) => s.core).reverse();
   const idleOverflow = slots.filter((s) => !s.core).reverse();
   const deadlines = createDeadlineQueue();
-  const permits = new Permits(size, deadlines);
+  const line = new WaitingLine<boolean, Slot>(deadlines, serveWaiting);
   const depth = options.depth;
 
   /**
-   * A slot for a caller who holds a permit (so one is idle): the most recently
-   * used one with an open connection, so a connection the server closed while
-   * idle is not reopened while another is ready.
+   * A slot for a statement now, or undefined when it must wait.
+   *
+   * A known-fast statement joins a busy connection that carries only such
+   * statements, up to `depth`, before it takes an idle one: a statement that
+   * costs the database little costs more in its round trip (a socket write
+   * that wakes a backend, a read) than in its work, and one round trip
+   * carries every statement pipelined together. (Measured: `SELECT 1` at
+   * 50 callers served from 15 connections one statement each, against 6
+   * carrying up to 6: PostgreSQL's CPU per statement halved, and the
+   * server's own fell by a fifth; docs/BENCHMARKS.md.) Any other statement
+   * gets an idle connection of its own, so nothing slow ever runs ahead of
+   * a fast one, and a fast one never waits behind a slow one.
    */
-  function lend(fast: boolean): Slot {
-    const slot = takeIdle(idleCore) ?? takeIdle(idleOverflow)!;
+  function place(fast: boolean): Slot | undefined {
+    if (fast && depth > 1) {
+      const shared = share();
+      if (shared) return shared;
+    }
+    const slot = takeIdle(idleCore) ?? takeIdle(idleOverflow);
+    if (!slot) return undefined;
     slot.lent = true;
     slot.inFlight = 1;
     slot.slowAhead = fast ? 0 : 1;
@@ -170,20 +193,7 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     return stack.pop();
   }
 
-  /**
-   * Sharing a busy connection (`DB_PIPELINE_DEPTH` above 1), for a trusted
-   * statement known to be fast, when every slot is busy and nobody waits for
-   * one. postgres.js pipelines on a busy connection, so whatever runs there
-   * first delays what follows: hence only behind known-fast statements, and
-   * while a caller waits (for a slow statement, or because all slots are
-   * full) nothing joins a busy slot, so slots drain and waiters are served
-   * first come, first served. Letting any statement share (fewest in flight
-   * first, up to 4) took `SELECT 1` from 27 to 153 ms at p99 beside
-   * `get_top_customers` traffic. This way, at 50 callers on 15 connections:
-   * `SELECT 1` alone +8–12% calls/s, the primary-key lookup +5%; beside
-   * `get_top_customers`, `SELECT 1` −11% and +5 ms at p99. So it is off by
-   * default: for pools that serve small statements only.
-   */
+  /** The open busy slot running only known-fast statements with the fewest in flight, under `depth`. */
   function share(): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of slots) {
@@ -197,17 +207,33 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
 
   function giveBack(slot: Slot, fast: boolean): void {
     if (!fast) slot.slowAhead--;
-    if (--slot.inFlight > 0) return;
-    slot.lent = false;
-    (slot.core ? idleCore : idleOverflow).push(slot);
-    permits.release();
+    if (--slot.inFlight === 0) {
+      slot.lent = false;
+      (slot.core ? idleCore : idleOverflow).push(slot);
+    }
+    serveWaiting();
   }
 
   /**
-   * Per statement text, a moving average of its time from send to answer
-   * when it ran alone on its connection, and how often that was measured. A
-   * statement is known to be fast after 20 such runs averaging under
-   * {@linkcode FAST_STATEMENT_MS}. (Bounded: past 1,000 texts it starts over.)
+   * Serves the line from its front for as long as the caller there can be
+   * placed. A caller who cannot (a slow statement while every connection is
+   * busy) holds up those behind it: nobody joins a busy connection ahead of
+   * it, so one drains and it is served next.
+   */
+  function serveWaiting(): void {
+    for (let ask = line.first(); ask !== undefined; ask = line.first()) {
+      const slot = place(ask);
+      if (!slot) return;
+      line.grant(slot);
+    }
+  }
+
+  /**
+   * Per statement text, a moving average of its time on its connection (from
+   * sending it, or from the answer of the statement pipelined ahead of it, to
+   * its own answer), and how often that was measured. A statement is known
+   * to be fast after 20 runs averaging under {@linkcode FAST_STATEMENT_MS}.
+   * (Bounded: past 1,000 texts it starts over.)
    */
   const timings = new Map<string, { ms: number; runs: number }>();
   function knownFast(text: string): boolean {
@@ -235,25 +261,18 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     // After close(), a slot never used would open a connection of its own.
     if (closed) throw new DatabaseError("unavailable", "The database pool is closed");
     const deadline = performance.now() + waitMs;
-    let slot = fast && depth > 1 && permits.waiting === 0 &&
-        idleCore.length + idleOverflow.length === 0
-      ? share()
-      : undefined;
+    // Nobody is overtaken: with callers waiting, a newcomer joins the line.
+    let slot = line.waiting === 0 ? place(fast) : undefined;
     if (!slot) {
       // A slot within `waitMs` (else a `busy` DatabaseError) or the signal's
-      // reason; nothing to await when one is idle and nobody waits before us.
-      // A caller that answers on abort itself needs no abort listener while it
-      // waits: its turn comes within `waitMs`, and it then gives the
+      // reason. A caller that answers on abort itself needs no abort listener
+      // while it waits: its turn comes within `waitMs`, and it then gives the
       // connection straight back, having sent nothing.
-      const waited = permits.acquire(callerAnswers ? undefined : signal, waitMs);
-      if (waited) {
-        await waited;
-        if (callerAnswers && signal?.aborted) {
-          permits.release();
-          throw signal.reason;
-        }
+      slot = await line.wait(fast, callerAnswers ? undefined : signal, waitMs);
+      if (callerAnswers && signal?.aborted) {
+        giveBack(slot, fast);
+        throw signal.reason;
       }
-      slot = lend(fast);
     }
     const lent = slot;
     // Awaited here rather than through `running` below: one async frame
@@ -294,7 +313,7 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
         if (slot.lent) inUse++;
         else if (slot.open) idle++;
       }
-      return { inUse, idle, waiting: permits.waiting };
+      return { inUse, idle, waiting: line.waiting };
     },
     async close(): Promise<void> {
       closed = true;

@@ -54,9 +54,9 @@ export interface PostgresOptions {
   /** Server-side statement timeout, the ceiling for every query. */
   readonly queryTimeoutMs: number;
   /**
-   * Statements one connection may carry at once, when every one of them is
-   * a trusted statement known to be fast and no caller waits (default 1:
-   * never shared). See `share`.
+   * Statements one connection may carry at once, pipelined, when every one
+   * of them is a trusted statement known to be fast (default 1: never
+   * shared; the server's configuration defaults to 8). See pool.ts `place`.
    */
   readonly pipelineDepth?: number;
   readonly limits: ResultLimits;
@@ -208,7 +208,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         slot.sessionTimeoutMs = slot.startupTimeoutMs;
       },
     });
-  // One postgres.js client per connection, lent under our own permits: see pool.ts.
+  // One postgres.js client per connection, lent by our own pool: see pool.ts.
   const pool = createConnectionPool({
     coreSize: options.poolSize,
     overflowSize: options.poolMaxOverflow,
@@ -280,13 +280,16 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       : slot.startupTimeoutMs;
     let set: Promise<unknown> | undefined;
     if (slot.sessionTimeoutMs !== wanted) {
-      slot.sessionTimeoutMs = undefined;
+      // Recorded as sent: a connection runs its statements in order, so the
+      // ones pipelined behind this `SET` run under it (it fails only with
+      // the connection, and a new connection starts at its startup value).
+      slot.sessionTimeoutMs = wanted;
       // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
       set = conn.unsafe(`SET statement_timeout = ${wanted}`).execute();
     }
-    // Its own time, learnt only when sharing is on: nothing ahead of it, and
-    // no connect (a new connection's first statement also waits for it).
-    const alone = depth > 1 && slot.inFlight === 1 && slot.open;
+    // Its own time is learnt (when sharing is on) only on an open
+    // connection: a new connection's first statement also waits for the connect.
+    const timed = depth > 1 && wasOpen;
     const sent = performance.now();
     try {
       const statement = conn.unsafe(
@@ -305,18 +308,24 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
         // Both awaited together, so the statement's failure is handled too
         // when the SET fails first (a connection that will not open).
         rows = (await Promise.all([set, statement]))[1] as unknown as R[];
-        slot.sessionTimeoutMs = wanted;
       } else {
         rows = await statement as unknown as R[];
       }
     } catch (error) {
+      // Whether its `SET` took is unknown now: the next statement sets it again.
+      if (set) slot.sessionTimeoutMs = undefined;
       const mapped = failure(slot, error);
       // Not tried again: a statement that brought its backend down (or ran
       // into a restart or a kill) is not run twice.
       if (wasOpen && mapped.kind === "unavailable") lostMidStatement.add(mapped);
       throw mapped;
     }
-    if (alone) learn(query.text, performance.now() - sent);
+    if (timed) {
+      // From its sending, or from the answer ahead of it when pipelined.
+      const now = performance.now();
+      learn(query.text, now - Math.max(sent, slot.lastAnswerAt));
+      slot.lastAnswerAt = now;
+    }
     slot.open = true;
     return capRows(rows, limits);
   }

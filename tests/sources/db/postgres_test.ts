@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
-import {
-  DatabaseError,
-  makeSqlQuery,
-  sql,
-  type SqlSource,
-} from "../../../src/sources/db/sql_source.ts";
+import { DatabaseError, makeSqlQuery, sql } from "../../../src/sources/db/sql_source.ts";
 import postgres from "postgres";
 import {
   createTestDatabase,
@@ -455,62 +450,6 @@ Deno.test({
       assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
     } finally {
       await source.close();
-      await db.drop();
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "known-fast trusted statements share a busy connection, never behind a slow one or a waiter",
-  ignore,
-  async fn(t) {
-    const db = await createTestDatabase();
-    const open = (pipelineDepth: number) =>
-      openPostgres(options(db.url, { poolSize: 1, poolMaxOverflow: 0, pipelineDepth }));
-    const shared = open(4);
-    const single = open(1);
-    const direct = {};
-    const fast = (source: SqlSource, i: number) =>
-      source.query<{ i: number }>(sql`SELECT ${i}::int AS i`, direct).then((r) => r.rows[0].i);
-    const slow = (source: SqlSource) =>
-      source.query(sql`SELECT pg_sleep(${0.3}::float8)`, direct).then(() => "slept");
-    try {
-      // Twenty runs alone on an open connection make the statement known to be
-      // fast (the first run waits for the connect and is not counted).
-      for (let i = 0; i < 21; i++) {
-        assert.equal(await fast(shared, i), i);
-        assert.equal(await fast(single, i), i);
-      }
-
-      await t.step("three at once share the one connection; nobody waits", async () => {
-        const calls = [1, 2, 3].map((i) => fast(shared, i));
-        assert.deepEqual(shared.poolStats?.(), { inUse: 1, idle: 0, waiting: 0 });
-        assert.deepEqual(await Promise.all(calls), [1, 2, 3]);
-        // With a depth of 1 the same calls queue for the connection.
-        const queued = [1, 2, 3].map((i) => fast(single, i));
-        assert.deepEqual(single.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
-        assert.deepEqual(await Promise.all(queued), [1, 2, 3]);
-      });
-
-      await t.step("a statement not known to be fast has the connection to itself", async () => {
-        const sleeping = slow(shared);
-        const after = fast(shared, 7);
-        assert.deepEqual(shared.poolStats?.(), { inUse: 1, idle: 0, waiting: 1 });
-        assert.deepEqual(await Promise.all([sleeping, after]), ["slept", 7]);
-      });
-
-      await t.step("while a caller waits, nothing joins a busy connection", async () => {
-        const first = fast(shared, 1);
-        const sleeping = slow(shared); // waits: the connection is lent
-        const third = fast(shared, 3); // would fit beside the first, but someone waits
-        assert.deepEqual(shared.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
-        assert.deepEqual(await Promise.all([first, sleeping, third]), [1, "slept", 3]);
-        assert.deepEqual(shared.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
-      });
-    } finally {
-      await shared.close();
-      await single.close();
       await db.drop();
     }
   },

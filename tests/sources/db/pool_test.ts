@@ -1,0 +1,221 @@
+/**
+ * The pool's pipelining on a real PostgreSQL: which statements share a
+ * connection, that callers are served in order, and that every statement
+ * runs under its own deadline on a shared connection.
+ */
+import assert from "node:assert/strict";
+import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
+import { sql, type SqlSource } from "../../../src/sources/db/sql_source.ts";
+import { createTestDatabase, postgresUnavailable } from "./pg_fixture.ts";
+
+const ignore = postgresUnavailable !== undefined;
+
+function open(url: string, overrides: Partial<PostgresOptions> = {}): SqlSource {
+  return openPostgres({
+    url,
+    poolSize: 1,
+    poolMaxOverflow: 0,
+    recycleSeconds: 1800,
+    idleTimeoutSeconds: 60,
+    connectTimeoutSeconds: 3,
+    queryTimeoutMs: 10_000,
+    limits: { maxRows: 1000, maxBytes: 1 << 20 },
+    pipelineDepth: 4,
+    ...overrides,
+  });
+}
+
+interface Marked {
+  i: number;
+  pid: number;
+}
+/** A fast statement that tells which backend ran it. */
+const fast = (source: SqlSource, i: number) =>
+  source.query<Marked>(sql`SELECT ${i}::int AS i, pg_backend_pid() AS pid`).then((r) => r.rows[0]);
+const slow = (source: SqlSource) =>
+  source.query(sql`SELECT pg_sleep(${0.3}::float8)`).then(() => "slept");
+
+/** Twenty runs on an open connection make a statement known to be fast (the first waits for the connect). */
+async function learn(source: SqlSource): Promise<void> {
+  for (let i = 0; i < 21; i++) assert.equal((await fast(source, i)).i, i);
+}
+
+Deno.test({
+  name: "pool: known-fast statements are pipelined on as few connections as they fill",
+  ignore,
+  async fn(t) {
+    const db = await createTestDatabase();
+    const shared = open(db.url, { poolSize: 3 });
+    const single = open(db.url, { pipelineDepth: 1 });
+    try {
+      await learn(shared);
+      await learn(single);
+
+      await t.step("four at once share one connection, though two more are there", async () => {
+        const calls = [1, 2, 3, 4].map((i) => fast(shared, i));
+        assert.deepEqual(shared.poolStats?.(), { inUse: 1, idle: 0, waiting: 0 });
+        const rows = await Promise.all(calls);
+        assert.deepEqual(rows.map((r) => r.i), [1, 2, 3, 4]);
+        assert.equal(new Set(rows.map((r) => r.pid)).size, 1, "one backend ran all four");
+      });
+
+      await t.step("past the depth, the next ones take other connections", async () => {
+        const calls = [1, 2, 3, 4, 5, 6].map((i) => fast(shared, i));
+        const rows = await Promise.all(calls);
+        assert.deepEqual(rows.map((r) => r.i), [1, 2, 3, 4, 5, 6]);
+        // (A connection not open yet is not pipelined on: it may not open.)
+        assert.equal(new Set(rows.slice(0, 4).map((r) => r.pid)).size, 1);
+        assert.ok(!rows.slice(4).some((r) => r.pid === rows[0].pid));
+      });
+
+      await t.step("with a depth of 1 the same calls queue for the connection", async () => {
+        const queued = [1, 2, 3].map((i) => fast(single, i));
+        assert.deepEqual(single.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
+        assert.deepEqual((await Promise.all(queued)).map((r) => r.i), [1, 2, 3]);
+      });
+    } finally {
+      await shared.close();
+      await single.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "pool: callers beyond the connections are served in order; a slow one is never overtaken",
+  ignore,
+  async fn(t) {
+    const db = await createTestDatabase();
+    const source = open(db.url);
+    try {
+      await learn(source);
+
+      await t.step("fast ones fill the connection, then wait in line", async () => {
+        const calls = [1, 2, 3, 4, 5, 6].map((i) => fast(source, i));
+        assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
+        assert.deepEqual((await Promise.all(calls)).map((r) => r.i), [1, 2, 3, 4, 5, 6]);
+      });
+
+      await t.step("a statement not known to be fast has the connection to itself", async () => {
+        const order: string[] = [];
+        const sleeping = slow(source).then((v) => (order.push("slow"), v));
+        const after = fast(source, 7).then((r) => (order.push("fast"), r.i));
+        assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 1 });
+        assert.deepEqual(await Promise.all([sleeping, after]), ["slept", 7]);
+        assert.deepEqual(order, ["slow", "fast"]);
+      });
+
+      await t.step(
+        "a slow one waiting holds up those behind it, so a connection drains for it",
+        async () => {
+          const order: string[] = [];
+          const first = fast(source, 1).then((r) => (order.push("first"), r.i));
+          const sleeping = slow(source).then((v) => (order.push("slow"), v)); // waits: the connection is busy
+          // Would fit beside the first, but the slow one is ahead of it in line.
+          const third = fast(source, 3).then((r) => (order.push("third"), r.i));
+          assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
+          assert.deepEqual(await Promise.all([first, sleeping, third]), [1, "slept", 3]);
+          assert.deepEqual(order, ["first", "slow", "third"]);
+          assert.deepEqual(source.poolStats?.(), { inUse: 0, idle: 1, waiting: 0 });
+        },
+      );
+
+      await t.step("a waiter who gives up lets those behind it through at once", async () => {
+        const sleeping = slow(source); // has the connection
+        const controller = new AbortController();
+        const leaving = source.query(sql`SELECT pg_sleep(${0.01}::float8)`, {
+          signal: controller.signal,
+        });
+        const behind = fast(source, 9);
+        assert.deepEqual(source.poolStats?.()?.waiting, 2);
+        controller.abort(new Error("left"));
+        await assert.rejects(leaving, /left/);
+        assert.deepEqual(source.poolStats?.()?.waiting, 1);
+        assert.equal(await sleeping, "slept");
+        assert.equal((await behind).i, 9);
+      });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "pool: each pipelined statement runs under its own deadline's statement timeout",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = open(db.url, { pipelineDepth: 8 });
+    const setting = (timeoutMs?: number) =>
+      source.query<{ t: string; pid: number }>(
+        sql`SELECT current_setting('statement_timeout') AS t, pg_backend_pid() AS pid`,
+        timeoutMs === undefined ? {} : { timeoutMs },
+      ).then((r) => r.rows[0]);
+    try {
+      for (let i = 0; i < 21; i++) assert.equal((await setting()).t, "10s");
+      // Alternating short deadlines (each lowers the session's timeout) and
+      // none (the pool's 10 s), all in flight on one connection at once.
+      const asked = [2000, undefined, 1500, undefined, 3000, 3000, undefined, 700];
+      const rows = await Promise.all(asked.map(setting));
+      assert.equal(new Set(rows.map((r) => r.pid)).size, 1, "all on one connection");
+      assert.deepEqual(rows.map((r) => r.t), [
+        "2s",
+        "10s",
+        "1500ms",
+        "10s",
+        "3s",
+        "3s",
+        "10s",
+        "700ms",
+      ]);
+      // And after them, alone: the pool's own again.
+      assert.equal((await setting()).t, "10s");
+
+      // One sent while the statement ahead of it still runs on the server:
+      // that one's `SET` (back to 10 s) is what the session will have when
+      // it comes, whatever answered first.
+      const sleepy = (seconds: number) =>
+        source.query<{ t: string }>(
+          sql`SELECT current_setting('statement_timeout') AS t, pg_sleep(${seconds}::float8) AS s`,
+        ).then((r) => r.rows[0].t);
+      for (let i = 0; i < 21; i++) await sleepy(0);
+      const a = setting(2000);
+      const b = sleepy(0.05); // known fast, so pipelined behind `a`, with its own SET
+      const c = a.then(() => setting(2000)); // sent while `b` sleeps
+      assert.deepEqual([(await a).t, await b, (await c).t], ["2s", "10s", "2s"]);
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "pool: a statement that grows slow stops sharing its connection",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = open(db.url);
+    const sleep = (seconds: number) =>
+      source.query(sql`SELECT pg_sleep(${seconds}::float8) AS s`).then(() => seconds);
+    try {
+      for (let i = 0; i < 21; i++) await sleep(0);
+      const together = [sleep(0), sleep(0)];
+      assert.deepEqual(
+        source.poolStats?.(),
+        { inUse: 1, idle: 0, waiting: 0 },
+        "known fast: shared",
+      );
+      await Promise.all(together);
+      // The same text now takes 30 ms: its average passes the bar at once.
+      for (let i = 0; i < 3; i++) await sleep(0.03);
+      const apart = [sleep(0), sleep(0)];
+      assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 1 }, "no longer shared");
+      await Promise.all(apart);
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
