@@ -5,7 +5,8 @@
  * callers beyond it wait in one line (waiting_line.ts). Idle slots are taken
  * last-in first-out, open ones first, the pool's own before overflow ones.
  * It knows nothing of SQL: the source decides what runs on a slot, and
- * tells it which statements are known to be fast.
+ * tells it which statements are known to be fast
+ * (statement_timings.ts).
  *
  * @module
  */
@@ -28,11 +29,6 @@ export class Slot {
   /** Statements out on it now, and how many of them are not known to be fast. */
   inFlight = 0;
   slowAhead = 0;
-  /**
-   * When its last statement was answered (`performance.now()`): a statement
-   * pipelined behind another starts its own time on the connection then.
-   */
-  lastAnswerAt = 0;
   /**
    * The session's `statement_timeout` as this pool last set it; undefined
    * when unknown (a statement setting it failed). A new connection starts
@@ -71,12 +67,6 @@ export class Slot {
   }
 }
 
-/**
- * Below this average time on its connection, a trusted statement may share
- * one: it holds up whatever is pipelined behind it by about that much.
- */
-export const FAST_STATEMENT_MS = 1;
-
 /** What {@linkcode createConnectionPool} takes. */
 export interface ConnectionPoolOptions {
   /** Slots kept for steady load. */
@@ -111,10 +101,6 @@ export interface ConnectionPool {
   ): Promise<R>;
   /** The slot the next call will be lent, when one is idle. */
   nextIdle(): Slot | undefined;
-  /** Whether a statement text is known to be fast (see `learn`). */
-  knownFast(text: string): boolean;
-  /** Records a statement's time on its connection (from when the one ahead of it answered). */
-  learn(text: string, ms: number): void;
   /** Whether `close()` was called. */
   readonly closed: boolean;
   stats(): PoolStats;
@@ -228,28 +214,6 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     }
   }
 
-  /**
-   * Per statement text, a moving average of its time on its connection (from
-   * sending it, or from the answer of the statement pipelined ahead of it, to
-   * its own answer), and how often that was measured. A statement is known
-   * to be fast after 20 runs averaging under {@linkcode FAST_STATEMENT_MS}.
-   * (Bounded: past 1,000 texts it starts over.)
-   */
-  const timings = new Map<string, { ms: number; runs: number }>();
-  function knownFast(text: string): boolean {
-    const timing = timings.get(text);
-    return timing !== undefined && timing.runs >= 20 && timing.ms < FAST_STATEMENT_MS;
-  }
-  function learn(text: string, ms: number): void {
-    let timing = timings.get(text);
-    if (!timing) {
-      if (timings.size >= 1000) timings.clear();
-      timings.set(text, timing = { ms, runs: 0 });
-    }
-    timing.ms += (ms - timing.ms) / 8;
-    timing.runs++;
-  }
-
   /** Runs `work` on a slot, giving it back once the work has ended. */
   async function onSlot<R>(
     signal: AbortSignal | undefined,
@@ -301,8 +265,6 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     deadlines,
     onSlot,
     nextIdle: () => idleCore.at(-1) ?? idleOverflow.at(-1),
-    knownFast,
-    learn,
     get closed() {
       return closed;
     },

@@ -31,6 +31,7 @@ import postgres from "postgres";
 import { claimText } from "../../auth/principal.ts";
 import { createConnectionPool, type Slot } from "./pool.ts";
 import { batchSize, capRows, type ResultLimits, RowCollector } from "./result_caps.ts";
+import { StatementTimings } from "./statement_timings.ts";
 import {
   DatabaseError,
   databaseErrorKind,
@@ -156,6 +157,9 @@ export const WATCHDOG_MARGIN_MS = 2_000;
  */
 const TIMEOUT_TOLERANCE_MS = 250;
 
+/** The probe of the database's clock around a measured statement: seconds since the epoch, to the microsecond. */
+const CLOCK_SQL = "SELECT extract(epoch FROM pg_catalog.clock_timestamp())::float8 AS t";
+
 /** Options of a statement: extended protocol, so never two statements. */
 const PREPARED = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
 const UNPREPARED = { prepare: false, simple: false } as postgres.UnsafeQueryOptions;
@@ -216,7 +220,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     startupTimeoutMs: Math.ceil(options.queryTimeoutMs),
     connect,
   });
-  const { deadlines, onSlot, knownFast, learn } = pool;
+  const { deadlines, onSlot } = pool;
+  const timings = new StatementTimings();
   const depth = options.pipelineDepth ?? 1;
   const identitySettings = options.identitySettings ?? {};
   const identityNames = Object.keys(identitySettings);
@@ -245,6 +250,26 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
     // calls would outwait their deadline instead of finding the database back.
     else if (!slot.open) slot.destroy();
     return mapped;
+  }
+
+  /** The database's clock, read by a statement of its own on `conn` (prepared once per connection). */
+  function clock(conn: Slot["client"]): Promise<number> {
+    const read = conn.unsafe(CLOCK_SQL, [], PREPARED).execute() as unknown as Promise<
+      { t: number }[]
+    >;
+    const ms = read.then((rows) => rows[0].t * 1000);
+    // Its failure is the statement's (reported there), never a rejection left unhandled.
+    ms.catch(() => {});
+    return ms;
+  }
+
+  /** Records the time between two clock reads around a statement, once both came back. */
+  function timed(text: string, before: Promise<number>, after: Promise<number>): void {
+    Promise.all([before, after]).then(
+      ([start, end]) => timings.record(text, end - start),
+      // A lost connection or a failed statement: nothing measured.
+      () => {},
+    );
   }
 
   /**
@@ -287,10 +312,9 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       // deno-lint-ignore sql-safety/no-sql-interpolation -- our own text, built from a number
       set = conn.unsafe(`SET statement_timeout = ${wanted}`).execute();
     }
-    // Its own time is learnt (when sharing is on) only on an open
-    // connection: a new connection's first statement also waits for the connect.
-    const timed = depth > 1 && wasOpen;
-    const sent = performance.now();
+    // Measured (when sharing is on) between two probes of the database's
+    // clock pipelined around it: see statement_timings.ts.
+    const before = depth > 1 && timings.shouldMeasure(query.text) ? clock(conn) : undefined;
     try {
       const statement = conn.unsafe(
         query.text,
@@ -304,6 +328,7 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
           maxRows: limits.maxRows + 1,
         } as postgres.UnsafeQueryOptions,
       ).execute();
+      if (before) timed(query.text, before, clock(conn));
       if (set) {
         // Both awaited together, so the statement's failure is handled too
         // when the SET fails first (a connection that will not open).
@@ -319,12 +344,6 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       // into a restart or a kill) is not run twice.
       if (wasOpen && mapped.kind === "unavailable") lostMidStatement.add(mapped);
       throw mapped;
-    }
-    if (timed) {
-      // From its sending, or from the answer ahead of it when pipelined.
-      const now = performance.now();
-      learn(query.text, now - Math.max(sent, slot.lastAnswerAt));
-      slot.lastAnswerAt = now;
     }
     slot.open = true;
     return capRows(rows, limits);
@@ -523,7 +542,8 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
               Math.max(timeoutMs, slot.sessionTimeoutMs ?? options.queryTimeoutMs),
               trusted<R>(slot, query, opts, limits, timeoutMs, deadline),
             ),
-        depth > 1 && !opts.callerWritten && identityNames.length === 0 && knownFast(query.text),
+        depth > 1 && !opts.callerWritten && identityNames.length === 0 &&
+          timings.knownFast(query.text),
         opts.callerAnswersOnAbort,
       );
     },
