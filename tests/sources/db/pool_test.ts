@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openPostgres, type PostgresOptions } from "../../../src/sources/db/postgres.ts";
-import { sql, type SqlSource } from "../../../src/sources/db/sql_source.ts";
+import { DatabaseError, sql, type SqlSource } from "../../../src/sources/db/sql_source.ts";
 import { MEASURE_EVERY } from "../../../src/sources/db/statement_timings.ts";
 import { createTestDatabase, postgresUnavailable } from "./pg_fixture.ts";
 
@@ -135,6 +135,38 @@ Deno.test({
         assert.equal(await sleeping, "slept");
         assert.equal((await behind).i, 9);
       });
+    } finally {
+      await source.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "pool: a statement that fails in a pipeline fails alone; those around it are answered",
+  ignore,
+  async fn() {
+    const db = await createTestDatabase();
+    const source = open(db.url, { pipelineDepth: 8 });
+    const divide = (by: number) =>
+      source.query<{ q: number; pid: number }>(
+        sql`SELECT 10 / ${by}::int AS q, pg_backend_pid() AS pid`,
+      ).then((r) => r.rows[0]);
+    try {
+      for (let i = 0; i < 21; i++) assert.equal((await divide(1)).q, 10);
+      const settled = await Promise.allSettled([1, 0, 2, 5, 0, 10].map(divide));
+      const answers = settled.map((s) => s.status === "fulfilled" ? s.value.q : "failed");
+      assert.deepEqual(answers, [10, "failed", 5, 2, "failed", 1]);
+      const pids = settled.flatMap((s) => s.status === "fulfilled" ? [s.value.pid] : []);
+      assert.equal(new Set(pids).size, 1, "all on one connection");
+      const failure = settled[1] as PromiseRejectedResult;
+      assert.ok(failure.reason instanceof DatabaseError);
+      assert.equal(failure.reason.code, "22012"); // division_by_zero
+      // The connection is still good, and still shared.
+      assert.deepEqual(
+        (await Promise.all([3, 4].map(divide))).map((r) => r.pid),
+        [pids[0], pids[0]],
+      );
     } finally {
       await source.close();
       await db.drop();
