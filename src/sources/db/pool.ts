@@ -150,12 +150,11 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
    * statements, up to `depth`, before it takes an idle one: a statement that
    * costs the database little costs more in its round trip (a socket write
    * that wakes a backend, a read) than in its work, and one round trip
-   * carries every statement pipelined together. (Measured: `SELECT 1` at
-   * 50 callers served from 15 connections one statement each, against 6
-   * carrying up to 6: PostgreSQL's CPU per statement halved, and the
-   * server's own fell by a fifth; docs/BENCHMARKS.md.) Any other statement
-   * gets an idle connection of its own, so nothing slow ever runs ahead of
-   * a fast one, and a fast one never waits behind a slow one.
+   * carries every statement pipelined together. (Measured at 50 callers:
+   * PostgreSQL's CPU per `SELECT 1` less than half, the server's a third
+   * less, against one statement per connection; docs/BENCHMARKS.md, session
+   * 15.) Any other statement gets an idle connection of its own, so on a
+   * connection nothing slow ever runs ahead of a fast one.
    */
   function place(fast: boolean): Slot | undefined {
     if (fast && depth > 1) {
