@@ -313,8 +313,11 @@ export function openPostgres(options: PostgresOptions): PostgresSource {
       set = conn.unsafe(`SET statement_timeout = ${wanted}`).execute();
     }
     // Measured (when sharing is on) between two probes of the database's
-    // clock pipelined around it: see statement_timings.ts.
-    const before = depth > 1 && timings.shouldMeasure(query.text) ? clock(conn) : undefined;
+    // clock pipelined around it (see statement_timings.ts); only on an open
+    // connection, so a connect that fails has no more steps queued behind it.
+    const before = depth > 1 && wasOpen && timings.shouldMeasure(query.text)
+      ? clock(conn)
+      : undefined;
     try {
       const statement = conn.unsafe(
         query.text,

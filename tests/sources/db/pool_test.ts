@@ -36,7 +36,7 @@ const fast = (source: SqlSource, i: number) =>
 const slow = (source: SqlSource) =>
   source.query(sql`SELECT pg_sleep(${0.3}::float8)`).then(() => "slept");
 
-/** Twenty measured runs make a statement known to be fast (the first, on a new connection, included). */
+/** Twenty measured runs make a statement known to be fast (the first, on a new connection, is not measured). */
 async function learn(source: SqlSource): Promise<void> {
   for (let i = 0; i < 21; i++) assert.equal((await fast(source, i)).i, i);
 }
