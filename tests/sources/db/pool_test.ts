@@ -143,6 +143,57 @@ Deno.test({
 });
 
 Deno.test({
+  name: "pool: caller SQL and identity transactions never share a connection, whatever their text",
+  ignore,
+  async fn(t) {
+    const db = await createTestDatabase();
+    try {
+      await t.step(
+        "caller SQL with the text of a known-fast statement waits for its own",
+        async () => {
+          const source = open(db.url, { pipelineDepth: 8 });
+          try {
+            await learn(source);
+            const text = sql`SELECT ${5}::int AS i, pg_backend_pid() AS pid`;
+            const trusted = [fast(source, 1), fast(source, 2)];
+            // Its BEGIN … ROLLBACK and session reset would take in whatever was pipelined with it.
+            const caller = source.query<Marked>(text, { callerWritten: true });
+            assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 1 });
+            assert.deepEqual((await Promise.all(trusted)).map((r) => r.i), [1, 2]);
+            assert.equal((await caller).rows[0].i, 5);
+          } finally {
+            await source.close();
+          }
+        },
+      );
+
+      await t.step("each identity's transaction has the connection alone", async () => {
+        const source = open(db.url, {
+          pipelineDepth: 8,
+          identitySettings: { "app.user_id": "sub" },
+        });
+        const as = (sub: string) =>
+          source.query<{ u: string }>(
+            sql`SELECT current_setting('app.user_id', true) AS u, pg_backend_pid() AS pid`,
+            { identity: { sub } },
+          ).then((r) => r.rows[0].u);
+        try {
+          for (let i = 0; i < 25; i++) assert.equal(await as("warm"), "warm");
+          // Pipelined, one user's statement would run inside another's transaction.
+          const users = ["alice", "bob", "carol"].map(as);
+          assert.deepEqual(source.poolStats?.(), { inUse: 1, idle: 0, waiting: 2 });
+          assert.deepEqual(await Promise.all(users), ["alice", "bob", "carol"]);
+        } finally {
+          await source.close();
+        }
+      });
+    } finally {
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
   name: "pool: a statement that fails in a pipeline fails alone; those around it are answered",
   ignore,
   async fn() {
