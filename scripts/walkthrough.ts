@@ -25,6 +25,7 @@ import {
   privateClusterUnavailable,
 } from "../tests/sources/db/private_cluster.ts";
 import { buildBundle, compilePermissionFlags, spawnServer } from "../tests/process.ts";
+import { BUNDLE_ENTRY } from "./bundle.ts";
 
 const KEY = "walkthrough-key-0123456789abcdef";
 
@@ -95,8 +96,9 @@ export async function walkthrough(say: (line: string) => void = console.log): Pr
     say(`2. own tools file: ${toolsFile}`);
 
     await buildBundle(dir);
+    flags = flags.map((f) => f.startsWith("--allow-read=") ? f.replace("=", `=${dir},`) : f);
     server = await spawnServer(
-      ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
+      ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, BUNDLE_ENTRY],
       {
         ENVIRONMENT: "production",
         API_KEY_PRIMARY: KEY,

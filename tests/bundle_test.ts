@@ -1,23 +1,38 @@
 import assert from "node:assert/strict";
-import { buildBundle, compilePermissionFlags, runDeno, spawnServer } from "./process.ts";
+import {
+  buildBundle,
+  bundlePermissionFlags,
+  compilePermissionFlags,
+  runDeno,
+  spawnServer,
+} from "./process.ts";
+import { BUNDLE_ENTRY } from "../scripts/bundle.ts";
+import { createTestDatabase, postgresUnavailable } from "./sources/db/pg_fixture.ts";
 
 const KEY = "bundle-test-key-0123456789ab";
 
-Deno.test("the bundle runs from an empty directory with only the compile task's permissions", async () => {
+/** The names in `dir`, sorted. */
+function listing(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
+Deno.test("the bundle runs from its own folder with the compile task's permissions and read access to that folder", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-" });
   try {
     await buildBundle(dir);
+    const built = listing(dir);
+    assert.ok(built.includes(BUNDLE_ENTRY), built.join(" "));
 
-    const flags = await compilePermissionFlags();
-    assert.deepEqual(flags, [
+    assert.deepEqual(await compilePermissionFlags(), [
       "--allow-net",
       "--allow-env",
       "--allow-read=/etc/mcp-tool-server,/run/secrets,/run/credentials",
       "--allow-write=/var/log/mcp-tool-server",
     ]);
+    const flags = await bundlePermissionFlags(dir);
     // Nothing but the bundle in the working directory: no node_modules, no deno.json.
     const server = await spawnServer(
-      ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, "mcp-tool-server.js"],
+      ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, BUNDLE_ENTRY],
       // sql_query on the embedded database: its worker is bundled as text and started from a blob.
       { API_KEY_PRIMARY: KEY, ENABLE_SQL_QUERY_TOOL: "true", DB_QUERY_TIMEOUT_SECONDS: "1" },
       { cwd: dir },
@@ -84,7 +99,86 @@ Deno.test("the bundle runs from an empty directory with only the compile task's 
     } finally {
       assert.equal((await server.stop()).code, 0, server.stderr());
     }
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["mcp-tool-server.js"]);
+    // The server wrote nothing beside its own files.
+    assert.deepEqual(listing(dir), built);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "a start on PostgreSQL loads only the code it runs: the embedded database, the parser and /docs stay unread until used",
+  ignore: postgresUnavailable !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-lazy-" });
+    const db = await createTestDatabase();
+    try {
+      await buildBundle(dir);
+      // Without these chunks a start that read them would fail before its
+      // first line ran (a literal import() is loaded with its importer).
+      const removed: string[] = [];
+      for (const name of listing(dir)) {
+        if (/^(pglite_worker|pg_parser|docs_assets)-/.test(name)) {
+          await Deno.remove(`${dir}/${name}`);
+          removed.push(name);
+        }
+      }
+      assert.equal(removed.length, 3, removed.join(" "));
+      const server = await spawnServer(
+        [
+          "run",
+          "--no-config",
+          "--unstable-no-legacy-abort",
+          ...await bundlePermissionFlags(dir),
+          BUNDLE_ENTRY,
+        ],
+        { API_KEY_PRIMARY: KEY, DB_URL: db.url, DEMO_TOOLS: "true" },
+        { cwd: dir },
+      );
+      try {
+        const res = await fetch(`${server.url}/v1/mcp/get_top_customers`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ limit: 3 }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.equal((await res.json()).customers.length, 3);
+        // /docs is what needed a removed chunk: read at its first request, not before.
+        const docs = await fetch(`${server.url}/docs`);
+        assert.equal(docs.status, 500);
+        await docs.body?.cancel();
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await db.drop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("the bundle without read access to its own folder stops at once and says which folder to grant", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-bundle-noread-" });
+  try {
+    await buildBundle(dir);
+    const result = await runDeno(
+      [
+        "run",
+        "--no-config",
+        "--unstable-no-legacy-abort",
+        ...await compilePermissionFlags(),
+        BUNDLE_ENTRY,
+      ],
+      { API_KEY_PRIMARY: KEY, PORT: "0" },
+      { cwd: dir },
+    );
+    assert.equal(result.code, 2, result.stderr);
+    const real = await Deno.realPath(dir);
+    assert.equal(
+      result.stderr.trim(),
+      `Cannot run: this bundle reads its parts from ${real}/ when they are first needed: add that folder to --allow-read`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -143,8 +237,8 @@ Deno.test({
         "run",
         "--no-config",
         "--unstable-no-legacy-abort",
-        ...await compilePermissionFlags(),
-        "mcp-tool-server.js",
+        ...await bundlePermissionFlags(dir),
+        BUNDLE_ENTRY,
       ];
       // The log folder is what systemd's LogsDirectory= makes: it exists before the start.
       await ensureDir("/var/log/mcp-tool-server", made);
@@ -180,8 +274,13 @@ Deno.test({
       assert.ok(logged.some((l) => l.message === "server started"));
       assert.ok(logged.some((l) => l.message === "tool call" && l.tool_name === "customer_count"));
 
-      // A tools file anywhere else: the message says where to put it.
-      const elsewhere = await runDeno(args, { ...env, TOOLS_FILE: `${dir}/tools.yaml` }, {
+      // A tools file anywhere else (not the bundle's own folder, which it may
+      // read): the message says where to put it.
+      const outside = await Deno.makeTempDir({ prefix: "mcp-bundle-elsewhere-" });
+      made.push(outside);
+      await Deno.writeTextFile(`${outside}/tools.yaml`, "tools: {}\n");
+      made.unshift(`${outside}/tools.yaml`);
+      const elsewhere = await runDeno(args, { ...env, TOOLS_FILE: `${outside}/tools.yaml` }, {
         cwd: dir,
       });
       assert.equal(elsewhere.code, 2);

@@ -197,11 +197,19 @@ export function freePort(): number {
 
 /**
  * Builds the bundle `deno task bundle` builds (the serving config, `main.ts`,
- * embedded files packed: `scripts/bundle.ts`) into `dir/mcp-tool-server.js`;
- * throws with deno's output when it fails.
+ * split into chunks, embedded files packed: `scripts/bundle.ts`) into the
+ * folder `dir`; returns its entry file. Throws with deno's output when it fails.
  */
 export async function buildBundle(dir: string): Promise<string> {
-  const bundle = `${dir}/mcp-tool-server.js`;
-  await buildServerBundle(bundle, toolchainEnv());
-  return bundle;
+  return (await buildServerBundle(dir, toolchainEnv())).entry;
+}
+
+/**
+ * The flags the bundle in `dir` runs with: the compile task's, plus read
+ * access to its own folder (it reads its lazily imported chunks from there).
+ */
+export async function bundlePermissionFlags(dir: string): Promise<string[]> {
+  return (await compilePermissionFlags()).map((f) =>
+    f.startsWith("--allow-read=") ? `--allow-read=${dir},${f.slice("--allow-read=".length)}` : f
+  );
 }

@@ -4,7 +4,7 @@
  * only literal imports, so the core bundle leaves out transformers.js,
  * onnxruntime's native addon and pgvector, and never needs FFI. Run from
  * source (`deno task start:rag`), the modules load as usual once the
- * process may read `src/`; the one-file bundle says RAG is not in it.
+ * process may read `src/`; the bundle says RAG is not in it.
  *
  * Only this module and `permissions.ts` are part of the core program.
  *
@@ -20,11 +20,11 @@ const MODULES = {
   ingest: "./ingest_command.ts",
 } as const;
 
-/** The RAG modules are not in this build (the one-file bundle holds the core server only). */
+/** The RAG modules are not in this build (the bundle holds the core server only). */
 export class RagUnavailableError extends Error {
   constructor(cause?: unknown) {
     super(
-      "RAG is not part of this build: the one-file bundle holds the core server only. Run from " +
+      "RAG is not part of this build: the bundle holds the core server only. Run from " +
         "source with `deno task start:rag` / `deno task ingest`, or build a binary with " +
         "`deno task compile:rag`",
       { cause },

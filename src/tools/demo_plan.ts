@@ -114,10 +114,12 @@ export async function planDemo(
 
 /** The tools file's source kinds and SQL tools, or undefined when it cannot be read or parsed. */
 async function readRaw(path: string, readText: ReadText): Promise<RawToolsFile | undefined> {
+  // Loaded only with a tools file, like the loader itself. Outside the try: a
+  // parser that fails to load is a fault, not an unreadable file (which would
+  // serve the demo tools).
+  const { parse } = await import("../config/yaml.ts");
   let doc: unknown;
   try {
-    // Loaded only with a tools file, like the loader itself.
-    const { parse } = await import("yaml");
     doc = parse(await readText(path));
   } catch {
     return undefined;
