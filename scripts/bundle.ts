@@ -5,7 +5,7 @@
  * read access to its own folder:
  *
  *   deno run --allow-run --allow-read --allow-write --allow-env scripts/bundle.ts [out-dir]
- *   deno run --no-config --allow-net --allow-env \
+ *   deno run --no-config --unstable-no-legacy-abort --allow-net --allow-env \
  *     --allow-read=dist/bundle,/etc/mcp-tool-server,/run/secrets,/run/credentials \
  *     --allow-write=/var/log/mcp-tool-server dist/bundle/mcp-tool-server.js
  *

@@ -60,6 +60,7 @@ import { SERVER_NAME, SERVER_VERSION } from "./version.ts";
 import { loadRagServer } from "./rag/load.ts";
 import { configForIsolate } from "./parallel/pool_share.ts";
 import type { RagService } from "./rag/server.ts";
+import { releaseMemoryWhenIdle } from "./runtime/idle_memory.ts";
 
 /** What {@linkcode createApp} takes. */
 export interface AppOptions {
@@ -596,9 +597,26 @@ export async function createApp(options: AppOptions): Promise<App> {
     clientAddress: (req, ctx) => clientAddress(req, ctx, proxies),
   });
 
+  // Responses finished in the same event-loop turn are written together (see response_batching.ts).
+  const batched = batchResponses(handler);
+  // After a load, the heap goes back to what is live (runtime/idle_memory.ts;
+  // needs --expose-gc, which the binary and the server tasks pass). Requests
+  // are counted to tell an idle server from a busy one.
+  let served = 0;
+  const idleMemory = releaseMemoryWhenIdle({
+    activity: () => served,
+    onRelease: (before, after) =>
+      log.debug("heap released after a load", {
+        before_mb: Math.round(before / 1048576),
+        after_mb: Math.round(after / 1048576),
+      }),
+  });
+
   return {
-    // Responses finished in the same event-loop turn are written together (see response_batching.ts).
-    handler: batchResponses(handler),
+    handler: (req, info) => {
+      served++;
+      return batched(req, info);
+    },
     registry,
     log,
     sql,
@@ -609,6 +627,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     warmUp: () => metrics.loadProcessMetrics(),
     reloadKeys: reloads.reloadKeys,
     async close() {
+      idleMemory?.stop();
       deadlines.close();
       await reloads.close();
       redis?.disconnect();
