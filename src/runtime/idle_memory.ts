@@ -1,14 +1,13 @@
 /**
  * Gives the V8 heap back to the system once a load is over.
  *
- * Why: V8 grows its heap for a load (the young generation up to two 16 MB
- * semi-spaces under the binary's flags, old space by its growing factor)
- * and shrinks it only at a collection that sees a low allocation rate. When
- * a load stops, nothing allocates, no collection runs, and the process
- * keeps its peak: ~150–175 MB after 50 callers where it idled at ~80–150.
- * One memory-reducing collection after the load (V8's "last resort": full,
- * compacting, new space shrunk) gives ~40–50 MB back, for a pause of tens of
- * milliseconds when nothing is being served.
+ * Why: V8 grows its heap for a load (the young generation up to its
+ * semi-space cap, old space by its growing factor) and shrinks it only at a
+ * collection that sees a low allocation rate. When a load stops, nothing
+ * allocates, no collection runs, and the process keeps its peak. One
+ * memory-reducing collection after the load (V8's "last resort" flavor:
+ * full, compacting, new space shrunk) gives most of the growth back, for
+ * one pause while nothing is being served (docs/BENCHMARKS.md, session 16).
  *
  * When: every {@linkcode IdleMemoryOptions.intervalMs}, if no request came
  * in since the last look and the heap holds at least
