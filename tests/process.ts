@@ -56,7 +56,8 @@ export async function spawnServer(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: options.cwd,
-    env: { PORT: "0", NO_COLOR: "1", ...env },
+    // No update check: it asks a DNS server off this machine for Deno's download host.
+    env: { PORT: "0", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -153,7 +154,7 @@ export async function runDeno(
   const out = await new Deno.Command(Deno.execPath(), {
     args,
     cwd: options.cwd,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
