@@ -143,6 +143,8 @@ export function toolchainEnv(): Record<string, string> {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
+  // No update check: it asks a DNS server off this machine for Deno's download host.
+  env.DENO_NO_UPDATE_CHECK = "1";
   return env;
 }
 

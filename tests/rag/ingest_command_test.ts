@@ -96,7 +96,12 @@ Deno.test("deno task ingest's permissions ingest a folder, print plain progress 
   const store = await emptyStoreDir();
   const docs = await writeDocs();
   const flags = await taskFlags("ingest", { models: model, "data/rag": store });
-  const env = { RAG_MODEL_DIR: model, RAG_PGLITE_DIR: store, HOME: Deno.env.get("HOME") ?? "/" };
+  const env = {
+    RAG_MODEL_DIR: model,
+    RAG_PGLITE_DIR: store,
+    HOME: Deno.env.get("HOME") ?? "/",
+    DENO_NO_UPDATE_CHECK: "1",
+  };
   const ingestOnce = async () => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", ...flags, MAIN, "ingest", docs, "--source-name", "docs", "--chunk-size", "100"],
@@ -170,7 +175,12 @@ Deno.test("ingest killed mid-run (SIGKILL) resumes where it stopped", async () =
     "--progress-seconds",
     "1",
   ];
-  const env = { NO_COLOR: "1", RAG_MODEL_DIR: model, RAG_PGLITE_DIR: store };
+  const env = {
+    NO_COLOR: "1",
+    RAG_MODEL_DIR: model,
+    RAG_PGLITE_DIR: store,
+    DENO_NO_UPDATE_CHECK: "1",
+  };
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args,
