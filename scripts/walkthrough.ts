@@ -24,7 +24,7 @@ import {
   createPrivateCluster,
   privateClusterUnavailable,
 } from "../tests/sources/db/private_cluster.ts";
-import { buildBundle, compilePermissionFlags, spawnServer } from "../tests/process.ts";
+import { buildBundle, bundlePermissionFlags, spawnServer } from "../tests/process.ts";
 import { BUNDLE_ENTRY } from "./bundle.ts";
 
 const KEY = "walkthrough-key-0123456789abcdef";
@@ -83,7 +83,8 @@ export async function walkthrough(say: (line: string) => void = console.log): Pr
 
     // The configuration folder the binary may read, when we may write it.
     const id = crypto.randomUUID().slice(0, 8);
-    let flags = await compilePermissionFlags();
+    // The compile task's flags, plus the bundle's own folder (it reads its lazy chunks there).
+    let flags = await bundlePermissionFlags(dir);
     try {
       await Deno.mkdir("/etc/mcp-tool-server", { recursive: true });
       toolsFile = `/etc/mcp-tool-server/walkthrough-${id}.yaml`;
@@ -96,7 +97,6 @@ export async function walkthrough(say: (line: string) => void = console.log): Pr
     say(`2. own tools file: ${toolsFile}`);
 
     await buildBundle(dir);
-    flags = flags.map((f) => f.startsWith("--allow-read=") ? f.replace("=", `=${dir},`) : f);
     server = await spawnServer(
       ["run", "--no-config", "--unstable-no-legacy-abort", ...flags, BUNDLE_ENTRY],
       {

@@ -6,6 +6,13 @@
 import { buildServerBundle } from "../scripts/bundle.ts";
 
 /**
+ * What every `deno` a test spawns with a cleared environment gets: no colour
+ * codes in what it prints, and no update check (it asks a DNS server off this
+ * machine for Deno's download host).
+ */
+const CHILD_DENO_ENV = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } as const;
+
+/**
  * deno.dev.json: the serving imports plus what only tests, scripts and RAG use
  * (its own lock, deno.dev.lock), so `deno task start` installs only what serving needs.
  */
@@ -56,8 +63,7 @@ export async function spawnServer(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: options.cwd,
-    // No update check: it asks a DNS server off this machine for Deno's download host.
-    env: { PORT: "0", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    env: { PORT: "0", ...CHILD_DENO_ENV, ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -143,8 +149,7 @@ export function toolchainEnv(): Record<string, string> {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  // No update check: it asks a DNS server off this machine for Deno's download host.
-  env.DENO_NO_UPDATE_CHECK = "1";
+  env.DENO_NO_UPDATE_CHECK = CHILD_DENO_ENV.DENO_NO_UPDATE_CHECK;
   return env;
 }
 
@@ -156,7 +161,7 @@ export async function runDeno(
   const out = await new Deno.Command(Deno.execPath(), {
     args,
     cwd: options.cwd,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    env: { ...CHILD_DENO_ENV, ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
