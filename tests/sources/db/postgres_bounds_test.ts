@@ -15,6 +15,7 @@ import {
 } from "../../../src/sources/db/postgres.ts";
 import { DatabaseError, sql, type SqlQuery } from "../../../src/sources/db/sql_source.ts";
 import { postgresUnavailable, TEST_DATABASE_URL } from "./pg_fixture.ts";
+import postgres from "postgres";
 
 const ignore = postgresUnavailable !== undefined;
 
@@ -253,6 +254,48 @@ Deno.test({
     } finally {
       await source.close();
       proxy.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "postgres.js results (vendored, PATCHES.md hunk 4): the rows are the only own properties, the result's fields read and write as published",
+  ignore,
+  async fn() {
+    const client = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      const result = await client.unsafe(
+        "SELECT n, n * 2 AS twice FROM generate_series(1, 3) AS n",
+      );
+      assert.ok(Array.isArray(result));
+      // Nothing but the rows is an own property (the published class defined
+      // five non-enumerable ones on each result, ~3 µs a query): spreading,
+      // Object.keys, JSON and deep comparisons see a plain array of rows.
+      assert.deepEqual(Object.getOwnPropertyNames(result), ["0", "1", "2", "length"]);
+      assert.equal(
+        JSON.stringify(result),
+        '[{"n":1,"twice":2},{"n":2,"twice":4},{"n":3,"twice":6}]',
+      );
+      assert.deepEqual([...result], [{ n: 1, twice: 2 }, { n: 2, twice: 4 }, { n: 3, twice: 6 }]);
+      // The fields the driver fills.
+      assert.equal(result.count, 3);
+      assert.equal(result.command, "SELECT");
+      assert.deepEqual(result.columns.map((c) => c.name), ["n", "twice"]);
+      assert.equal(typeof result.statement.string, "string");
+      assert.ok(result.state !== null && typeof result.state === "object");
+      // Derived arrays are plain arrays, as published (Symbol.species).
+      assert.equal(result.map((r) => r.n).constructor, Array);
+      // Each result keeps its own fields.
+      const other = await client.unsafe("SELECT 1 AS one");
+      assert.equal(other.count, 1);
+      assert.equal(result.count, 3);
+      const writable = result as unknown as { count: number };
+      writable.count = 7;
+      assert.equal(result.count, 7);
+      assert.equal(other.count, 1);
+    } finally {
+      await client.end();
     }
   },
 });
