@@ -86,6 +86,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     , needsTypes = options.fetch_types
     , backendParameters = {}
     , statements = {}
+    , limitedExecutes = new Map()
     , statementId = Math.random().toString(36).slice(2)
     , statementCount = 1
     , closedTime = 0
@@ -214,9 +215,21 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
         // mcp-tool-server patch (see ../PATCHES.md): a row limit on Execute,
         // with the Sync in the same write: the server stops at the limit.
         : q.options.maxRows > 0
-          ? Buffer.concat([b().E().str(b.N).i32(q.options.maxRows).end(), Sync])
+          ? limitedExecute(q.options.maxRows)
           : ExecuteUnnamed
     ])
+  }
+
+  // mcp-tool-server patch (see ../PATCHES.md, hunk 5): the Execute-with-a-row-limit
+  // and Sync of each limit, built once per connection (a statement's limit is
+  // its tool's row cap, so there are few), not twice over for every statement.
+  function limitedExecute(rows) {
+    let x = limitedExecutes.get(rows)
+    if (x === undefined) {
+      x = Buffer.concat([b().E().str(b.N).i32(rows).end(), Sync])
+      limitedExecutes.size < 64 && limitedExecutes.set(rows, x)
+    }
+    return x
   }
 
   function unnamed(q) {
@@ -250,7 +263,10 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function write(x, fn) {
-    chunk = chunk ? Buffer.concat([chunk, x]) : Buffer.from(x)
+    // mcp-tool-server patch (see ../PATCHES.md, hunk 5): what is written is
+    // a message builder's output (a buffer it never writes into again) or a
+    // constant that is never changed, so the first one is kept, not copied.
+    chunk = chunk ? Buffer.concat([chunk, x]) : x
     if (fn || chunk.length >= 1024)
       return nextWrite(fn)
     nextWriteTimer === null && (nextWriteTimer = setImmediate(nextWrite))
