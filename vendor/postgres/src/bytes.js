@@ -52,6 +52,18 @@ const b = Object.assign(reset, messages, {
     b.i = buffer.length
     return b
   },
+  // mcp-tool-server patch (see ../PATCHES.md, hunk 5): ends the message
+  // begun at 0 and returns it with the bytes of `then` (whole messages) after it.
+  endWith(then) {
+    buffer.writeUInt32BE(b.i - 1, 1)
+    fit(then.length)
+    buffer.set(then, b.i)
+    b.i += then.length
+    const out = buffer.subarray(0, b.i)
+    b.i = 0
+    buffer = Buffer.allocUnsafe(size)
+    return out
+  },
   end(at = 1) {
     buffer.writeUInt32BE(b.i - at, at)
     const out = buffer.subarray(0, b.i)

@@ -105,6 +105,8 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     , ending = null
     , stream = null
     , chunk = null
+    , chunks = []
+    , chunkLength = 0
     , ended = null
     , nonce = null
     , query = null
@@ -208,16 +210,21 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function prepared(q) {
-    return Buffer.concat([
-      Bind(q.parameters, q.statement.types, q.statement.name, q.cursorName),
+    // mcp-tool-server patch (see ../PATCHES.md, hunks 1 and 5): a row limit
+    // on Execute, with the Sync in the same write, so the server stops at the
+    // limit; and the Bind built with what follows it in one buffer, not
+    // joined to it afterwards.
+    return Bind(
+      q.parameters,
+      q.statement.types,
+      q.statement.name,
+      q.cursorName,
       q.cursorFn
         ? Execute('', q.cursorRows)
-        // mcp-tool-server patch (see ../PATCHES.md): a row limit on Execute,
-        // with the Sync in the same write: the server stops at the limit.
         : q.options.maxRows > 0
           ? limitedExecute(q.options.maxRows)
           : ExecuteUnnamed
-    ])
+    )
   }
 
   // mcp-tool-server patch (see ../PATCHES.md, hunk 5): the Execute-with-a-row-limit
@@ -263,17 +270,22 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function write(x, fn) {
-    // mcp-tool-server patch (see ../PATCHES.md, hunk 5): what is written is
-    // a message builder's output (a buffer it never writes into again) or a
-    // constant that is never changed, so the first one is kept, not copied.
-    chunk = chunk ? Buffer.concat([chunk, x]) : x
-    if (fn || chunk.length >= 1024)
+    // mcp-tool-server patch (see ../PATCHES.md, hunk 5): the buffers of one
+    // write are gathered and joined once when it goes out, not one join per
+    // message; and none is copied first: each is a message builder's output
+    // (a buffer it never writes into again) or a constant nothing changes.
+    chunks.push(x)
+    chunkLength += x.length
+    if (fn || chunkLength >= 1024)
       return nextWrite(fn)
     nextWriteTimer === null && (nextWriteTimer = setImmediate(nextWrite))
     return true
   }
 
   function nextWrite(fn) {
+    chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, chunkLength)
+    chunks = []
+    chunkLength = 0
     const x = socket.write(chunk, fn)
     nextWriteTimer !== null && clearImmediate(nextWriteTimer)
     chunk = nextWriteTimer = null
@@ -974,7 +986,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   /* Messages */
-  function Bind(parameters, types, statement = '', portal = '') {
+  function Bind(parameters, types, statement = '', portal = '', then) { // mcp-tool-server patch: `then` (hunk 5)
     let prev
       , type
 
@@ -995,7 +1007,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
     b.i16(0)
 
-    return b.end()
+    return b.endWith(then)
   }
 
   function Parse(str, parameters, types, name = '') {
