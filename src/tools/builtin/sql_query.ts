@@ -24,6 +24,7 @@
  */
 import { callerKey } from "../../auth/principal.ts";
 import { z } from "zod";
+import { ResultRows } from "../result_rows.ts";
 import { DatabaseError, makeSqlQuery } from "../../sources/db/sql_source.ts";
 import type { GuardResult } from "../../sources/db/statement_guard.ts";
 import { defineTool, type Tool } from "../define.ts";
@@ -69,7 +70,7 @@ export function createSqlQueryTool(options: {
     }),
     output: z.object({
       columns: z.array(z.string()),
-      rows: z.array(z.record(z.string(), z.unknown())),
+      rows: ResultRows,
       row_count: z.int(),
       truncated: z.boolean(),
       truncated_reason: z.string().optional(),

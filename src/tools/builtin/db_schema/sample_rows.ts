@@ -12,6 +12,7 @@
  * @module
  */
 import { z } from "zod";
+import { ResultRows } from "../../result_rows.ts";
 import { namedQuery } from "../../../sources/db/named_query.ts";
 import { DatabaseError, makeSqlQuery } from "../../../sources/db/sql_source.ts";
 import { defineTool, type Tool } from "../../define.ts";
@@ -52,7 +53,7 @@ export function createSampleRowsTool(options: DbSchemaOptions): Tool {
     }),
     output: z.object({
       columns: z.array(z.string()),
-      rows: z.array(z.record(z.string(), z.unknown())),
+      rows: ResultRows,
       row_count: z.int(),
       truncated: z.boolean(),
     }),

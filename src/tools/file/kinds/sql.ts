@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { ResultRows } from "../../result_rows.ts";
 import { callerKey } from "../../../auth/principal.ts";
 import { namedQuery, QueryTextError } from "../../../sources/db/named_query.ts";
 import { DatabaseError, makeSqlQuery } from "../../../sources/db/sql_source.ts";
@@ -44,7 +45,7 @@ export interface CheckedStatement {
 }
 
 const SqlOutput = z.object({
-  rows: z.array(z.record(z.string(), z.unknown())),
+  rows: ResultRows,
   row_count: z.int(),
   truncated: z.unknown().optional(),
   cursor: z.string().optional(),
