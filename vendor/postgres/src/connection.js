@@ -104,7 +104,6 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     , initial = null
     , ending = null
     , stream = null
-    , chunk = null
     , chunks = []
     , chunkLength = 0
     , ended = null
@@ -283,12 +282,12 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function nextWrite(fn) {
-    chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, chunkLength)
+    const chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, chunkLength)
     chunks = []
     chunkLength = 0
     const x = socket.write(chunk, fn)
     nextWriteTimer !== null && clearImmediate(nextWriteTimer)
-    chunk = nextWriteTimer = null
+    nextWriteTimer = null
     return x
   }
 
