@@ -10,7 +10,7 @@ import { buildServerBundle } from "../scripts/bundle.ts";
  * codes in what it prints, and no update check (it asks a DNS server off this
  * machine for Deno's download host).
  */
-const CHILD_DENO_ENV = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } as const;
+export const CHILD_DENO_ENV = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } as const;
 
 /**
  * deno.dev.json: the serving imports plus what only tests, scripts and RAG use

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseIngestArgs, runIngestCommand } from "../../src/rag/ingest_command.ts";
 import { emptyStoreDir, removeDir, taskFlags, tinyModelDir, writeDocs } from "./fixture.ts";
+import { CHILD_DENO_ENV } from "../process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = `${REPO}/main.ts`;
@@ -100,7 +101,8 @@ Deno.test("deno task ingest's permissions ingest a folder, print plain progress 
     RAG_MODEL_DIR: model,
     RAG_PGLITE_DIR: store,
     HOME: Deno.env.get("HOME") ?? "/",
-    DENO_NO_UPDATE_CHECK: "1",
+    // No NO_COLOR: the progress must be plain because its output is not a terminal.
+    DENO_NO_UPDATE_CHECK: CHILD_DENO_ENV.DENO_NO_UPDATE_CHECK,
   };
   const ingestOnce = async () => {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -175,12 +177,7 @@ Deno.test("ingest killed mid-run (SIGKILL) resumes where it stopped", async () =
     "--progress-seconds",
     "1",
   ];
-  const env = {
-    NO_COLOR: "1",
-    RAG_MODEL_DIR: model,
-    RAG_PGLITE_DIR: store,
-    DENO_NO_UPDATE_CHECK: "1",
-  };
+  const env = { ...CHILD_DENO_ENV, RAG_MODEL_DIR: model, RAG_PGLITE_DIR: store };
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args,
