@@ -11,6 +11,11 @@
  * once (`deno install`), and the compiled binary has no node_modules at all.
  * Pass `-- deno run --allow-net --allow-env main.ts` to measure auto mode.
  *
+ * The call is the demo's `get_top_customers` (checked for its ten rows);
+ * `COLD_START_TOOL=<name>` calls that tool instead, with `COLD_START_ARGS`
+ * (JSON, default `{}`) as its arguments, and takes any 200 as success: a
+ * tools-file server (`TOOLS_FILE`, the benchmark's scripts/bench/tools.yaml).
+ *
  * It also reports the server's RSS right after its first call (Linux: from
  * `/proc/<pid>/status`; a command that runs the server under a wrapper reports
  * the wrapper's).
@@ -27,6 +32,11 @@ if (sep === -1) {
   if (!installed.success) throw new Error("deno install failed");
 }
 const key = "cold-start-key-0123456789abc";
+const tool = Deno.env.get("COLD_START_TOOL") ?? "get_top_customers";
+const body = Deno.env.get("COLD_START_ARGS") ?? "{}";
+const answered = async (res: Response) =>
+  res.status === 200 &&
+  (tool !== "get_top_customers" || (await res.json()).customers.length === 10);
 const times: number[] = [];
 const rss: number[] = [];
 for (let i = 0; i < runs; i++) {
@@ -51,11 +61,13 @@ for (let i = 0; i < runs; i++) {
       Deno.exit(1);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/mcp/get_top_customers`, {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/mcp/${tool}`, {
         method: "POST",
-        headers: { authorization: `Bearer ${key}` },
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body,
       });
-      const ok = res.status === 200 && (await res.json()).customers.length === 10;
+      const ok = await answered(res);
+      if (!res.bodyUsed) await res.body?.cancel();
       if (ok) break;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 5));

@@ -113,16 +113,50 @@ export function describeStray(stray: StrayVariable): string {
 }
 
 /**
+ * The characters a name holds, as bits of a 32-bit number: one bit for each
+ * of `A`–`Z` and `_`, digits four to a bit, anything else one bit. Characters
+ * that share a bit only make the count in `closestKnown` smaller, never
+ * larger, so no name within reach is ruled out.
+ */
+function characters(name: string): number {
+  let bits = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    bits |= 1 <<
+      (c >= 65 && c <= 90 ? c - 65 : c === 95 ? 26 : c >= 48 && c <= 57 ? 27 + c % 4 : 31);
+  }
+  return bits;
+}
+
+/** How many bits are set. */
+function bitCount(bits: number): number {
+  let n = 0;
+  for (; bits !== 0; bits &= bits - 1) n++;
+  return n;
+}
+
+/** Each known name with its characters (see `closestKnown`). */
+const KNOWN_CHARACTERS: readonly (readonly [string, number])[] = [...KNOWN_VARIABLES].map((
+  name,
+) => [name, characters(name)]);
+
+/**
  * The known name nearest to `name`, when within `limit` edits (default: one
  * edit for names up to five characters, two beyond, so `PGPORT` is not taken
  * for `PORT`).
+ *
+ * Every start compares each variable of the environment with every known
+ * name; most pairs are ruled out before the edit distance: each character one
+ * name has and the other lacks takes an edit of its own.
  */
 function closestKnown(name: string, limit?: number): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const known of KNOWN_VARIABLES) {
+  const own = characters(name);
+  for (const [known, theirs] of KNOWN_CHARACTERS) {
     const allowed = limit ?? (Math.min(known.length, name.length) <= 5 ? 1 : 2);
     if (Math.abs(known.length - name.length) > allowed) continue;
+    if (bitCount(own & ~theirs) > allowed || bitCount(theirs & ~own) > allowed) continue;
     const d = editDistance(name, known, allowed);
     if (d <= allowed && d < bestDistance) {
       best = known;

@@ -110,3 +110,48 @@ Deno.test("editDistance() with a limit gives the full distance, or limit + 1 onc
     }
   }
 });
+
+Deno.test("strayVariables() finds every one- and two-edit miss of a known name (the character filter rules none out)", () => {
+  // Each known name mutated once and twice: a substitution (by a letter, a
+  // digit, `_`), a deletion, an insertion, an adjacent swap. A mutant that is
+  // itself a known name, or nearer another one, is checked against that one.
+  const alphabet = ["A", "Q", "Z", "0", "7", "_"];
+  const mutants = (name: string): string[] => {
+    const out: string[] = [];
+    for (let i = 0; i < name.length; i++) {
+      out.push(name.slice(0, i) + name.slice(i + 1));
+      for (const c of alphabet) {
+        out.push(name.slice(0, i) + c + name.slice(i + 1), name.slice(0, i) + c + name.slice(i));
+      }
+      if (i + 1 < name.length) {
+        out.push(name.slice(0, i) + name[i + 1] + name[i] + name.slice(i + 2));
+      }
+    }
+    return out;
+  };
+  let checked = 0;
+  for (const known of KNOWN_VARIABLES) {
+    const once = mutants(known);
+    const twice = once.filter((_, i) => i % 7 === 0).flatMap((m) =>
+      mutants(m).filter((_, i) => i % 5 === 0)
+    );
+    for (const name of [...once, ...twice]) {
+      if (KNOWN_VARIABLES.has(name) || !/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
+      // Others' names, never reported (the test above): libpq's PG*, service links.
+      if (/^(PG(?!LITE_)|NODE_|DENO_)|_(SERVICE_HOST|SERVICE_PORT|PORT)/.test(name)) continue;
+      const allowed = Math.min(known.length, name.length) <= 5 ? 1 : 2;
+      if (editDistance(name, known) > allowed) continue;
+      const [found] = strayVariables({ [name]: "x" });
+      assert(
+        found?.closest !== undefined,
+        `${name} (near ${known}) was not reported with a closest name`,
+      );
+      assert(
+        editDistance(name, found.closest) <= editDistance(name, known),
+        `${name}: ${found.closest} is farther than ${known}`,
+      );
+      checked++;
+    }
+  }
+  assert(checked > 10_000, `only ${checked} mutants checked`);
+});
