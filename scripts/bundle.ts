@@ -1,7 +1,7 @@
 /**
  * Builds the bundle (`deno task bundle` → `dist/bundle/`): `deno bundle` of
- * `main.ts` with code splitting, every large embedded file packed with zstd,
- * and every lazy import left lazy. Run it with the compile task's flags plus
+ * `main.ts` with code splitting, every large embedded file a file of its own
+ * beside the chunks, and every lazy import left lazy. Run it with the compile task's flags plus
  * read access to its own folder:
  *
  *   deno run --allow-run --allow-read --allow-write --allow-env scripts/bundle.ts [out-dir]
@@ -24,15 +24,20 @@
  * read access to the bundle's folder. `deno compile` and `deno run main.ts`
  * are not concerned: they load each module, and each embedded file, on import.
  *
- * Why pack: `deno bundle` inlines each `with { type: "bytes" }` import as
- * base64 text (PGlite's WASM and file-system bundle, the parser's WASM,
- * Swagger UI, the embedded database's worker). Packed, each one is
- * decompressed by its own module's initializer, so only when that module is
- * first imported.
+ * Why embedded files are moved out: `deno bundle` inlines each
+ * `with { type: "bytes" }` import (PGlite's WASM and file-system bundle, the
+ * demo snapshot, the parser's WASM, Swagger UI, the embedded database's
+ * worker) as base64 text in its chunk. Each one of 64 KB or more becomes a
+ * file of its own beside the chunks, named by its contents, which its
+ * module reads when it is first imported: as `deno compile` carries them,
+ * raw bytes with nothing to decode. (Until session 18 they were packed with
+ * zstd in the chunk's text and unpacked through `node:zlib`: the embedded
+ * default's start took 5–10% longer and held 24–112 MB more, the packed text
+ * and its decoding buffers. The price: the folder is 28 MB instead of 16.)
  *
  * @module
  */
-import { constants, zstdCompressSync } from "node:zlib";
+import { createHash } from "node:crypto";
 
 const ENTRY = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -41,7 +46,7 @@ const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 export const BUNDLE_ENTRY = "mcp-tool-server.js";
 
 /** Inlined files smaller than this stay as `deno bundle` wrote them. */
-const MIN_PACKED_BYTES = 64 * 1024;
+const MIN_EXTRACTED_BYTES = 64 * 1024;
 
 /**
  * What the bundle inlines an embedded file as: esbuild's `__toBinary` call
@@ -50,15 +55,14 @@ const MIN_PACKED_BYTES = 64 * 1024;
 const INLINED = /__toBinary\("([A-Za-z0-9+/]*={0,2})"\)/g;
 
 /**
- * The decoder the packed files call, defined at the top of each chunk that
- * has some. `node:zlib` is required only by the first packed file decoded, so
- * a start that decodes none never loads it.
+ * The reader the extracted files call, defined at the top of each chunk
+ * that has some; a file of another size than the one bundled stops the
+ * import (a folder copied in part, or mixed with another build's files).
  */
-const UNPACK = `import { createRequire as __unpackCreateRequire } from "node:module";
-var __unpackZstd = (base64, size) => {
-  const out = __unpackCreateRequire(import.meta.url)("node:zlib").zstdDecompressSync(Uint8Array.fromBase64(base64));
-  if (out.length !== size) throw new Error(\`Corrupt bundle: an embedded file unpacked to \${out.length} bytes, not \${size}\`);
-  return out.byteOffset === 0 && out.buffer.byteLength === size ? new Uint8Array(out.buffer) : new Uint8Array(out);
+const READ_EMBEDDED = `var __readEmbedded = (name, size) => {
+  const bytes = Deno.readFileSync(new URL(\`./\${name}\`, import.meta.url));
+  if (bytes.length !== size) throw new Error(\`Corrupt bundle: \${name} holds \${bytes.length} bytes, not \${size}\`);
+  return bytes;
 };
 `;
 
@@ -76,36 +80,27 @@ export const FOLDER_CHECK = `{
 }
 `;
 
-/** One embedded file the bundle carries packed. */
-export interface PackedFile {
-  readonly bytes: number;
-  readonly packedBytes: number;
+/** One embedded file the bundle carries beside its chunks. */
+export interface EmbeddedFile {
+  /** Its name in the bundle's folder: `embedded-<hash of its bytes>.bin`. */
+  readonly name: string;
+  readonly bytes: Uint8Array;
 }
 
 /**
- * Replaces each large `__toBinary("<base64>")` in `code` with the same bytes
- * packed with zstd; files zstd cannot shrink by a tenth (the demo snapshot is
- * gzip already) stay as they were.
+ * Replaces each large `__toBinary("<base64>")` in `code` with a read of the
+ * same bytes from a file of their own, and returns those files.
  */
-export function packEmbeddedFiles(code: string): { code: string; packed: PackedFile[] } {
-  const packed: PackedFile[] = [];
+export function extractEmbeddedFiles(code: string): { code: string; files: EmbeddedFile[] } {
+  const files: EmbeddedFile[] = [];
   const out = code.replace(INLINED, (call, base64: string) => {
-    if (base64.length < (MIN_PACKED_BYTES * 4) / 3) return call;
+    if (base64.length < (MIN_EXTRACTED_BYTES * 4) / 3) return call;
     const bytes = Uint8Array.fromBase64(base64);
-    const zipped = zstdCompressSync(bytes, {
-      params: {
-        [constants.ZSTD_c_compressionLevel]: 19,
-        // A window over the whole file: PGlite's data has long repeats.
-        [constants.ZSTD_c_windowLog]: 24,
-      },
-    });
-    if (zipped.length > bytes.length * 0.9) return call;
-    packed.push({ bytes: bytes.length, packedBytes: zipped.length });
-    return `__unpackZstd("${new Uint8Array(zipped).toBase64()}", ${bytes.length})`;
+    const name = `embedded-${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}.bin`;
+    files.push({ name, bytes });
+    return `__readEmbedded("${name}", ${bytes.length})`;
   });
-  // Import declarations are hoisted wherever they stand, and the decoder is
-  // defined before any of the chunk's own code runs.
-  return { code: packed.length === 0 ? code : UNPACK + out, packed };
+  return { code: files.length === 0 ? code : READ_EMBEDDED + out, files };
 }
 
 /** esbuild's literal lazy import of another chunk of the same folder. */
@@ -157,24 +152,26 @@ export interface BundleReport {
   readonly bytes: number;
   /** Bytes a start loads: the entry and its static imports. */
   readonly startBytes: number;
+  /** The `.js` files. */
   readonly files: number;
-  readonly packed: PackedFile[];
+  /** The embedded files beside them (each read when its module is first imported). */
+  readonly embedded: readonly { readonly name: string; readonly bytes: number }[];
 }
 
 /**
  * Bundles `main.ts` with the serving `deno.json` into the folder `outDir`
- * (its `.js` files replaced), embedded files packed and lazy imports left
+ * (its `.js` and `.bin` files replaced), embedded files moved out and lazy imports left
  * lazy; throws with deno's output when the bundle fails.
  */
 export async function buildServerBundle(
   outDir: string,
   env?: Record<string, string>,
 ): Promise<BundleReport> {
-  // A previous build's chunks go (their names change with their contents);
-  // anything else in the folder stays.
+  // A previous build's chunks and embedded files go (their names change with
+  // their contents); anything else in the folder stays.
   try {
     for await (const { name, isFile } of Deno.readDir(outDir)) {
-      if (isFile && name.endsWith(".js")) await Deno.remove(`${outDir}/${name}`);
+      if (isFile && /\.(js|bin)$/.test(name)) await Deno.remove(`${outDir}/${name}`);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -199,12 +196,13 @@ export async function buildServerBundle(
     throw new Error(`deno bundle failed: ${new TextDecoder().decode(run.stderr)}`);
   }
   const files = new Map<string, string>();
-  const packed: PackedFile[] = [];
+  const embedded = new Map<string, Uint8Array>();
   for await (const { name, isFile } of Deno.readDir(outDir)) {
     if (!isFile || !name.endsWith(".js")) continue;
     const deferred = deferLazyImports(await Deno.readTextFile(`${outDir}/${name}`));
-    const result = packEmbeddedFiles(deferred.code);
-    packed.push(...result.packed);
+    const result = extractEmbeddedFiles(deferred.code);
+    // The same bytes imported by two chunks are one file.
+    for (const file of result.files) embedded.set(file.name, file.bytes);
     if (name === "main.js") files.set(BUNDLE_ENTRY, FOLDER_CHECK + result.code);
     else files.set(name, result.code);
   }
@@ -214,15 +212,17 @@ export async function buildServerBundle(
     if (code.includes('"./main.js"')) throw new Error(`${name} imports the entry main.js`);
   }
   await Deno.remove(`${outDir}/main.js`);
+  for (const [name, bytes] of embedded) await Deno.writeFile(`${outDir}/${name}`, bytes);
   for (const [name, code] of files) await Deno.writeTextFile(`${outDir}/${name}`, code);
   const closure = staticClosure(files, BUNDLE_ENTRY);
   const size = (code: string) => new TextEncoder().encode(code).length;
+  const embeddedBytes = [...embedded.values()].reduce((n, b) => n + b.length, 0);
   return {
     entry: `${outDir}/${BUNDLE_ENTRY}`,
-    bytes: [...files.values()].reduce((n, code) => n + size(code), 0),
+    bytes: [...files.values()].reduce((n, code) => n + size(code), 0) + embeddedBytes,
     startBytes: [...closure.values()].reduce((n, b) => n + b, 0),
     files: files.size,
-    packed,
+    embedded: [...embedded].map(([name, bytes]) => ({ name, bytes: bytes.length })),
   };
 }
 
@@ -233,8 +233,8 @@ if (import.meta.main) {
   console.log(
     `Wrote ${report.entry} and ${report.files - 1} chunks beside it (${mb(report.bytes)} MB; ${
       mb(report.startBytes)
-    } MB loaded at start; ${report.packed.length} embedded files packed, ${
-      mb(report.packed.reduce((n, p) => n + p.bytes, 0))
-    } → ${mb(report.packed.reduce((n, p) => n + p.packedBytes, 0))} MB)`,
+    } MB of code loaded at start; ${report.embedded.length} embedded files beside them, ${
+      mb(report.embedded.reduce((n, f) => n + f.bytes, 0))
+    } MB, each read when first needed)`,
   );
 }

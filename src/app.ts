@@ -317,6 +317,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     : options.config;
   const log = createLogger({ level: config.logLevel, sinks: options.logSinks });
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+  // One parser (a WASM instance) for whatever needs one: column policies, the
+  // caller SQL guard, each load of the tools file.
+  let parsing: Promise<PgParser> | undefined;
+  const parser = () =>
+    parsing ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
+  // A tools file is checked with it: started now, its module loads and its
+  // WASM compiles (on a background thread) while the rest of the start runs.
+  // A failure is the load's to report, when it awaits the same promise.
+  if (config.toolsFile !== undefined) parser().catch(() => {});
   // Read before anything opens: a bad keys file stops the start with nothing to close.
   const keyRing = createKeyRing(
     config.apiKeys,
@@ -327,11 +336,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Demo tools only with the demo; no demo database in production unless asked for.
   const demoPlan = await planDemo(config);
   const ownsSql = options.sql === undefined;
-  // One parser (a WASM instance) for whatever needs one: column policies, the
-  // caller SQL guard, each load of the tools file.
-  let parsing: Promise<PgParser> | undefined;
-  const parser = () =>
-    parsing ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
   const maskSource = columnPolicies(config, log, parser);
   const rawSql = options.sql ?? await openSqlSource(config, log);
   let sql: SqlSource;

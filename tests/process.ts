@@ -205,7 +205,7 @@ export function freePort(): number {
 
 /**
  * Builds the bundle `deno task bundle` builds (the serving config, `main.ts`,
- * split into chunks, embedded files packed: `scripts/bundle.ts`) into the
+ * split into chunks, embedded files beside them: `scripts/bundle.ts`) into the
  * folder `dir`; returns its entry file. Throws with deno's output when it fails.
  */
 export async function buildBundle(dir: string): Promise<string> {

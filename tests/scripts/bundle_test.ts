@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
   deferLazyImports,
+  extractEmbeddedFiles,
   FOLDER_CHECK,
-  packEmbeddedFiles,
   staticClosure,
 } from "../../scripts/bundle.ts";
 
@@ -53,32 +53,43 @@ Deno.test("staticClosure follows static imports and re-exports, never lazy ones"
   );
 });
 
-Deno.test("a packed embedded file unpacks to the same bytes when its module is imported", async () => {
-  // Compressible, like PGlite's data: 200 KB of a repeating pattern with some noise.
+Deno.test("a large embedded file moves beside its chunk and reads back the same bytes when its module is imported", async () => {
   const bytes = new Uint8Array(200_000);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i % 251) ^ (i % 7 === 0 ? 0xff : 0);
+  for (let i = 0; i < bytes.length; i += 50_000) {
+    crypto.getRandomValues(bytes.subarray(i, i + 50_000));
+  }
   const small = new Uint8Array(100).fill(7);
   const code = `var __toBinary = (b) => Uint8Array.fromBase64(b);\n` +
     `export const big = __toBinary("${bytes.toBase64()}");\n` +
+    `export const again = __toBinary("${bytes.toBase64()}");\n` +
     `export const small = __toBinary("${small.toBase64()}");\n`;
-  const { code: packedCode, packed } = packEmbeddedFiles(code);
-  assert.equal(packed.length, 1, "only the file of 64 KB or more is packed");
-  assert.equal(packed[0].bytes, bytes.length);
-  assert.ok(packed[0].packedBytes < bytes.length / 10, `${packed[0].packedBytes} bytes`);
-  assert.ok(packedCode.length < code.length / 5);
-  const file = await Deno.makeTempFile({ suffix: ".js" });
+  const { code: out, files } = extractEmbeddedFiles(code);
+  // Only the file of 64 KB or more, named by its contents: twice the same bytes, one name.
+  assert.equal(files.length, 2);
+  assert.equal(files[0].name, files[1].name);
+  assert.match(files[0].name, /^embedded-[0-9a-f]{16}\.bin$/);
+  assert.deepEqual(files[0].bytes, bytes);
+  assert.ok(out.length < 2_000, `${out.length} characters left in the chunk`);
+  const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(file, packedCode);
-    const mod = await import(`file://${file}`);
+    await Deno.writeTextFile(`${dir}/chunk.js`, out);
+    await Deno.writeFile(`${dir}/${files[0].name}`, bytes);
+    const mod = await import(`file://${dir}/chunk.js`);
     assert.deepEqual(mod.big, bytes);
+    assert.deepEqual(mod.again, bytes);
     assert.deepEqual(mod.small, small);
+    // A file of another size (another build's, cut short) stops the import.
+    await Deno.writeTextFile(`${dir}/other.js`, out);
+    await Deno.writeFile(`${dir}/${files[0].name}`, bytes.subarray(1));
+    await assert.rejects(
+      import(`file://${dir}/other.js`),
+      new RegExp(`Corrupt bundle: ${files[0].name} holds 199999 bytes, not 200000`),
+    );
   } finally {
-    await Deno.remove(file);
+    await Deno.remove(dir, { recursive: true });
   }
-  // Incompressible bytes (the demo snapshot is gzip already) stay as they were.
-  const noise = crypto.getRandomValues(new Uint8Array(65_536));
-  const plain = `export const n = __toBinary("${noise.toBase64()}");`;
-  assert.deepEqual(packEmbeddedFiles(plain), { code: plain, packed: [] });
+  const plain = `export const n = __toBinary("${small.toBase64()}");`;
+  assert.deepEqual(extractEmbeddedFiles(plain), { code: plain, files: [] });
 });
 
 Deno.test("the bundle's folder check passes with read access to the folder and stops without", async () => {
