@@ -32,8 +32,9 @@
  * module reads when it is first imported: as `deno compile` carries them,
  * raw bytes with nothing to decode. (Until session 18 they were packed with
  * zstd in the chunk's text and unpacked through `node:zlib`: the embedded
- * default's start took 5–10% longer and held 24–112 MB more, the packed text
- * and its decoding buffers. The price: the folder is 28 MB instead of 16.)
+ * default's start took 5–10% longer and held 24–112 MB more, and a tools-file
+ * server idled 40–50 MB higher, zstd's 16 MB window having raised glibc's
+ * mmap threshold. The price: the folder is 28 MB instead of 16.)
  *
  * @module
  */
