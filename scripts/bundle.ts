@@ -1,8 +1,8 @@
 /**
  * Builds the bundle (`deno task bundle` → `dist/bundle/`): `deno bundle` of
  * `main.ts` with code splitting, every large embedded file a file of its own
- * beside the chunks, and every lazy import left lazy. Run it with the compile task's flags plus
- * read access to its own folder:
+ * beside the chunks, and every lazy import left lazy. Run it with the compile
+ * task's flags plus read access to its own folder:
  *
  *   deno run --allow-run --allow-read --allow-write --allow-env scripts/bundle.ts [out-dir]
  *   deno run --no-config --unstable-no-legacy-abort --allow-net --allow-env \
@@ -161,8 +161,8 @@ export interface BundleReport {
 
 /**
  * Bundles `main.ts` with the serving `deno.json` into the folder `outDir`
- * (its `.js` and `.bin` files replaced), embedded files moved out and lazy imports left
- * lazy; throws with deno's output when the bundle fails.
+ * (its chunks and embedded files replaced), embedded files moved out and
+ * lazy imports left lazy; throws with deno's output when the bundle fails.
  */
 export async function buildServerBundle(
   outDir: string,
@@ -172,7 +172,7 @@ export async function buildServerBundle(
   // their contents); anything else in the folder stays.
   try {
     for await (const { name, isFile } of Deno.readDir(outDir)) {
-      if (isFile && /\.(js|bin)$/.test(name)) await Deno.remove(`${outDir}/${name}`);
+      if (isFile && /\.js$|^embedded-.*\.bin$/.test(name)) await Deno.remove(`${outDir}/${name}`);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;

@@ -323,8 +323,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const parser = () =>
     parsing ??= import("./sources/db/pg_parser.ts").then((m) => m.createPgParser());
   // A tools file is checked with it: started now, its module loads and its
-  // WASM compiles (on a background thread) while the rest of the start runs.
-  // A failure is the load's to report, when it awaits the same promise.
+  // WASM is compiled (off this thread) while the rest of the start runs. A
+  // failure is the load's to report, when it awaits the same promise.
   if (config.toolsFile !== undefined) parser().catch(() => {});
   // Read before anything opens: a bad keys file stops the start with nothing to close.
   const keyRing = createKeyRing(

@@ -34,7 +34,8 @@ import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "bytes" }
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "bytes" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "bytes" };
 import demoSnapshot from "./demo_snapshot.tar.gz" with { type: "bytes" };
-// Bytes rather than text: the bundle keeps large byte imports as files beside its chunks (scripts/bundle.ts).
+// Bytes rather than text: the bundle keeps large byte imports as files
+// beside its chunks (scripts/bundle.ts).
 import workerCode from "./pglite_worker_bundle.txt" with { type: "bytes" };
 import type { FromWorker, ToWorker } from "./pglite_worker_main.ts";
 import type { ResultLimits } from "./result_caps.ts";
